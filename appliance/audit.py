@@ -1,0 +1,76 @@
+"""Audit events in a hash chain: hash = sha256(prev_hash + canonical event).
+
+Every mutation records exactly one event, last in its transaction: the chain head row is locked
+then, so concurrent writers on PostgreSQL append one after another and the chain stays linear.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .db import locked
+from .models import AuditEvent, AuditHead, utcnow
+from .schema import GENESIS_HASH
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _canonical(event: AuditEvent) -> str:
+    at = event.at.isoformat(timespec="microseconds")
+    fields = [at, event.actor, event.action, event.entity, event.entity_id or "",
+              event.before or "", event.after or ""]
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def _hash(prev_hash: str, event: AuditEvent) -> str:
+    return hashlib.sha256((prev_hash + _canonical(event)).encode()).hexdigest()
+
+
+def record(actor: str, action: str, entity: str, entity_id: Any = None,
+           before: Any = None, after: Any = None) -> AuditEvent:
+    """Appends one event; call inside the mutation's transaction, after its writes."""
+    head = locked(AuditHead.select().where(AuditHead.id == 1)).get()
+    event = AuditEvent(
+        at=utcnow(), actor=actor, action=action, entity=entity,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=_json(before), after=_json(after), prev_hash=head.last_hash,
+    )
+    event.hash = _hash(head.last_hash, event)
+    event.save(force_insert=True)
+    AuditHead.update(last_id=event.id, last_hash=event.hash).where(AuditHead.id == 1).execute()
+    return event
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    checked: int
+    first_bad_id: int | None = None
+    reason: str = ""
+
+
+def verify() -> ChainReport:
+    """Walks the chain; names the first event that was edited, or that follows a deleted one."""
+    prev_hash, prev_id, checked = GENESIS_HASH, 0, 0
+    query = AuditEvent.select().order_by(AuditEvent.id)
+    for event in query.iterator():
+        if event.prev_hash != prev_hash:
+            return ChainReport(False, checked, event.id,
+                               f"event {event.id} does not follow event {prev_id or 'genesis'}: "
+                               f"an event between them was deleted, or event {prev_id} was edited")
+        if _hash(prev_hash, event) != event.hash:
+            return ChainReport(False, checked, event.id, f"event {event.id} was edited")
+        prev_hash, prev_id = event.hash, event.id
+        checked += 1
+    head = AuditHead.get_or_none(AuditHead.id == 1)
+    if head is None or head.last_hash != prev_hash or head.last_id != prev_id:
+        return ChainReport(False, checked, (head.last_id if head else None),
+                           f"the chain ends at event {prev_id} but its head says "
+                           f"{head.last_id if head else 'nothing'}: the latest events were deleted")
+    return ChainReport(True, checked)

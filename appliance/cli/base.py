@@ -1,0 +1,66 @@
+"""What every command shares: lazy settings + database, and one-line errors with a non-zero exit."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import peewee
+
+from .. import config, runtime
+from ..errors import AppError
+
+
+class CliContext:
+    def __init__(self, home: str | None):
+        self.home = Path(home).resolve() if home else config.home_from_env()
+        self._settings: config.Settings | None = None
+
+    def settings(self) -> config.Settings:
+        """Loads settings and opens the database (schema brought up to date) on first use."""
+        if self._settings is None:
+            from .wiring import extra_models
+            self._settings = runtime.bootstrap(self.home, extra_models=extra_models())
+        return self._settings
+
+
+class AppGroup(click.Group):
+    """Turns expected failures into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (config.ConfigError, AppError) as e:
+            raise click.ClickException(_one_line(e)) from None
+        except peewee.OperationalError as e:
+            raise click.ClickException(f"Database error: {_one_line(e)}") from None
+        except OSError as e:
+            raise click.ClickException(f"{e.strerror or e}: {e.filename or ''}".rstrip(": ")) from None
+
+
+def _one_line(error: Exception) -> str:
+    text = getattr(error, "message", None) or str(error)
+    details = getattr(error, "details", None)
+    line = " ".join(text.split())
+    if details:
+        line += " " + "; ".join(_detail(d) for d in details[:5])
+        if len(details) > 5:
+            line += f"; and {len(details) - 5} more"
+    return line
+
+
+def _detail(d) -> str:
+    if isinstance(d, dict):
+        return ", ".join(f"{k}={v}" for k, v in d.items())
+    return str(d)
+
+
+def read_secret_stdin() -> str:
+    """A password or key from stdin (first line, without the newline)."""
+    value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise click.ClickException("Expected a value on standard input, got nothing.")
+    return value
+
+
+pass_app = click.make_pass_decorator(CliContext)

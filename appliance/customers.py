@@ -1,0 +1,92 @@
+"""Customers with contact data; their purchase history is their orders."""
+from __future__ import annotations
+
+from . import audit
+from .db import write_transaction
+from .errors import Invalid, NotFound
+from .models import Customer, Order
+
+FIELDS = ("name", "phone", "email", "address")
+
+
+def customer_summary(customer: Customer) -> dict:
+    return {"id": customer.id, "name": customer.name, "phone": customer.phone, "email": customer.email}
+
+
+def customer_dict(customer: Customer) -> dict:
+    return customer_summary(customer) | {"address": customer.address,
+                                         "created_at": customer.created_at.isoformat(timespec="seconds") + "Z"}
+
+
+def get_customer(customer_id: int) -> Customer:
+    customer = Customer.get_or_none(Customer.id == customer_id)
+    if customer is None:
+        raise NotFound(f"No customer {customer_id}.", [{"customer": customer_id}])
+    return customer
+
+
+def _clean(data: dict) -> dict:
+    cleaned = {k: (str(data[k]).strip() or None) if data.get(k) is not None else None for k in FIELDS if k in data}
+    if "phone" in cleaned and cleaned["phone"]:
+        cleaned["phone"] = "".join(ch for ch in cleaned["phone"] if ch.isdigit() or ch == "+")
+    if cleaned.get("email") and "@" not in cleaned["email"]:
+        raise Invalid("The e-mail address is not valid.", [{"field": "customer.email", "message": "not an e-mail address"}])
+    return cleaned
+
+
+def create_customer(data: dict, actor: str) -> Customer:
+    cleaned = _clean(data)
+    if not cleaned.get("name"):
+        raise Invalid("A customer needs a name.", [{"field": "customer.name", "message": "required"}])
+    with write_transaction():
+        customer = Customer.create(**cleaned)
+        audit.record(actor, "customer.create", "customer", customer.id, after=cleaned)
+    return customer
+
+
+def update_customer(customer_id: int, data: dict, actor: str) -> Customer:
+    cleaned = _clean(data)
+    with write_transaction():
+        customer = get_customer(customer_id)
+        before = customer_dict(customer)
+        for field, value in cleaned.items():
+            setattr(customer, field, value)
+        if not customer.name:
+            raise Invalid("A customer needs a name.", [{"field": "name", "message": "required"}])
+        customer.save()
+        audit.record(actor, "customer.update", "customer", customer.id, before=before, after=cleaned)
+    return customer
+
+
+def resolve(ref: int | dict, actor: str) -> Customer:
+    """An order's customer: an id, or contact data matched by phone or e-mail, else created."""
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        return get_customer(ref)
+    if isinstance(ref, dict):
+        if "id" in ref and ref["id"] is not None:
+            return get_customer(int(ref["id"]))
+        cleaned = _clean(ref)
+        for field in ("phone", "email"):
+            if cleaned.get(field):
+                found = Customer.get_or_none(getattr(Customer, field) == cleaned[field])
+                if found is not None:
+                    return found
+        return create_customer(cleaned, actor)
+    raise Invalid("customer must be an id or an object with name, phone, email.",
+                  [{"field": "customer", "message": "wrong type"}])
+
+
+def search(term: str, limit: int = 20) -> list[Customer]:
+    term = (term or "").strip()
+    query = Customer.select().order_by(Customer.name).limit(limit)
+    if term:
+        digits = "".join(ch for ch in term if ch.isdigit())
+        condition = Customer.name.contains(term) | Customer.email.contains(term)
+        if digits:
+            condition = condition | Customer.phone.contains(digits)
+        query = query.where(condition)
+    return list(query)
+
+
+def purchase_history(customer: Customer, limit: int = 100) -> list[Order]:
+    return list(Order.select().where(Order.customer == customer).order_by(Order.id.desc()).limit(limit))

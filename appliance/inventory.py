@@ -1,0 +1,268 @@
+"""Products, locations, stock levels and the append-only stock ledger.
+
+Every stock change goes through `apply_movements`: a conditional UPDATE that proceeds only if the
+level stays valid (available = on_hand - reserved never below zero) plus one ledger row, so the
+levels always equal the ledger's sums (`ledger_mismatches` checks it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from peewee import JOIN, fn
+
+from . import audit
+from .db import write_transaction
+from .errors import Conflict, InsufficientStock, Invalid, NotFound
+from .models import Location, Product, StockLevel, StockMovement, utcnow
+
+PRODUCT_FIELDS = ("sku", "barcode", "name", "price_cents", "cost_cents", "reorder_point", "reorder_qty", "active")
+DEFAULT_LOCATION = "floor"
+
+
+@dataclass(frozen=True)
+class Movement:
+    product_id: int
+    location_id: int
+    kind: str
+    on_hand_delta: int = 0
+    reserved_delta: int = 0
+    order_line_id: int | None = None
+    reference: str | None = None
+
+
+# -- products ---------------------------------------------------------------------------------
+
+def product_by_sku(sku: str) -> Product:
+    product = Product.get_or_none(Product.sku == sku)
+    if product is None:
+        raise NotFound(f"No product with SKU {sku}.", [{"sku": sku}])
+    return product
+
+
+def product_by_code(code: str) -> Product | None:
+    """A scanned code: barcode first, then SKU."""
+    return (Product.get_or_none(Product.barcode == code)
+            or Product.get_or_none(Product.sku == code))
+
+
+def product_dict(product: Product) -> dict:
+    return {field: getattr(product, field) for field in PRODUCT_FIELDS}
+
+
+def create_product(data: dict, actor: str) -> Product:
+    with write_transaction():
+        if Product.select().where(Product.sku == data["sku"]).exists():
+            raise Conflict(f"A product with SKU {data['sku']} already exists.", [{"sku": data["sku"]}])
+        _check_barcode_free(data.get("barcode"), None)
+        product = Product.create(**{k: v for k, v in data.items() if k in PRODUCT_FIELDS})
+        audit.record(actor, "product.create", "product", product.sku, after=product_dict(product))
+    return product
+
+
+def update_product(sku: str, changes: dict, actor: str) -> Product:
+    with write_transaction():
+        product = product_by_sku(sku)
+        before = product_dict(product)
+        if "barcode" in changes:
+            _check_barcode_free(changes["barcode"], product.id)
+        for field, value in changes.items():
+            if field in PRODUCT_FIELDS and field != "sku":
+                setattr(product, field, value)
+        product.updated_at = utcnow()
+        product.save()
+        audit.record(actor, "product.update", "product", sku, before=before, after=product_dict(product))
+    return product
+
+
+def _check_barcode_free(barcode: str | None, own_id: int | None) -> None:
+    if not barcode:
+        return
+    other = Product.get_or_none(Product.barcode == barcode)
+    if other is not None and other.id != own_id:
+        raise Conflict(f"Barcode {barcode} already belongs to {other.sku}.", [{"barcode": barcode}])
+
+
+# -- locations --------------------------------------------------------------------------------
+
+def location_by_code(code: str | None) -> Location:
+    code = code or DEFAULT_LOCATION
+    location = Location.get_or_none(Location.code == code)
+    if location is None:
+        raise NotFound(f"No location {code}.", [{"location": code}])
+    return location
+
+
+def create_location(code: str, name: str, pick_order: int, actor: str) -> Location:
+    with write_transaction():
+        if Location.select().where(Location.code == code).exists():
+            raise Conflict(f"Location {code} already exists.")
+        location = Location.create(code=code, name=name, pick_order=pick_order)
+        audit.record(actor, "location.create", "location", code, after={"name": name, "pick_order": pick_order})
+    return location
+
+
+# -- stock levels -----------------------------------------------------------------------------
+
+def stock_summary(product: Product) -> dict:
+    levels = (StockLevel.select(StockLevel, Location)
+              .join(Location).where(StockLevel.product == product)
+              .order_by(Location.pick_order, Location.code))
+    locations = [{"location": lv.location.code, "on_hand": lv.on_hand, "reserved": lv.reserved,
+                  "available": lv.on_hand - lv.reserved} for lv in levels]
+    on_hand = sum(loc["on_hand"] for loc in locations)
+    reserved = sum(loc["reserved"] for loc in locations)
+    return {"sku": product.sku, "on_hand": on_hand, "reserved": reserved,
+            "available": on_hand - reserved, "locations": locations}
+
+
+def available_by_product(product_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(product_ids)
+    if not ids:
+        return {}
+    rows = (StockLevel.select(StockLevel.product, fn.SUM(StockLevel.on_hand - StockLevel.reserved).alias("available"))
+            .join(Location).where(StockLevel.product.in_(ids) & Location.active)
+            .group_by(StockLevel.product).tuples())
+    found = {product_id: int(available) for product_id, available in rows}
+    return {pid: found.get(pid, 0) for pid in ids}
+
+
+def _level_ids(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Stock level ids for (product, location) pairs, creating missing levels; one query when all exist."""
+    product_ids = {p for p, _ in pairs}
+    found = {(lv.product_id, lv.location_id): lv.id for lv in
+             StockLevel.select(StockLevel.id, StockLevel.product, StockLevel.location)
+             .where(StockLevel.product.in_(list(product_ids)))}
+    for product_id, location_id in pairs - found.keys():
+        found[(product_id, location_id)] = StockLevel.create(
+            product=product_id, location=location_id, on_hand=0, reserved=0).id
+    return found
+
+
+def apply_movements(movements: list[Movement], actor: str) -> None:
+    """Applies each movement with a conditional UPDATE and appends it to the ledger.
+
+    Raises InsufficientStock if a level would go invalid (the caller's transaction rolls back).
+    Must run inside a write transaction.
+    """
+    if not movements:
+        return
+    level_ids = _level_ids({(m.product_id, m.location_id) for m in movements})
+    for m in movements:
+        level_id = level_ids[(m.product_id, m.location_id)]
+        after_available = (StockLevel.on_hand + m.on_hand_delta) - (StockLevel.reserved + m.reserved_delta)
+        changed = (StockLevel
+                   .update(on_hand=StockLevel.on_hand + m.on_hand_delta,
+                           reserved=StockLevel.reserved + m.reserved_delta)
+                   .where((StockLevel.id == level_id)
+                          & (after_available >= 0)
+                          & (StockLevel.reserved + m.reserved_delta >= 0))
+                   .execute())
+        if changed != 1:
+            product = Product.get_by_id(m.product_id)
+            level = StockLevel.get_by_id(level_id)
+            raise InsufficientStock(
+                f"Not enough stock of {product.sku} at {level.location.code}.",
+                [{"sku": product.sku, "location": level.location.code,
+                  "available": level.on_hand - level.reserved,
+                  "requested": -(m.on_hand_delta - m.reserved_delta)}])
+    now = utcnow()
+    StockMovement.insert_many([
+        {"product": m.product_id, "location": m.location_id, "kind": m.kind,
+         "on_hand_delta": m.on_hand_delta, "reserved_delta": m.reserved_delta,
+         "order_line": m.order_line_id, "reference": m.reference, "actor": actor, "created_at": now}
+        for m in movements
+    ]).execute()
+
+
+def receive(sku: str, qty: int, actor: str, location: str | None = None, reference: str | None = None) -> dict:
+    _positive(qty)
+    with write_transaction():
+        product = product_by_sku(sku)
+        loc = location_by_code(location)
+        apply_movements([Movement(product.id, loc.id, "receive", on_hand_delta=qty, reference=reference)], actor)
+        audit.record(actor, "stock.receive", "product", sku, after={"qty": qty, "location": loc.code, "reference": reference})
+        return stock_summary(product)
+
+
+def adjust(sku: str, delta: int, actor: str, reason: str, location: str | None = None) -> dict:
+    """A correction of on_hand (damage, theft, found stock). It cannot take stock that is reserved."""
+    if delta == 0:
+        raise Invalid("An adjustment must change the quantity.", [{"field": "qty", "message": "must not be 0"}])
+    if not reason or not reason.strip():
+        raise Invalid("An adjustment needs a reason.", [{"field": "reason", "message": "required"}])
+    with write_transaction():
+        product = product_by_sku(sku)
+        loc = location_by_code(location)
+        apply_movements([Movement(product.id, loc.id, "adjust", on_hand_delta=delta, reference=reason[:200])], actor)
+        audit.record(actor, "stock.adjust", "product", sku, after={"qty": delta, "location": loc.code, "reason": reason})
+        return stock_summary(product)
+
+
+def _positive(qty: int) -> None:
+    if not isinstance(qty, int) or isinstance(qty, bool) or qty <= 0:
+        raise Invalid("Quantity must be a whole number above zero.", [{"field": "qty", "message": "must be > 0"}])
+
+
+def plan_reservation(product_id: int, qty: int, levels: list[StockLevel]) -> list[tuple[int, int]]:
+    """Splits a quantity over locations in pick order: [(location_id, qty), …]; [] if not enough."""
+    plan, remaining = [], qty
+    for level in levels:
+        take = min(level.on_hand - level.reserved, remaining)
+        if take > 0:
+            plan.append((level.location_id, take))
+            remaining -= take
+        if remaining == 0:
+            return plan
+    return []
+
+
+def levels_for(product_ids: Iterable[int]) -> dict[int, list[StockLevel]]:
+    """Stock levels at active locations, in pick order, for several products in one query."""
+    by_product: dict[int, list[StockLevel]] = {}
+    query = (StockLevel.select(StockLevel).join(Location)
+             .where(StockLevel.product.in_(list(product_ids)) & Location.active)
+             .order_by(StockLevel.product, Location.pick_order, Location.id))
+    for level in query:
+        by_product.setdefault(level.product_id, []).append(level)
+    return by_product
+
+
+def line_allocations(order_line_ids: Iterable[int], kinds: tuple[str, ...], field: str) -> dict[int, dict[int, int]]:
+    """Per order line and location, the summed ledger delta of `field` for `kinds`."""
+    ids = list(order_line_ids)
+    column = getattr(StockMovement, field)
+    rows = (StockMovement.select(StockMovement.order_line, StockMovement.location, fn.SUM(column))
+            .where(StockMovement.order_line.in_(ids) & StockMovement.kind.in_(kinds))
+            .group_by(StockMovement.order_line, StockMovement.location).tuples())
+    result: dict[int, dict[int, int]] = {}
+    for line_id, location_id, total in rows:
+        if total:
+            result.setdefault(line_id, {})[location_id] = int(total)
+    return result
+
+
+def ledger_mismatches() -> list[dict]:
+    """Stock levels whose on_hand/reserved differ from the ledger's sums (should be none)."""
+    sums = (StockMovement.select(StockMovement.product.alias("product_id"),
+                                 StockMovement.location.alias("location_id"),
+                                 fn.SUM(StockMovement.on_hand_delta).alias("ledger_on_hand"),
+                                 fn.SUM(StockMovement.reserved_delta).alias("ledger_reserved"))
+            .group_by(StockMovement.product, StockMovement.location).alias("sums"))
+    query = (StockLevel.select(Product.sku, Location.code.alias("location"),
+                               StockLevel.on_hand, StockLevel.reserved,
+                               sums.c.ledger_on_hand, sums.c.ledger_reserved)
+             .join(Product, on=(StockLevel.product == Product.id))
+             .switch(StockLevel).join(Location, on=(StockLevel.location == Location.id))
+             .switch(StockLevel)
+             .join(sums, JOIN.LEFT_OUTER, on=((sums.c.product_id == StockLevel.product)
+                                               & (sums.c.location_id == StockLevel.location)))
+             .dicts())
+    bad = []
+    for row in query:
+        ledger = (int(row["ledger_on_hand"] or 0), int(row["ledger_reserved"] or 0))
+        if ledger != (row["on_hand"], row["reserved"]):
+            bad.append({"sku": row["sku"], "location": row["location"],
+                        "on_hand": row["on_hand"], "reserved": row["reserved"],
+                        "ledger_on_hand": ledger[0], "ledger_reserved": ledger[1]})
+    return bad

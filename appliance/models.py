@@ -1,0 +1,216 @@
+"""Tables of the order & inventory service. Money is integer cents, quantities integers, times UTC."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from peewee import (
+    BooleanField,
+    CharField,
+    Check,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from .db import database
+
+
+def utcnow() -> datetime:
+    """Naive UTC: stored the same way on SQLite and PostgreSQL."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Location(BaseModel):
+    code = CharField(max_length=32, unique=True)
+    name = CharField(max_length=100)
+    # Reservations take stock from the lowest pick_order first (shop floor before the warehouse).
+    pick_order = IntegerField(default=100)
+    active = BooleanField(default=True)
+
+
+class Product(BaseModel):
+    sku = CharField(max_length=64, unique=True)
+    barcode = CharField(max_length=64, unique=True, null=True)
+    name = CharField(max_length=200)
+    price_cents = IntegerField(constraints=[Check("price_cents >= 0")])
+    cost_cents = IntegerField(default=0, constraints=[Check("cost_cents >= 0")])
+    reorder_point = IntegerField(default=0, constraints=[Check("reorder_point >= 0")])
+    reorder_qty = IntegerField(default=0, constraints=[Check("reorder_qty >= 0")])
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class StockLevel(BaseModel):
+    product = ForeignKeyField(Product, backref="stock_levels", on_delete="RESTRICT")
+    location = ForeignKeyField(Location, backref="stock_levels", on_delete="RESTRICT")
+    on_hand = IntegerField(default=0)
+    reserved = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("product", "location"), True),)
+        # The engine itself refuses an oversell, whatever the code above it does.
+        constraints = [Check("reserved >= 0"), Check("on_hand >= reserved")]
+
+
+class Customer(BaseModel):
+    name = CharField(max_length=200)
+    phone = CharField(max_length=40, null=True, index=True)
+    email = CharField(max_length=200, null=True, index=True)
+    address = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+ORDER_STATUSES = ("pending", "confirmed", "shipped", "delivered", "cancelled", "returned")
+CHANNELS = ("store", "phone", "web", "api")
+
+
+class Order(BaseModel):
+    number = CharField(max_length=32, unique=True)
+    channel = CharField(max_length=16, index=True)
+    status = CharField(max_length=16, index=True)
+    customer = ForeignKeyField(Customer, backref="orders", null=True, on_delete="RESTRICT")
+    note = TextField(null=True)
+    total_cents = IntegerField()
+    # JSON list of why the order waits for approval (empty when it did not).
+    pending_reasons = TextField(default="[]")
+    carrier = CharField(max_length=64, null=True)
+    tracking_number = CharField(max_length=128, null=True)
+    created_by = CharField(max_length=100)
+    created_at = DateTimeField(default=utcnow, index=True)
+    updated_at = DateTimeField(default=utcnow)
+    confirmed_at = DateTimeField(null=True, index=True)
+    shipped_at = DateTimeField(null=True)
+    delivered_at = DateTimeField(null=True)
+    cancelled_at = DateTimeField(null=True)
+    returned_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "orders"  # ORDER is a keyword
+
+
+class OrderLine(BaseModel):
+    order = ForeignKeyField(Order, backref="lines", on_delete="CASCADE")
+    product = ForeignKeyField(Product, backref="order_lines", on_delete="RESTRICT")
+    qty = IntegerField(constraints=[Check("qty > 0")])
+    unit_price_cents = IntegerField()
+    line_total_cents = IntegerField()
+
+
+class OrderEvent(BaseModel):
+    """The order's timeline: every status change with who and when."""
+    order = ForeignKeyField(Order, backref="events", on_delete="CASCADE")
+    from_status = CharField(max_length=16, null=True)
+    to_status = CharField(max_length=16)
+    actor = CharField(max_length=100)
+    note = TextField(null=True)
+    at = DateTimeField(default=utcnow)
+
+
+class IdempotencyKey(BaseModel):
+    key = CharField(max_length=255, unique=True)
+    request_hash = CharField(max_length=64)
+    order = ForeignKeyField(Order, on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+LEDGER_KINDS = ("receive", "reserve", "release", "ship", "return", "adjust", "stocktake")
+
+
+class StockMovement(BaseModel):
+    """Append-only stock ledger: StockLevel always equals the sums of these deltas."""
+    product = ForeignKeyField(Product, backref="movements", on_delete="RESTRICT")
+    location = ForeignKeyField(Location, backref="movements", on_delete="RESTRICT")
+    kind = CharField(max_length=16)
+    on_hand_delta = IntegerField(default=0)
+    reserved_delta = IntegerField(default=0)
+    order_line = ForeignKeyField(OrderLine, backref="movements", null=True, on_delete="RESTRICT")
+    reference = CharField(max_length=200, null=True)
+    actor = CharField(max_length=100)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class StocktakeSession(BaseModel):
+    location = ForeignKeyField(Location, backref="stocktakes", on_delete="RESTRICT")
+    status = CharField(max_length=16, default="open")  # open | posted | cancelled
+    created_by = CharField(max_length=100)
+    created_at = DateTimeField(default=utcnow)
+    posted_by = CharField(max_length=100, null=True)
+    posted_at = DateTimeField(null=True)
+
+
+class StocktakeCount(BaseModel):
+    session = ForeignKeyField(StocktakeSession, backref="counts", on_delete="CASCADE")
+    product = ForeignKeyField(Product, on_delete="RESTRICT")
+    counted = IntegerField(constraints=[Check("counted >= 0")])
+    counted_by = CharField(max_length=100)
+    counted_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("session", "product"), True),)
+
+
+class AuditEvent(BaseModel):
+    """Hash-chained: hash = sha256(prev_hash + canonical event); see appliance.audit."""
+    at = DateTimeField(default=utcnow)
+    actor = CharField(max_length=100)
+    action = CharField(max_length=64)
+    entity = CharField(max_length=32)
+    entity_id = CharField(max_length=64, null=True)
+    before = TextField(null=True)
+    after = TextField(null=True)
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64)
+
+
+class AuditHead(BaseModel):
+    """One row: the chain's last event, locked by every mutation so the chain stays linear."""
+    last_id = IntegerField(default=0)
+    last_hash = CharField(max_length=64)
+
+
+class User(BaseModel):
+    username = CharField(max_length=64, unique=True)
+    password_hash = CharField(max_length=255)
+    role = CharField(max_length=16)
+    active = BooleanField(default=True)
+    failed_logins = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    password_changed_at = DateTimeField(default=utcnow)
+
+
+class ApiToken(BaseModel):
+    name = CharField(max_length=64, unique=True)
+    # sha256 of the token: tokens are 256-bit random, so a fast hash is enough and keeps
+    # per-request checks cheap (argon2 is for low-entropy passwords).
+    token_hash = CharField(max_length=64, unique=True)
+    prefix = CharField(max_length=12)
+    role = CharField(max_length=16)
+    created_by = CharField(max_length=100)
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+
+class KeyValue(BaseModel):
+    """Small box-wide facts: schema version, scheduler heartbeat, etc."""
+    key = CharField(max_length=64, primary_key=True)
+    value = TextField()
+    updated_at = DateTimeField(default=utcnow)
+
+
+CORE_MODELS = [
+    KeyValue, Location, Product, StockLevel, Customer, Order, OrderLine, OrderEvent, IdempotencyKey,
+    StockMovement, StocktakeSession, StocktakeCount, AuditEvent, AuditHead, User, ApiToken,
+]
+
+ROLES = ("staff", "manager", "admin")

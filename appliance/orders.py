@@ -1,0 +1,399 @@
+"""Orders: creation (lines + reservations + audit in one transaction), lifecycle, listing.
+
+pending (awaiting approval) -> confirmed (stock reserved) -> shipped (stock consumed) -> delivered;
+cancelled from pending/confirmed (releases stock); returned from shipped/delivered (restocks).
+A transition is claimed with a conditional UPDATE on the current status and proceeds only if one
+row changed, so two clerks pressing "ship" at once cannot both ship.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from peewee import JOIN, IntegrityError, fn
+
+from . import audit, customers
+from .config import Settings
+from .db import write_transaction
+from .errors import BadRequest, Conflict, IllegalTransition, InsufficientStock, Invalid, NotFound
+from .inventory import Movement, apply_movements, levels_for, line_allocations, plan_reservation
+from .models import CHANNELS, Customer, IdempotencyKey, Order, OrderEvent, OrderLine, Product, utcnow
+
+MAX_LINES = 500
+QUANTITY_HISTORY_DAYS = 90
+
+# action: (statuses it may start from, status it leads to, timestamp it sets)
+ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "approve": (("pending",), "confirmed", "confirmed_at"),
+    "cancel": (("pending", "confirmed"), "cancelled", "cancelled_at"),
+    "ship": (("confirmed",), "shipped", "shipped_at"),
+    "deliver": (("shipped",), "delivered", "delivered_at"),
+    "return": (("shipped", "delivered"), "returned", "returned_at"),
+}
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    key: str
+    request_hash: str
+
+
+# -- creation ---------------------------------------------------------------------------------
+
+def create_order(settings: Settings, *, channel: str, lines: list[LineRequest], actor: str,
+                 customer: int | dict | None = None, note: str | None = None,
+                 idempotency: Idempotency | None = None) -> tuple[Order, bool]:
+    """Creates an order; returns (order, replayed). Replayed is True for a repeated Idempotency-Key."""
+    merged = _validate_request(channel, lines)
+    try:
+        with write_transaction():
+            if idempotency:
+                replay = _replay(idempotency)
+                if replay is not None:
+                    return replay, True
+            order = _insert_order(settings, channel, merged, actor, customer, note)
+            if idempotency:
+                IdempotencyKey.create(key=idempotency.key, request_hash=idempotency.request_hash, order=order)
+            return order, False
+    except IntegrityError:
+        # Two requests with the same key raced; the loser reads the winner's order.
+        if idempotency:
+            replay = _replay(idempotency)
+            if replay is not None:
+                return replay, True
+        raise
+
+
+def _validate_request(channel: str, lines: list[LineRequest]) -> list[LineRequest]:
+    details = []
+    if channel not in CHANNELS:
+        details.append({"field": "channel", "message": f"must be one of {', '.join(CHANNELS)}"})
+    if not lines:
+        details.append({"field": "lines", "message": "an order needs at least one line"})
+    if len(lines) > MAX_LINES:
+        details.append({"field": "lines", "message": f"at most {MAX_LINES} lines"})
+    for i, line in enumerate(lines):
+        if not isinstance(line.qty, int) or isinstance(line.qty, bool) or line.qty <= 0:
+            details.append({"field": f"lines[{i}].qty", "message": "must be a whole number above zero"})
+        if not isinstance(line.sku, str) or not line.sku.strip():
+            details.append({"field": f"lines[{i}].sku", "message": "required"})
+    if details:
+        raise Invalid("The order is not valid.", details)
+    # The same SKU twice (scanned twice) is one line with the summed quantity.
+    merged: dict[str, int] = {}
+    for line in lines:
+        merged[line.sku.strip()] = merged.get(line.sku.strip(), 0) + line.qty
+    return [LineRequest(sku, qty) for sku, qty in merged.items()]
+
+
+def _replay(idempotency: Idempotency) -> Order | None:
+    row = IdempotencyKey.get_or_none(IdempotencyKey.key == idempotency.key)
+    if row is None:
+        return None
+    if row.request_hash != idempotency.request_hash:
+        raise Conflict("This Idempotency-Key was already used with a different request.",
+                       [{"idempotency_key": idempotency.key, "order": row.order.number}])
+    return row.order
+
+
+def _insert_order(settings: Settings, channel: str, lines: list[LineRequest], actor: str,
+                  customer_ref: int | dict | None, note: str | None) -> Order:
+    products = _products_for(lines)
+    customer = customers.resolve(customer_ref, actor) if customer_ref is not None else None
+    priced = [(products[line.sku], line.qty) for line in lines]
+    total = sum(product.price_cents * qty for product, qty in priced)
+    plans = _plan_all(priced)
+    reasons = approval_reasons(settings, priced, total, customer)
+    status = "pending" if reasons else "confirmed"
+    now = utcnow()
+    order = Order.create(
+        number=uuid.uuid4().hex[:32], channel=channel, status=status, customer=customer,
+        note=(note or None), total_cents=total, pending_reasons=json.dumps(reasons),
+        created_by=actor, created_at=now, updated_at=now, confirmed_at=None if reasons else now,
+    )
+    # The number comes from the id, so numbers follow creation order on every engine.
+    order.number = f"{settings.orders.number_prefix}{order.id:06d}"
+    Order.update(number=order.number).where(Order.id == order.id).execute()
+    order_lines = [OrderLine.create(order=order, product=product, qty=qty, unit_price_cents=product.price_cents,
+                                    line_total_cents=product.price_cents * qty) for product, qty in priced]
+    if status == "confirmed":
+        _reserve(order, order_lines, plans, actor)
+    OrderEvent.create(order=order, from_status=None, to_status=status, actor=actor, at=now,
+                      note="; ".join(reasons) or None)
+    audit.record(actor, "order.create", "order", order.number, after={
+        "status": status, "channel": channel, "total_cents": total,
+        "lines": [[p.sku, q] for p, q in priced], "customer": customer.id if customer else None})
+    return order
+
+
+def _products_for(lines: list[LineRequest]) -> dict[str, Product]:
+    skus = [line.sku for line in lines]
+    products = {p.sku: p for p in Product.select().where(Product.sku.in_(skus))}
+    details = []
+    for i, line in enumerate(lines):
+        product = products.get(line.sku)
+        if product is None:
+            details.append({"field": f"lines[{i}].sku", "sku": line.sku, "message": "unknown SKU"})
+        elif not product.active:
+            details.append({"field": f"lines[{i}].sku", "sku": line.sku, "message": "product is not for sale"})
+    if details:
+        raise Invalid("Some lines name products that cannot be sold.", details)
+    return products
+
+
+def _plan_all(priced: list[tuple[Product, int]]) -> dict[int, list[tuple[int, int]]]:
+    """Where each line's stock comes from; raises InsufficientStock naming every short line."""
+    levels = levels_for(p.id for p, _ in priced)
+    plans, short = {}, []
+    for product, qty in priced:
+        plan = plan_reservation(product.id, qty, levels.get(product.id, []))
+        if not plan:
+            available = sum(lv.on_hand - lv.reserved for lv in levels.get(product.id, []))
+            short.append({"sku": product.sku, "requested": qty, "available": max(available, 0)})
+        plans[product.id] = plan
+    if short:
+        names = ", ".join(s["sku"] for s in short)
+        raise InsufficientStock(f"Not enough stock for {names}.", short)
+    return plans
+
+
+def _reserve(order: Order, order_lines: list[OrderLine], plans: dict[int, list[tuple[int, int]]], actor: str) -> None:
+    movements = [Movement(line.product_id, location_id, "reserve", reserved_delta=qty,
+                          order_line_id=line.id, reference=order.number)
+                 for line in order_lines for location_id, qty in plans[line.product_id]]
+    apply_movements(movements, actor)
+
+
+def approval_reasons(settings: Settings, priced: list[tuple[Product, int]], total: int,
+                     customer: Customer | None) -> list[str]:
+    """Why an order must wait for a manager (empty: it can be confirmed at once)."""
+    rules = settings.approval
+    reasons = []
+    if rules.max_amount_cents and total > rules.max_amount_cents:
+        reasons.append(f"total {_money(total)} is above the approval limit {_money(rules.max_amount_cents)}")
+    if (customer is not None and rules.first_order_amount_cents and total > rules.first_order_amount_cents
+            and not Order.select().where((Order.customer == customer) & (Order.status != "cancelled")).exists()):
+        reasons.append(f"first order of a new customer above {_money(rules.first_order_amount_cents)}")
+    if rules.quantity_factor:
+        usual = usual_quantities([p.id for p, _ in priced], rules.quantity_min_history)
+        for product, qty in priced:
+            avg = usual.get(product.id)
+            if avg and qty > rules.quantity_factor * avg:
+                reasons.append(f"{qty} × {product.sku} is far above its usual {avg:.1f}")
+    return reasons
+
+
+def usual_quantities(product_ids: list[int], min_history: int) -> dict[int, float]:
+    since = utcnow() - timedelta(days=QUANTITY_HISTORY_DAYS)
+    rows = (OrderLine.select(OrderLine.product, fn.AVG(OrderLine.qty), fn.COUNT(OrderLine.id))
+            .join(Order).where(OrderLine.product.in_(product_ids) & (Order.status != "cancelled")
+                               & (Order.created_at >= since))
+            .group_by(OrderLine.product).tuples())
+    return {pid: float(avg) for pid, avg, count in rows if count >= min_history}
+
+
+def _money(cents: int) -> str:
+    return f"{cents / 100:.2f}"
+
+
+# -- lifecycle --------------------------------------------------------------------------------
+
+def transition(number: str, action: str, actor: str, *, carrier: str | None = None,
+               tracking_number: str | None = None, note: str | None = None) -> Order:
+    if action not in ACTIONS:
+        raise BadRequest(f"Unknown order action {action!r}.")
+    allowed, target, stamp = ACTIONS[action]
+    with write_transaction():
+        order = get_order(number)
+        now = utcnow()
+        fields: dict[str, Any] = {"status": target, stamp: now, "updated_at": now}
+        if action == "ship":
+            fields.update(carrier=carrier or None, tracking_number=tracking_number or None)
+        claimed = (Order.update(**fields)
+                   .where((Order.id == order.id) & Order.status.in_(allowed)).execute())
+        if claimed != 1:
+            current = Order.get_by_id(order.id).status
+            raise IllegalTransition(number, current, action)
+        _move_stock(order, action, actor)
+        OrderEvent.create(order=order, from_status=order.status, to_status=target, actor=actor, at=now, note=note)
+        audit.record(actor, f"order.{action}", "order", number, before={"status": order.status},
+                     after={k: v for k, v in fields.items() if k != "updated_at"} | ({"note": note} if note else {}))
+    return get_order(number)
+
+
+def _move_stock(order: Order, action: str, actor: str) -> None:
+    lines = list(OrderLine.select().where(OrderLine.order == order))
+    line_ids = [line.id for line in lines]
+    if action == "approve":
+        plans = _plan_all([(line.product, line.qty) for line in lines])
+        _reserve(order, lines, plans, actor)
+        return
+    if action == "cancel" and order.status == "pending":
+        return  # nothing was reserved yet
+    if action in ("cancel", "ship"):
+        held = line_allocations(line_ids, ("reserve", "release"), "reserved_delta")
+        kind = "release" if action == "cancel" else "ship"
+        on_hand = 0 if action == "cancel" else -1
+        movements = [Movement(_product_of(lines, line_id), location_id, kind,
+                              on_hand_delta=on_hand * qty, reserved_delta=-qty,
+                              order_line_id=line_id, reference=order.number)
+                     for line_id, by_location in held.items() for location_id, qty in by_location.items()]
+        apply_movements(movements, actor)
+    elif action == "return":
+        shipped = line_allocations(line_ids, ("ship",), "on_hand_delta")
+        movements = [Movement(_product_of(lines, line_id), location_id, "return", on_hand_delta=-qty,
+                              order_line_id=line_id, reference=order.number)
+                     for line_id, by_location in shipped.items() for location_id, qty in by_location.items()]
+        apply_movements(movements, actor)
+
+
+def _product_of(lines: list[OrderLine], line_id: int) -> int:
+    return next(line.product_id for line in lines if line.id == line_id)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+def get_order(number: str) -> Order:
+    order = Order.get_or_none(Order.number == number)
+    if order is None:
+        raise NotFound(f"No order {number}.", [{"number": number}])
+    return order
+
+
+def is_overdue(order: Order, settings: Settings, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    limit = timedelta(hours=settings.orders.overdue_after_hours)
+    return order.status == "confirmed" and order.confirmed_at is not None and now - order.confirmed_at > limit
+
+
+def order_dict(order: Order, settings: Settings, *, lines: list[OrderLine] | None = None,
+               with_events: bool = False) -> dict:
+    lines = lines if lines is not None else list(
+        OrderLine.select(OrderLine, Product).join(Product).where(OrderLine.order == order).order_by(OrderLine.id))
+    data = {
+        "number": order.number,
+        "status": order.status,
+        "channel": order.channel,
+        "customer": customers.customer_summary(order.customer) if order.customer_id else None,
+        "note": order.note,
+        "total_cents": order.total_cents,
+        "lines": [{"sku": line.product.sku, "name": line.product.name, "qty": line.qty,
+                   "unit_price_cents": line.unit_price_cents, "line_total_cents": line.line_total_cents}
+                  for line in lines],
+        "pending_reasons": json.loads(order.pending_reasons or "[]"),
+        "carrier": order.carrier,
+        "tracking_number": order.tracking_number,
+        "created_by": order.created_by,
+        "overdue": is_overdue(order, settings),
+    }
+    for stamp in ("created_at", "confirmed_at", "shipped_at", "delivered_at", "cancelled_at", "returned_at"):
+        value = getattr(order, stamp)
+        data[stamp] = _iso(value)
+    if with_events:
+        data["events"] = [{"from": e.from_status, "to": e.to_status, "actor": e.actor, "at": _iso(e.at), "note": e.note}
+                          for e in OrderEvent.select().where(OrderEvent.order == order).order_by(OrderEvent.id)]
+    return data
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+@dataclass
+class OrderFilters:
+    status: str | None = None
+    channel: str | None = None
+    customer_id: int | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    overdue: bool = False
+    query: str | None = None  # order number or customer name/phone fragment
+
+
+def list_orders(settings: Settings, filters: OrderFilters, *, limit: int = 50,
+                cursor: str | None = None) -> tuple[list[dict], str | None]:
+    """Newest first; returns (orders, next_cursor). The cursor is opaque (an encoded id)."""
+    query = Order.select(Order, Customer).join(Customer, JOIN.LEFT_OUTER).switch(Order)
+    query = _filtered(query, settings, filters)
+    if cursor:
+        query = query.where(Order.id < _decode_cursor(cursor))
+    rows = list(query.order_by(Order.id.desc()).limit(limit + 1))
+    page, more = rows[:limit], len(rows) > limit
+    lines_by_order = lines_of([o.id for o in page])
+    result = [order_dict(o, settings, lines=lines_by_order.get(o.id, [])) for o in page]
+    return result, (_encode_cursor(page[-1].id) if more else None)
+
+
+def lines_of(order_ids: list[int]) -> dict[int, list[OrderLine]]:
+    """Lines (with their products) of several orders in one query."""
+    by_order: dict[int, list[OrderLine]] = {}
+    if order_ids:
+        query = (OrderLine.select(OrderLine, Product).join(Product)
+                 .where(OrderLine.order.in_(order_ids)).order_by(OrderLine.id))
+        for line in query:
+            by_order.setdefault(line.order_id, []).append(line)
+    return by_order
+
+
+def _filtered(query, settings: Settings, f: OrderFilters):
+    if f.status:
+        query = query.where(Order.status == f.status)
+    if f.channel:
+        query = query.where(Order.channel == f.channel)
+    if f.customer_id:
+        query = query.where(Order.customer == f.customer_id)
+    if f.created_from:
+        query = query.where(Order.created_at >= f.created_from)
+    if f.created_to:
+        query = query.where(Order.created_at < f.created_to)
+    if f.overdue:
+        cutoff = utcnow() - timedelta(hours=settings.orders.overdue_after_hours)
+        query = query.where((Order.status == "confirmed") & (Order.confirmed_at < cutoff))
+    if f.query:
+        term = f.query.strip()
+        query = query.where((Order.number == term) | (Customer.name.contains(term)) | (Customer.phone.contains(term)))
+    return query
+
+
+def _encode_cursor(order_id: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{order_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, value = raw.split(":", 1)
+        if prefix != "o":
+            raise ValueError
+        return int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("The cursor is not valid.", [{"field": "cursor", "message": "use next_cursor from a previous page"}]) from None
+
+
+def overdue_orders(settings: Settings, now: datetime | None = None) -> list[Order]:
+    """Confirmed orders not shipped within `orders.overdue_after_hours` (monitors alert on these)."""
+    cutoff = (now or utcnow()) - timedelta(hours=settings.orders.overdue_after_hours)
+    return list(Order.select().where((Order.status == "confirmed") & (Order.confirmed_at < cutoff))
+                .order_by(Order.confirmed_at))
+
+
+def stuck_pending(settings: Settings, now: datetime | None = None) -> list[Order]:
+    """Orders waiting for approval longer than `orders.pending_stuck_after_hours`."""
+    cutoff = (now or utcnow()) - timedelta(hours=settings.orders.pending_stuck_after_hours)
+    return list(Order.select().where((Order.status == "pending") & (Order.created_at < cutoff))
+                .order_by(Order.created_at))
+
+
+def forget_old_idempotency_keys(settings: Settings) -> int:
+    cutoff = utcnow() - timedelta(days=settings.orders.idempotency_key_days)
+    return IdempotencyKey.delete().where(IdempotencyKey.created_at < cutoff).execute()

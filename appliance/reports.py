@@ -1,0 +1,86 @@
+"""Report queries for the web and API: sales by day/product/channel, processing time, overdue rate.
+
+Periods are [start, end) in UTC. Sales count orders that were not cancelled or returned.
+"""
+from __future__ import annotations
+
+import statistics
+from datetime import datetime, timedelta
+
+from peewee import fn
+
+from .config import Settings
+from .models import Order, OrderLine, Product, utcnow
+
+SOLD = ("confirmed", "shipped", "delivered")  # pending orders are not sales yet
+
+
+def _in_period(start: datetime, end: datetime):
+    return (Order.created_at >= start) & (Order.created_at < end) & Order.status.in_(SOLD)
+
+
+def sales_by_day(start: datetime, end: datetime, channel: str | None = None) -> list[dict]:
+    day = fn.DATE(Order.created_at)
+    query = (Order.select(day.alias("day"), fn.COUNT(Order.id).alias("orders"),
+                          fn.SUM(Order.total_cents).alias("total_cents"))
+             .where(_in_period(start, end)).group_by(day).order_by(day))
+    if channel:
+        query = query.where(Order.channel == channel)
+    totals = {str(r["day"]): r for r in query.dicts()}
+    days, current = [], start.date()
+    while current < end.date() or (current == end.date() and end.time() != datetime.min.time()):
+        row = totals.get(current.isoformat())
+        days.append({"day": current.isoformat(), "orders": int(row["orders"]) if row else 0,
+                     "total_cents": int(row["total_cents"] or 0) if row else 0})
+        current += timedelta(days=1)
+    return days
+
+
+def sales_by_channel(start: datetime, end: datetime) -> list[dict]:
+    rows = (Order.select(Order.channel, fn.COUNT(Order.id).alias("orders"), fn.SUM(Order.total_cents).alias("total_cents"))
+            .where(_in_period(start, end)).group_by(Order.channel).order_by(Order.channel).dicts())
+    return [{"channel": r["channel"], "orders": int(r["orders"]), "total_cents": int(r["total_cents"] or 0)} for r in rows]
+
+
+def sales_by_product(start: datetime, end: datetime, limit: int = 50) -> list[dict]:
+    revenue = fn.SUM(OrderLine.line_total_cents)
+    rows = (OrderLine.select(Product.sku, Product.name, fn.SUM(OrderLine.qty).alias("qty"), revenue.alias("total_cents"))
+            .join(Order).switch(OrderLine).join(Product)
+            .where(_in_period(start, end)).group_by(Product.sku, Product.name)
+            .order_by(revenue.desc(), Product.sku).limit(limit).dicts())
+    return [{"sku": r["sku"], "name": r["name"], "qty": int(r["qty"]), "total_cents": int(r["total_cents"])} for r in rows]
+
+
+def processing_time(start: datetime, end: datetime) -> dict:
+    """Hours from confirmation to shipment for orders shipped in the period."""
+    rows = (Order.select(Order.confirmed_at, Order.shipped_at)
+            .where((Order.shipped_at >= start) & (Order.shipped_at < end) & Order.confirmed_at.is_null(False)).tuples())
+    hours = sorted((shipped - confirmed).total_seconds() / 3600 for confirmed, shipped in rows)
+    if not hours:
+        return {"orders": 0, "mean_hours": None, "p50_hours": None, "p90_hours": None}
+    return {"orders": len(hours), "mean_hours": round(statistics.fmean(hours), 2),
+            "p50_hours": round(_percentile(hours, 50), 2), "p90_hours": round(_percentile(hours, 90), 2)}
+
+
+def _percentile(sorted_values: list[float], pct: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(pct / 100 * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def overdue_rate(settings: Settings, start: datetime, end: datetime) -> dict:
+    """Of the orders confirmed in the period, how many shipped late or are still unshipped past the limit."""
+    limit = timedelta(hours=settings.orders.overdue_after_hours)
+    now = utcnow()
+    rows = (Order.select(Order.confirmed_at, Order.shipped_at, Order.cancelled_at)
+            .where((Order.confirmed_at >= start) & (Order.confirmed_at < end)).tuples())
+    considered = late = 0
+    for confirmed, shipped, cancelled in rows:
+        deadline = confirmed + limit
+        if cancelled and cancelled <= deadline and not shipped:
+            continue  # cancelled in time: neither late nor on time
+        if shipped is None and deadline > now:
+            continue  # still within its time
+        considered += 1
+        if (shipped or now) > deadline:
+            late += 1
+    return {"orders": considered, "overdue": late, "rate": round(late / considered, 4) if considered else None}

@@ -1,0 +1,52 @@
+"""Schema versions. Each package (core, backup, monitors, runbooks) owns its tables and passes them in.
+
+Migrations are an ordered list of (version, function); `migrate` applies the ones not yet applied,
+each in its own transaction, and records the version in KeyValue("schema_version").
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from .db import database
+from .models import CORE_MODELS, AuditHead, KeyValue, Location, utcnow
+
+GENESIS_HASH = "0" * 64
+SCHEMA_KEY = "schema_version"
+
+
+def _v1_core_tables() -> None:
+    database.create_tables(CORE_MODELS, safe=True)
+    if not AuditHead.select().exists():
+        AuditHead.create(id=1, last_id=0, last_hash=GENESIS_HASH)
+    if not Location.select().exists():
+        # The shop floor exists from the start: receiving without a location puts stock there.
+        Location.create(code="floor", name="Shop floor", pick_order=10)
+
+
+MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
+    (1, _v1_core_tables),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def current_version() -> int:
+    if not KeyValue.table_exists():
+        return 0
+    row = KeyValue.get_or_none(KeyValue.key == SCHEMA_KEY)
+    return int(row.value) if row else 0
+
+
+def migrate(extra_models: Iterable = ()) -> int:
+    """Brings the schema up to date; `extra_models` are other packages' tables (created if missing)."""
+    version = current_version()
+    for target, step in MIGRATIONS:
+        if target <= version:
+            continue
+        with database.atomic():
+            step()
+            KeyValue.replace(key=SCHEMA_KEY, value=str(target), updated_at=utcnow()).execute()
+        version = target
+    extra = list(extra_models)
+    if extra:
+        database.create_tables(extra, safe=True)
+    return version

@@ -1,0 +1,52 @@
+"""Shared fixtures: a fresh home folder and database per test, users of every role.
+
+The database engine is SQLite unless a test module asks for PostgreSQL (see tests/servers/postgres.py).
+"""
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+
+from appliance import config, runtime
+from appliance.db import database
+from appliance.schema import migrate
+
+
+def make_home(path: Path) -> Path:
+    """A home folder as `appliance init` leaves it, without demo data."""
+    (path / "keys").mkdir(parents=True, exist_ok=True)
+    (path / "keys" / "secret.key").write_bytes(secrets.token_bytes(32))
+    (path / "keys" / "backup.key").write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode() + "\n")
+    for sub in ("backups", "logs"):
+        (path / sub).mkdir(exist_ok=True)
+    (path / config.CONFIG_FILE).write_text(config.default_toml())
+    return path
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return make_home(tmp_path / "home")
+
+
+@pytest.fixture
+def database_url() -> str:
+    """Overridden by PostgreSQL-parametrised modules."""
+    return "sqlite:///appliance.db"
+
+
+@pytest.fixture
+def settings(home: Path, database_url: str) -> config.Settings:
+    return config.load(home, environ={"APPLIANCE_DATABASE_URL": database_url})
+
+
+@pytest.fixture
+def db(settings: config.Settings):
+    from appliance.cli.wiring import extra_models
+    runtime.connect(settings)
+    migrate(extra_models())
+    yield database
+    runtime.close()

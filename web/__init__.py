@@ -1,0 +1,46 @@
+"""Flask app factory: create_app(settings) wires the database and the blueprints of each area."""
+from __future__ import annotations
+
+from flask import Flask
+
+from appliance import config as config_module
+from appliance import runtime
+from appliance.db import database
+
+
+def create_app(settings: config_module.Settings | None = None, *, connect: bool = True) -> Flask:
+    settings = settings or config_module.load()
+    app = Flask(__name__)
+    app.config["SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.server.max_upload_bytes
+    app.config["SECRET_KEY"] = _secret_key(settings)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if connect:
+        runtime.connect(settings)
+
+    @app.before_request
+    def _open_db():
+        # One connection per worker thread, kept open: SQLite pragmas are set once per connection.
+        database.connect(reuse_if_open=True)
+
+    from . import errors, health
+    from .api import blueprint as api_blueprint
+    errors.register(app)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(api_blueprint, url_prefix="/api/v1")
+    _register_pages(app)
+    return app
+
+
+def _register_pages(app: Flask) -> None:
+    """Server-rendered pages (store, reports, ops, auth) register here."""
+
+
+def _secret_key(settings: config_module.Settings) -> bytes:
+    path = settings.path(settings.server.secret_key_file)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise config_module.ConfigError(
+            f"Setting server.secret_key_file: {path} does not exist (run `appliance init`).") from None

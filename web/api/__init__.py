@@ -1,0 +1,174 @@
+"""JSON API under /api/v1.
+
+Every route is declared with `route(...)`: the same declaration registers the Flask view, checks
+the caller's role, validates the body, and describes the route in /api/v1/openapi.json. The access
+test walks the same registry, so no route can skip its role check unnoticed.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Blueprint, current_app, g, request, session
+from pydantic import BaseModel, ValidationError
+
+from appliance import accounts
+from appliance.errors import BadRequest, Forbidden, Invalid, TooLarge, Unauthorized
+
+blueprint = Blueprint("api", __name__)
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str        # who the audit log names: a username or "token:<name>"
+    role: str
+    via: str         # "token" or "session"
+
+
+@dataclass
+class RouteSpec:
+    method: str
+    path: str
+    role: str | None            # None: public
+    summary: str
+    body: type[BaseModel] | None = None
+    query: dict[str, str] = field(default_factory=dict)   # name -> description
+    responses: dict[int, str] = field(default_factory=dict)
+    endpoint: str = ""
+
+
+ROUTES: list[RouteSpec] = []
+
+
+def route(method: str, path: str, *, role: str | None, summary: str, body: type[BaseModel] | None = None,
+          query: dict[str, str] | None = None, responses: dict[int, str] | None = None):
+    """Declares an API route: Flask rule + role check + body validation + OpenAPI entry.
+
+    The view receives the validated body (if any) as keyword `body`.
+    """
+    def decorate(view: Callable) -> Callable:
+        spec = RouteSpec(method, path, role, summary, body, query or {}, responses or {}, endpoint=view.__name__)
+        ROUTES.append(spec)
+
+        @wraps(view)
+        def wrapper(**kwargs):
+            if role is not None:
+                require(role)
+            if body is not None:
+                kwargs["body"] = parse_body(body)
+            return view(**kwargs)
+
+        blueprint.add_url_rule(_flask_rule(path), view.__name__, wrapper, methods=[method])
+        return wrapper
+    return decorate
+
+
+def _flask_rule(path: str) -> str:
+    return path.replace("{", "<").replace("}", ">")
+
+
+# -- authentication and roles -----------------------------------------------------------------
+
+def current_principal() -> Principal | None:
+    if "principal" in g:
+        return g.principal
+    g.principal = _token_principal() or _session_principal()
+    return g.principal
+
+
+def _token_principal() -> Principal | None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Use 'Authorization: Bearer <token>'.")
+    found = accounts.token_for(token.strip())
+    if found is None:
+        raise Unauthorized("The API token is not valid or was revoked.")
+    return Principal(f"token:{found.name}", found.role, "token")
+
+
+def _session_principal() -> Principal | None:
+    """A signed-in web user may call the API from the pages (with the CSRF token on writes)."""
+    user = getattr(g, "user", None)
+    if user is None:
+        return None
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        sent = request.headers.get("X-CSRF-Token", "")
+        expected = session.get("csrf_token", "")
+        if not expected or not hmac.compare_digest(sent, expected):
+            raise Forbidden("The CSRF token is missing or wrong; reload the page.")
+    return Principal(user.username, user.role, "session")
+
+
+def require(role: str) -> Principal:
+    principal = current_principal()
+    if principal is None:
+        raise Unauthorized("Authentication is required: send 'Authorization: Bearer <token>'.")
+    if not accounts.role_allows(principal.role, role):
+        raise Forbidden(f"This needs the {role} role; you have {principal.role}.")
+    return principal
+
+
+def actor() -> str:
+    return current_principal().name
+
+
+# -- bodies -----------------------------------------------------------------------------------
+
+@blueprint.before_request
+def _limit_body_size():
+    limit = current_app.config["SETTINGS"].server.max_request_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"The request body is larger than {limit} bytes.", [{"limit_bytes": limit}])
+    request.max_content_length = limit
+
+
+def raw_json() -> Any:
+    if not request.mimetype == "application/json":
+        raise BadRequest("The request body must be JSON (Content-Type: application/json).")
+    data = request.get_data(cache=True)
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadRequest(f"The request body is not valid JSON: {e}.") from None
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    data = raw_json()
+    if not isinstance(data, dict):
+        raise Invalid("The request body must be a JSON object.", [{"field": "", "message": "expected an object"}])
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise Invalid("Some fields are not valid.", [
+            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in e.errors()
+        ]) from None
+
+
+def request_fingerprint() -> str:
+    """sha256 of the body's canonical JSON: the same order sent twice hashes the same."""
+    canonical = json.dumps(raw_json(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(f"Query parameter {name} must be a whole number.", [{"field": name, "message": "not a number"}]) from None
+    if not low <= value <= high:
+        raise Invalid(f"Query parameter {name} must be between {low} and {high}.", [{"field": name, "message": "out of range"}])
+    return value
+
+
+# Route modules register themselves on import.
+from . import routes_catalog, routes_orders, routes_customers, routes_stocktake, routes_reports, openapi  # noqa: E402,F401

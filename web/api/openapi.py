@@ -1,0 +1,77 @@
+"""/api/v1/openapi.json, built from the route registry and the pydantic body models."""
+from __future__ import annotations
+
+import re
+
+from flask import jsonify
+
+import appliance
+
+from . import ROUTES, route
+
+ERROR_SCHEMA = {
+    "type": "object", "required": ["error", "details"],
+    "properties": {"error": {"type": "string", "description": "One sentence saying what went wrong."},
+                   "details": {"type": "array", "items": {}}},
+}
+STANDARD_ERRORS = {400: "malformed request", 401: "no or bad token", 403: "role not allowed",
+                   404: "not found", 413: "body too large", 422: "invalid fields"}
+
+
+def build() -> dict:
+    paths: dict = {}
+    components: dict = {"Error": ERROR_SCHEMA}
+    for spec in ROUTES:
+        operation = {"summary": spec.summary, "operationId": spec.endpoint,
+                     "parameters": _parameters(spec), "responses": _responses(spec)}
+        if spec.role:
+            operation["security"] = [{"bearer": []}]
+            operation["x-role"] = spec.role
+        if spec.body is not None:
+            schema = spec.body.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in schema.pop("$defs", {}).items():
+                components[name] = definition
+            components[spec.body.__name__] = schema
+            operation["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{spec.body.__name__}"}}}}
+        if spec.endpoint == "create_order":
+            operation["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
+                                            "schema": {"type": "string", "maxLength": 255},
+                                            "description": "Same key and body return the same order; same key, other body: 409."})
+        paths.setdefault("/api/v1" + spec.path, {})[spec.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Store Appliance API", "version": appliance.__version__,
+                 "description": "Money is integer minor units (*_cents); quantities are integers. "
+                                'Errors: {"error": "<one sentence>", "details": [...]}.'},
+        "paths": paths,
+        "components": {"schemas": components,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def _parameters(spec) -> list[dict]:
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+              for name in re.findall(r"{(\w+)}", spec.path)]
+    params += [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text}
+               for name, text in spec.query.items()]
+    return params
+
+
+def _responses(spec) -> dict:
+    ok = "201" if spec.method == "POST" and 201 in spec.responses else "200"
+    responses = {ok: {"description": spec.responses.get(int(ok), "OK"),
+                      "content": {"application/json": {"schema": {"type": "object"}}}}}
+    errors = dict(STANDARD_ERRORS)
+    if spec.role is None:
+        errors = {}
+    errors.update({code: text for code, text in spec.responses.items() if code >= 400})
+    for code, text in errors.items():
+        responses[str(code)] = {"description": text, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}
+    return responses
+
+
+@route("GET", "/openapi.json", role=None, summary="This document.")
+def openapi_document():
+    return jsonify(build())

@@ -1,0 +1,125 @@
+"""Orders: create (idempotent), list with filters and a cursor, read, and lifecycle actions."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import current_app, jsonify, request
+
+from appliance import orders
+from appliance.errors import Forbidden, Invalid
+from appliance.models import CHANNELS, ORDER_STATUSES
+from appliance.accounts import role_allows
+
+from . import actor, current_principal, int_arg, request_fingerprint, route
+from .schemas import NoteIn, OrderIn, ShipIn
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
+@route("POST", "/orders", role="staff", summary="Create an order; its stock is reserved at once unless it needs approval.",
+       body=OrderIn,
+       query={},
+       responses={201: "created (or replayed for a repeated Idempotency-Key)",
+                  409: "a line lacks stock, or the Idempotency-Key was used with another body",
+                  422: "invalid lines or unknown SKUs"})
+def create_order(body: OrderIn):
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 255:
+        raise Invalid("Idempotency-Key is longer than 255 characters.", [{"field": "Idempotency-Key", "message": "too long"}])
+    idempotency = orders.Idempotency(key, request_fingerprint()) if key else None
+    customer = body.customer
+    if customer is not None and not isinstance(customer, int):
+        customer = customer.model_dump(exclude_none=True)
+    order, replayed = orders.create_order(
+        _settings(), channel=body.channel, lines=[orders.LineRequest(l.sku, l.qty) for l in body.lines],
+        actor=actor(), customer=customer, note=body.note, idempotency=idempotency)
+    response = jsonify(orders.order_dict(order, _settings()))
+    response.status_code = 201
+    response.headers["Location"] = f"/api/v1/orders/{order.number}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@route("GET", "/orders", role="staff", summary="Orders, newest first, with filters and a cursor.",
+       query={"status": "one of " + ", ".join(ORDER_STATUSES), "channel": "one of " + ", ".join(CHANNELS),
+              "customer": "customer id", "from": "created at or after (ISO date or time, UTC)",
+              "to": "created before (ISO date or time, UTC)", "overdue": "1 for overdue orders only",
+              "q": "order number, or part of the customer's name or phone",
+              "cursor": "next_cursor of the previous page", "limit": "page size (1-200)"})
+def list_orders():
+    filters = orders.OrderFilters(
+        status=_choice("status", ORDER_STATUSES), channel=_choice("channel", CHANNELS),
+        customer_id=int_arg("customer", 0, 0, 2**62) or None,
+        created_from=_when("from"), created_to=_when("to"),
+        overdue=request.args.get("overdue") == "1", query=request.args.get("q") or None)
+    found, next_cursor = orders.list_orders(_settings(), filters, limit=int_arg("limit", 50, 1, 200),
+                                            cursor=request.args.get("cursor") or None)
+    return jsonify({"orders": found, "next_cursor": next_cursor})
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.args.get(name)
+    if value and value not in allowed:
+        raise Invalid(f"Query parameter {name} must be one of {', '.join(allowed)}.", [{"field": name, "message": "unknown value"}])
+    return value or None
+
+
+def _when(name: str) -> datetime | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"Query parameter {name} must be an ISO date or time.", [{"field": name, "message": "not a date"}]) from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)  # stored times are naive UTC
+    return parsed
+
+
+@route("GET", "/orders/{number}", role="staff", summary="One order with its lines and timeline.")
+def get_order(number: str):
+    return jsonify(orders.order_dict(orders.get_order(number), _settings(), with_events=True))
+
+
+@route("POST", "/orders/{number}/approve", role="manager", summary="Approve a pending order: its stock is reserved.",
+       body=NoteIn, responses={409: "not pending, or stock no longer available"})
+def approve_order(number: str, body: NoteIn):
+    return _act(number, "approve", note=body.note)
+
+
+@route("POST", "/orders/{number}/cancel", role="staff",
+       summary="Cancel a confirmed order (releases its stock); rejecting a pending order needs a manager.",
+       body=NoteIn, responses={409: "not cancellable in its current state"})
+def cancel_order(number: str, body: NoteIn):
+    order = orders.get_order(number)
+    principal = current_principal()
+    if order.status == "pending" and not role_allows(principal.role, "manager"):
+        raise Forbidden("Rejecting an order that waits for approval needs the manager role.")
+    return _act(number, "cancel", note=body.note)
+
+
+@route("POST", "/orders/{number}/ship", role="staff", summary="Ship a confirmed order (stock leaves), with carrier and tracking number.",
+       body=ShipIn, responses={409: "not confirmed"})
+def ship_order(number: str, body: ShipIn):
+    return _act(number, "ship", carrier=body.carrier, tracking_number=body.tracking_number, note=body.note)
+
+
+@route("POST", "/orders/{number}/deliver", role="staff", summary="Mark a shipped order delivered.",
+       body=NoteIn, responses={409: "not shipped"})
+def deliver_order(number: str, body: NoteIn):
+    return _act(number, "deliver", note=body.note)
+
+
+@route("POST", "/orders/{number}/return", role="manager", summary="Take back a shipped or delivered order: its stock is restocked.",
+       body=NoteIn, responses={409: "not shipped or delivered"})
+def return_order(number: str, body: NoteIn):
+    return _act(number, "return", note=body.note)
+
+
+def _act(number: str, action: str, **kwargs):
+    order = orders.transition(number, action, actor(), **kwargs)
+    return jsonify(orders.order_dict(order, _settings(), with_events=True))
