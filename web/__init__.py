@@ -24,10 +24,11 @@ def create_app(settings: config_module.Settings | None = None, *, connect: bool 
         # One connection per worker thread, kept open: SQLite pragmas are set once per connection.
         database.connect(reuse_if_open=True)
 
-    from . import errors, health
+    from . import errors, health, instrumentation
     from .api import blueprint as api_blueprint
     errors.register(app)
     app.register_blueprint(health.blueprint)
+    instrumentation.install(app, settings)  # request latency for /metrics, web worker liveness
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
     _register_pages(app)
     return app

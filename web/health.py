@@ -1,7 +1,7 @@
 """/healthz (process alive), /readyz (this box accepts writes), /metrics (Prometheus text)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from appliance import health as core_health
 
@@ -22,5 +22,6 @@ def readyz():
 
 @blueprint.get("/metrics")
 def metrics():
-    # The monitors package replaces this body with its registry (issue 4).
-    return Response("", mimetype="text/plain; version=0.0.4")
+    from monitors import metrics as monitor_metrics
+    body = monitor_metrics.render(current_app.config["SETTINGS"])
+    return Response(body, content_type=monitor_metrics.CONTENT_TYPE)

@@ -12,6 +12,7 @@ def commands() -> list:
         transfer_cmd.import_command, transfer_cmd.export_command, audit_cmd.command, config_cmd.command,
     ]
     # Other packages' commands (backup, restore, monitors, runbook, drill, failover) go below.
+    from monitors.cli import command as monitors_command; found.append(monitors_command)  # noqa: E702
     return found
 
 
@@ -19,4 +20,18 @@ def extra_models() -> list:
     """Tables owned by packages other than the core (created by `migrate`)."""
     models: list = []
     # e.g. from backup.models import MODELS as backup_models; models += backup_models
+    from monitors.models import MODELS as monitor_models; models += monitor_models  # noqa: E702
     return models
+
+
+def configure_scheduler(scheduler, settings) -> None:
+    """The box's scheduled jobs; other packages add theirs below, one line each."""
+    from ..orders import forget_old_idempotency_keys
+    from ..scheduler import with_db, write_heartbeat
+    scheduler.add_job(with_db(write_heartbeat), "interval", seconds=15, id="heartbeat", next_run_time=_now())
+    scheduler.add_job(with_db(lambda: forget_old_idempotency_keys(settings)), "interval", hours=1, id="forget-idempotency-keys")
+
+
+def _now():
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc)

@@ -1,0 +1,92 @@
+"""`appliance serve`: the web app under gunicorn (gthread workers), one scheduler per box.
+
+SIGTERM stops gracefully: gunicorn stops accepting, lets in-flight requests finish for up to
+server.graceful_timeout_seconds, then exits.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+import click
+from gunicorn.app.base import BaseApplication
+
+from .. import config, runtime
+from .base import CliContext, pass_app
+
+
+class ApplianceServer(BaseApplication):
+    def __init__(self, settings: config.Settings, options: dict):
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from web import create_app
+        return create_app(self.settings)
+
+
+def _hooks(settings: config.Settings) -> dict:
+    def post_worker_init(worker):
+        from .wiring import configure_scheduler
+        from ..scheduler import SingleScheduler
+        worker.scheduler = SingleScheduler(settings.home / "run" / "scheduler.lock",
+                                           lambda scheduler: configure_scheduler(scheduler, settings))
+        worker.scheduler.start()
+
+    def worker_exit(server, worker):
+        scheduler = getattr(worker, "scheduler", None)
+        if scheduler is not None:
+            scheduler.stop()
+
+    def child_exit(server, worker):
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+            multiprocess.mark_process_dead(worker.pid)
+
+    def when_ready(server):
+        host, port = server.address[0] if server.address else ("?", "?")
+        click.echo(f"Store Appliance serving on http://{host}:{port}  (home {settings.home})", err=True)
+
+    return {"post_worker_init": post_worker_init, "worker_exit": worker_exit,
+            "child_exit": child_exit, "when_ready": when_ready}
+
+
+def _metrics_dir(settings: config.Settings) -> str:
+    """prometheus-client multiprocess mode: every worker writes here, /metrics merges them."""
+    path = settings.home / "run" / "metrics"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return str(path)
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Listen address (default: server.host).")
+@click.option("--port", type=int, default=None, help="Port (default: server.port).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: server.workers).")
+@pass_app
+def command(app: CliContext, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the web pages and the API with a production WSGI server."""
+    settings = app.settings()  # validates config and migrates before any worker starts
+    runtime.close()            # workers open their own connections after the fork
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir(settings)
+    s = settings.server
+    options = {
+        "bind": f"{host or s.host}:{port or s.port}",
+        "workers": workers or s.workers,
+        "worker_class": "gthread",
+        "threads": s.threads,
+        "graceful_timeout": s.graceful_timeout_seconds,
+        "timeout": max(60, s.graceful_timeout_seconds + 10),
+        "keepalive": 5,
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "appliance",
+        # gunicorn's control socket defaults to one path per user; two boxes on a host would collide.
+        "control_socket_disable": True,
+    } | _hooks(settings)
+    ApplianceServer(settings, options).run()

@@ -1,0 +1,86 @@
+"""Exactly one APScheduler per box, whatever the number of web workers or `serve` processes.
+
+Every worker runs a `SingleScheduler`; the one that holds an exclusive flock on the home's
+run/scheduler.lock runs the jobs. If that process dies, the kernel drops its lock and another
+worker takes over within `retry_seconds`.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from .db import database
+from .models import KeyValue, utcnow
+
+log = logging.getLogger(__name__)
+HEARTBEAT_KEY = "scheduler_heartbeat"
+
+
+class SingleScheduler:
+    def __init__(self, lock_path: Path, configure: Callable[[BackgroundScheduler], None], retry_seconds: float = 5):
+        self.lock_path = Path(lock_path)
+        self.configure = configure
+        self.retry_seconds = retry_seconds
+        self.scheduler: BackgroundScheduler | None = None
+        self._lock_file = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scheduler-claim", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the flock
+
+    @property
+    def running(self) -> bool:
+        return self.scheduler is not None and self.scheduler.running
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self._try_lock():
+                self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+                self.configure(self.scheduler)
+                self.scheduler.start()
+                log.info("scheduler running in pid %s", os.getpid())
+                return
+            self._stop.wait(self.retry_seconds)
+
+    def _try_lock(self) -> bool:
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(self.lock_path, "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            return False
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._lock_file = f
+        return True
+
+
+def with_db(job: Callable[[], None]) -> Callable[[], None]:
+    """Jobs run on scheduler threads: each run opens and closes its own connection."""
+    def run() -> None:
+        with database.connection_context():
+            job()
+    run.__name__ = getattr(job, "__name__", "job")
+    return run
+
+
+def write_heartbeat() -> None:
+    """Proves the scheduler is alive (the monitors' scheduler-liveness check reads it)."""
+    KeyValue.replace(key=HEARTBEAT_KEY, value=utcnow().isoformat(), updated_at=utcnow()).execute()

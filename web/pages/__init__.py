@@ -1,0 +1,37 @@
+"""Server-rendered pages for store staff, managers and IT.
+
+This module holds what every page shares: who is signed in (`g.user`), the CSRF token that every
+form (and the API when called from page JavaScript) must send back, the role check of each page,
+and the HTML error pages. Each area has its own blueprint module.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+
+from appliance.config import Settings
+
+from . import security
+from .security import page  # re-exported: `@page("/path", role="staff")`
+
+__all__ = ["register", "page", "settings"]
+
+
+def settings() -> Settings:
+    return current_app.config["SETTINGS"]
+
+
+def register(app: Flask) -> None:
+    from web import errors
+
+    from . import admin, auth, customers, imports, ops, orders, reports, stock, stocktake
+    from .errors import render_error_page
+
+    security.install(app)
+    errors.html_error_handler = render_error_page
+    for module in (auth, orders, stock, stocktake, customers, imports, reports, admin, ops):
+        app.register_blueprint(module.blueprint)
+
+    @app.context_processor
+    def _page_globals():
+        return {"user": g.get("user"), "csrf_token": security.csrf_token, "can": security.can,
+                "nav": security.navigation(), "current_path": request.path}
