@@ -20,7 +20,7 @@ def _in_period(start: datetime, end: datetime):
 
 
 def sales_by_day(start: datetime, end: datetime, channel: str | None = None) -> list[dict]:
-    day = fn.DATE(Order.created_at)
+    day = fn.DATE(Order.created_at).coerce(False)  # a date string on SQLite, a date on PostgreSQL
     query = (Order.select(day.alias("day"), fn.COUNT(Order.id).alias("orders"),
                           fn.SUM(Order.total_cents).alias("total_cents"))
              .where(_in_period(start, end)).group_by(day).order_by(day))
