@@ -44,7 +44,9 @@ def migrate(extra_models: Iterable = ()) -> int:
             continue
         with database.atomic():
             step()
-            KeyValue.replace(key=SCHEMA_KEY, value=str(target), updated_at=utcnow()).execute()
+            # INSERT … ON CONFLICT: REPLACE is SQLite/MySQL only and fails on PostgreSQL.
+            (KeyValue.insert(key=SCHEMA_KEY, value=str(target), updated_at=utcnow())
+             .on_conflict(conflict_target=[KeyValue.key], preserve=[KeyValue.value, KeyValue.updated_at]).execute())
         version = target
     extra = list(extra_models)
     if extra:

@@ -14,6 +14,7 @@ import pytest
 from appliance import config, runtime
 from appliance.db import database
 from appliance.schema import migrate
+from tests.servers.postgres import postgres_server, postgres_url  # noqa: F401
 
 
 def make_home(path: Path) -> Path:

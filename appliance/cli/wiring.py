@@ -13,13 +13,14 @@ def commands() -> list:
     ]
     # Other packages' commands (backup, restore, monitors, runbook, drill, failover) go below.
     from monitors.cli import command as monitors_command; found.append(monitors_command)  # noqa: E702
+    from backup.cli import COMMANDS as backup_commands; found += backup_commands  # noqa: E702
     return found
 
 
 def extra_models() -> list:
     """Tables owned by packages other than the core (created by `migrate`)."""
     models: list = []
-    # e.g. from backup.models import MODELS as backup_models; models += backup_models
+    from backup.models import MODELS as backup_models; models += backup_models  # noqa: E702
     from monitors.models import MODELS as monitor_models; models += monitor_models  # noqa: E702
     return models
 
@@ -30,6 +31,8 @@ def configure_scheduler(scheduler, settings) -> None:
     from ..scheduler import with_db, write_heartbeat
     scheduler.add_job(with_db(write_heartbeat), "interval", seconds=15, id="heartbeat", next_run_time=_now())
     scheduler.add_job(with_db(lambda: forget_old_idempotency_keys(settings)), "interval", hours=1, id="forget-idempotency-keys")
+    from monitors.jobs import register as register_monitors; register_monitors(scheduler, settings)  # noqa: E702
+    from backup.jobs import register as register_backup; register_backup(scheduler, settings)  # noqa: E702
 
 
 def _now():

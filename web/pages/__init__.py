@@ -6,14 +6,16 @@ and the HTML error pages. Each area has its own blueprint module.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask, current_app, g, request
 
 from appliance.config import Settings
 
 from . import security
-from .security import page  # re-exported: `@page("/path", role="staff")`
+from .security import requires  # re-exported: `@requires("staff")` on every view
 
-__all__ = ["register", "page", "settings"]
+__all__ = ["register", "requires", "settings"]
 
 
 def settings() -> Settings:
@@ -31,7 +33,28 @@ def register(app: Flask) -> None:
     for module in (auth, orders, stock, stocktake, customers, imports, reports, admin, ops):
         app.register_blueprint(module.blueprint)
 
+    app.add_template_filter(money)
+    app.add_template_filter(when)
+
     @app.context_processor
     def _page_globals():
         return {"user": g.get("user"), "csrf_token": security.csrf_token, "can": security.can,
                 "nav": security.navigation(), "current_path": request.path}
+
+
+def money(cents: int | None) -> str:
+    """Integer cents as the shop reads them: 1234567 -> '12,345.67'."""
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}{units:,}.{rest:02d}"
+
+
+def when(value: datetime | str | None) -> str:
+    """A stored UTC time, to the minute."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.rstrip("Z"))
+    return value.strftime("%Y-%m-%d %H:%M")
