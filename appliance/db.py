@@ -68,7 +68,6 @@ def _postgres(parsed) -> peewee.PostgresqlDatabase:
         password=unquote(parsed.password) if parsed.password else None,
         host=parsed.hostname,
         port=parsed.port,
-        autorollback=True,
     )
 
 
