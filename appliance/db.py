@@ -92,6 +92,13 @@ def locked(query):
 
 @contextmanager
 def write_transaction():
-    """One write transaction; on SQLite it holds the write lock from BEGIN (IMMEDIATE)."""
+    """One write transaction that holds the box-wide write lock from its start.
+
+    SQLite: BEGIN IMMEDIATE takes the database's write lock. PostgreSQL: the row lock on the audit
+    chain's head, which every mutation needs at its end anyway; taking it first gives all writers
+    one lock order, so two orders naming the same products in opposite order cannot deadlock.
+    """
     with database.atomic():
+        if is_postgres():
+            database.execute_sql("SELECT id FROM audit_head WHERE id = 1 FOR UPDATE")
         yield
