@@ -1,0 +1,188 @@
+"""`appliance backup run|list|status|verify|prune|key export` and `appliance restore`."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import click
+
+from appliance import config, runtime
+from appliance.cli.base import AppGroup, pass_app
+
+from . import keys, restore as restoring, retention, run as running, status as statuses, verify as verifying
+from .errors import BackupError
+from .manifest import backup_time
+from .models import BackupCopy, BackupSet
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1048576:.1f} MiB"
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+@click.group("backup", cls=AppGroup)
+def backup_group() -> None:
+    """Encrypted 3-2-1 backups: run, list, status, verify, prune, key export."""
+
+
+@backup_group.command("run")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+@pass_app
+def run_command(app, quiet: bool) -> None:
+    """Snapshot the database once and put it on every target (catching up missed copies)."""
+    report = running.run_backup(app.settings(), show_progress=not quiet)
+    for backup_id, target in report.caught_up:
+        click.echo(f"caught up {backup_id} on {target}")
+    stored = ", ".join(report.stored) or "no target"
+    click.echo(f"backup {report.backup_id} stored on {stored} ({_mib(report.bytes)} sent)")
+    if report.failed:
+        reasons = "; ".join(f"{name}: {why}" for name, why in report.failed.items())
+        raise BackupError(f"Backup {report.backup_id} missed {len(report.failed)} target(s), "
+                          f"to be caught up next run: {reasons}")
+
+
+@backup_group.command("list")
+@click.option("--limit", default=50, show_default=True, help="How many backups, newest first.")
+@pass_app
+def list_command(app, limit: int) -> None:
+    """Backups in the catalog, newest first, with their copies."""
+    for view in statuses.backups(app.settings(), limit):
+        copies = " ".join(f"{c.target}:{c.state}" for c in view.copies)
+        click.echo(f"{view.backup_id}  {_mib(view.payload_bytes):>10}  {copies}")
+
+
+@backup_group.command("status")
+@click.option("--limit", default=10, show_default=True, help="How many backups, newest first.")
+@pass_app
+def status_command(app, limit: int) -> None:
+    """Per backup: copies, verification, 3-2-1; and the newest restorable copy against the RPO."""
+    settings = app.settings()
+    fresh = statuses.freshness(settings)
+    verdict = "met" if fresh.meets_rpo else "NOT met"
+    click.echo(f"newest restorable backup: {fresh.backup_id or 'none'}, age {_age(fresh.age_seconds)}; "
+               f"RPO {fresh.rpo_seconds} s {verdict}")
+    for view in statuses.backups(settings, limit):
+        rule = "3-2-1 ok" if view.rule_321 else "3-2-1 NOT met"
+        click.echo(f"{view.backup_id}  {rule}: {view.rule_detail}")
+        for c in view.copies:
+            line = f"    {c.target:<12} {c.state:<9} verify {c.verify_state}"
+            if c.locked_until:
+                line += f", locked until {c.locked_until:%Y-%m-%d}"
+            if c.error and c.state != "complete" or c.verify_state == "failed":
+                line += f" ({c.error})"
+            click.echo(line)
+
+
+@backup_group.command("verify")
+@click.option("--sample", default=None, help="Check only this share (10%) or number of copies; "
+                                             "the longest-unchecked go first, so runs rotate.")
+@click.option("--target", default=None, help="Only copies on this target.")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+@pass_app
+def verify_command(app, sample: str | None, target: str | None, quiet: bool) -> None:
+    """Restore copies into a scratch database and check them end to end."""
+    outcomes = verifying.verify(app.settings(), sample, target, show_progress=not quiet)
+    for o in outcomes:
+        click.echo(f"{o.backup_id} on {o.target}: {'ok' if o.ok else 'FAILED'} ({o.detail}, {o.seconds:.1f} s)")
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise BackupError(f"{len(failed)} of {len(outcomes)} copies failed verification: "
+                          + "; ".join(f"{o.backup_id} on {o.target}: {o.detail}" for o in failed[:3]))
+    if not outcomes:
+        click.echo("no complete copies to verify")
+
+
+@backup_group.command("prune")
+@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
+@pass_app
+def prune_command(app, dry_run: bool) -> None:
+    """Apply retention on every target (never the last verified backup, never locked copies)."""
+    report = retention.prune(app.settings(), dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    for target, backup_id in report.deleted:
+        click.echo(f"{verb} {backup_id} on {target}")
+    for target, backup_id, until in report.locked:
+        when = f" until {until:%Y-%m-%d %H:%M}" if until else ""
+        click.echo(f"kept {backup_id} on {target}: under Object Lock{when}")
+    if report.failed:
+        raise BackupError("Prune could not reach: " + "; ".join(f"{n}: {w}" for n, w in report.failed.items()))
+
+
+@backup_group.group("key")
+def key_group() -> None:
+    """The backup key."""
+
+
+@key_group.command("export")
+@pass_app
+def key_export_command(app) -> None:
+    """Print the backup key to store offline: a restore on a new box needs it."""
+    settings = config.load(app.home)
+    click.echo(keys.export_text(keys.load(settings.path(settings.backup.key_file))), nl=False)
+
+
+@click.command("restore")
+@click.option("--backup-id", default=None, help="Restore this backup (default: the latest verified).")
+@click.option("--as-of", default=None, metavar="TIME",
+              help="Restore the newest backup made at or before TIME (ISO 8601, UTC unless it has an offset).")
+@click.option("--target", default=None, help="Restore from this target only (default: the best available).")
+@click.option("--output", default=None, metavar="PATH|URL",
+              help="Restore into this SQLite file or postgresql:// database instead of the home's database.")
+@click.option("--force", is_flag=True, help="Replace an existing database (stop the service first).")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+@pass_app
+def restore_command(app, backup_id, as_of, target, output, force, quiet) -> None:
+    """Restore a backup from the targets (works on a new box with only the config and the key)."""
+    settings = config.load(app.home)
+    report = restoring.restore(settings, backup_id=backup_id, as_of=_parse_time(as_of), target=target,
+                               output=output, force=force, verified=_catalog_verified(settings, output),
+                               show_progress=not quiet)
+    for reason in report.skipped:
+        click.echo(f"skipped: {reason}", err=True)
+    if report.newest_available and not backup_id:
+        click.echo(f"note: newer backup {report.newest_available} exists but was not restored (not verified "
+                   f"yet, or no good copy); --backup-id {report.newest_available} restores it", err=True)
+    counts = ", ".join(f"{k}={v}" for k, v in report.counts.items())
+    click.echo(f"restored backup {report.backup_id} from {report.target} into {report.destination}")
+    click.echo(f"made {report.created_at:%Y-%m-%d %H:%M:%S} UTC, {_age(report.age_seconds)} ago; {counts}")
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            return backup_time(text)
+        except ValueError:
+            raise BackupError(f"--as-of takes an ISO 8601 time like 2026-11-22T15:30 (got {text!r}).") from None
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _catalog_verified(settings: config.Settings, output: str | None) -> set[str] | None:
+    """Backup ids with a verified copy, when this box still has its catalog (never creates one)."""
+    dest = restoring.destination(settings, None)
+    try:
+        if not dest.exists():
+            return None
+        runtime.connect(settings)
+        if not BackupCopy.table_exists():
+            return None
+        rows = (BackupSet.select(BackupSet.backup_id).join(BackupCopy)
+                .where(BackupCopy.verify_state == "ok").distinct())
+        return {r.backup_id for r in rows}
+    except Exception:  # a damaged database is a reason to restore, not to stop
+        return None
+    finally:
+        runtime.close()
+
+
+COMMANDS = [backup_group, restore_command]

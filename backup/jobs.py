@@ -1,0 +1,79 @@
+"""Job bookkeeping: one row per run (duration, bytes, outcome), and one backup job at a time per box."""
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from appliance.models import utcnow
+
+from .errors import BackupError
+from .models import BackupJobRun
+
+
+@contextmanager
+def recorded(kind: str):
+    """Yields the job row; an exception marks it failed (and propagates)."""
+    job = BackupJobRun.create(kind=kind)
+    start = time.monotonic()
+    try:
+        yield job
+    except BaseException as e:
+        job.outcome, job.detail = "failed", str(e)[:2000]
+        raise
+    finally:
+        if job.outcome == "running":
+            job.outcome = "ok"
+        job.finished_at = utcnow()
+        job.duration_seconds = time.monotonic() - start
+        job.save()
+
+
+@contextmanager
+def exclusive(staging: Path):
+    """A lock file in the staging folder: a second `backup run` or `prune` waits for nobody, it fails."""
+    staging.mkdir(parents=True, exist_ok=True)
+    fd = os.open(staging / ".backup.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackupError("Another backup job is running on this box; try again when it ends.") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def register(scheduler, settings) -> list[str]:
+    """Scheduled `backup run` and `backup verify` (cron from config), each in a child process.
+
+    The scheduler lives in a web worker; a child process keeps a long backup's memory and CPU, and
+    verify's temporary rebinding of models to a scratch database, away from the worker's requests.
+    """
+    from apscheduler.triggers.cron import CronTrigger
+    jobs = (
+        ("backup.run", ["backup", "run", "--quiet"], settings.backup.schedule),
+        ("backup.verify", ["backup", "verify", "--quiet", "--sample", settings.backup.verify_sample],
+         settings.backup.verify_schedule),
+    )
+    for job_id, args, cron in jobs:
+        scheduler.add_job(_child(settings.home, args), CronTrigger.from_crontab(cron, timezone="UTC"),
+                          id=job_id, replace_existing=True)
+    return [job_id for job_id, _, _ in jobs]
+
+
+def _child(home: Path, args: list[str]):
+    import logging
+    import subprocess
+    import sys
+
+    def run() -> None:
+        command = [sys.executable, "-c", "from appliance.cli import main; main()", "--home", str(home), *args]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            logging.getLogger(__name__).warning("appliance %s failed: %s", " ".join(args[:2]), last)
+    run.__name__ = "_".join(args[:2])
+    return run

@@ -1,0 +1,155 @@
+"""`backup run`: one snapshot, put on every target; a target that fails is recorded and caught up later.
+
+Catch-up copies a backup a target missed from another target that has it, with exponential backoff
+per copy (so a target that stays down is not hammered at every run).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from appliance.config import Settings
+from appliance.models import utcnow
+
+from . import archive, jobs, keys, store
+from .errors import BackupError
+from .models import BackupCopy, BackupSet
+from .targets import Target, open_targets
+
+
+@dataclass
+class RunReport:
+    backup_id: str
+    stored: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    caught_up: list[tuple[str, str]] = field(default_factory=list)  # (backup_id, target)
+    bytes: int = 0
+
+    @property
+    def outcome(self) -> str:
+        return "ok" if not self.failed else ("partial" if self.stored else "failed")
+
+
+def staging_dir(settings: Settings) -> Path:
+    return settings.path(settings.backup.staging_dir)
+
+
+def run_backup(settings: Settings, show_progress: bool = True) -> RunReport:
+    key = keys.load(settings.path(settings.backup.key_file))
+    targets = open_targets(settings)
+    if not targets:
+        raise BackupError("No backup targets are configured: add [[backup.targets]] to appliance.toml.")
+    staging = staging_dir(settings)
+    with jobs.exclusive(staging), jobs.recorded("run") as job:
+        _forget_interrupted(staging)
+        try:
+            made = archive.create(settings, key, staging, show_progress)
+            report = RunReport(made.backup_id)
+            backup = _record_backup(made)
+            for target in targets:
+                try:
+                    report.bytes += _store_copy(settings, target, backup, made.folder, show_progress)
+                    report.stored.append(target.name)
+                except BackupError as e:
+                    report.failed[target.name] = e.message
+            shutil.rmtree(made.folder, ignore_errors=True)
+            catch_up(settings, targets, key, report, show_progress)
+        finally:
+            for target in targets:
+                target.close()
+        job.bytes, job.outcome = report.bytes, report.outcome
+        job.detail = json.dumps({"backup_id": report.backup_id, "failed": report.failed,
+                                 "caught_up": report.caught_up})
+    return report
+
+
+def _forget_interrupted(staging: Path) -> None:
+    """Leftovers of a run that was killed: its copies never completed, its files are garbage."""
+    BackupCopy.update(state="failed", last_error="interrupted before the upload completed",
+                      next_attempt_at=utcnow()).where(BackupCopy.state == "uploading").execute()
+    for leftover in staging.iterdir():
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _record_backup(made: archive.Archive) -> BackupSet:
+    m = made.manifest
+    return BackupSet.create(
+        backup_id=made.backup_id, created_at=utcnow(), engine=m["engine"],
+        snapshot_bytes=m["snapshot_bytes"], payload_bytes=m["payload_bytes"],
+        payload_sha256=m["payload_sha256"], counts_json=json.dumps(m["counts"]))
+
+
+def _store_copy(settings: Settings, target: Target, backup: BackupSet, folder: Path,
+                show_progress: bool) -> int:
+    """Uploads one copy and records it; returns bytes sent, raises BackupError (recorded) on failure."""
+    copy, _ = BackupCopy.get_or_create(backup=backup, target=target.name)
+    copy.state = "uploading"
+    copy.save()
+    try:
+        sent = store.upload(target, folder, backup.backup_id, show_progress)
+        info = target.stat(f"{backup.backup_id}/{archive.mf.PAYLOAD_NAME}")
+    except BackupError as e:
+        copy.state, copy.last_error = "failed", e.message
+        copy.attempts += 1
+        copy.next_attempt_at = utcnow() + _backoff(settings, copy.attempts)
+        copy.save()
+        target.close()
+        raise
+    copy.state, copy.bytes, copy.stored_at, copy.last_error = "complete", sent, utcnow(), None
+    copy.next_attempt_at = None
+    copy.locked_until = info.locked_until if info else None
+    copy.save()
+    return sent
+
+
+def _backoff(settings: Settings, attempts: int) -> timedelta:
+    b = settings.backup
+    return timedelta(seconds=min(b.retry_base_seconds * 2 ** max(attempts - 1, 0), b.retry_max_seconds))
+
+
+def catch_up(settings: Settings, targets: list[Target], key: keys.BackupKey, report: RunReport,
+             show_progress: bool = True) -> None:
+    """Copies backups that targets missed, from a target that has them; due copies only."""
+    by_name = {t.name: t for t in targets}
+    due = (BackupCopy.select(BackupCopy, BackupSet).join(BackupSet)
+           .where(BackupCopy.state == "failed",
+                  (BackupCopy.next_attempt_at.is_null()) | (BackupCopy.next_attempt_at <= utcnow()))
+           .order_by(BackupSet.created_at.desc()))
+    unreachable: set[str] = set(report.failed)  # failed a moment ago: do not wait on it again
+    for copy in list(due):
+        target = by_name.get(copy.target)
+        if target is None or copy.target in unreachable:
+            continue
+        source = _source_for(copy.backup, by_name, exclude=copy.target)
+        if source is None:
+            continue
+        folder = staging_dir(settings) / f"catch-up-{copy.backup.backup_id}"
+        try:
+            store.fetch(source, copy.backup.backup_id, folder, key, show_progress)
+        except BackupError as e:
+            # The source copy is unreadable: leave this copy due and try another time.
+            copy.last_error = f"catch-up from {source.name} failed: {e.message}"
+            copy.save()
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        try:
+            report.bytes += _store_copy(settings, target, copy.backup, folder, show_progress)
+            report.caught_up.append((copy.backup.backup_id, target.name))
+        except BackupError:
+            unreachable.add(target.name)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _source_for(backup: BackupSet, by_name: dict[str, Target], exclude: str) -> Target | None:
+    copies = (BackupCopy.select().where(BackupCopy.backup == backup, BackupCopy.state == "complete",
+                                        BackupCopy.target != exclude)
+              .order_by((BackupCopy.verify_state == "ok").desc(), BackupCopy.target))
+    for copy in copies:
+        if copy.target in by_name:
+            return by_name[copy.target]
+    return None

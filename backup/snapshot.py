@@ -1,0 +1,177 @@
+"""Consistent snapshots of the live database, and loading one back, for SQLite and PostgreSQL.
+
+The business counts are read inside the same read transaction as the snapshot, so the manifest
+describes exactly the data in the payload while the shop keeps writing.
+"""
+from __future__ import annotations
+
+import glob
+import secrets
+import os
+import shutil
+import sqlite3
+import subprocess
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import peewee
+
+from appliance import stats
+from appliance.db import database, is_postgres, open_database
+from appliance.models import AuditHead, Order, OrderLine, Product, StockLevel
+
+from .errors import BackupError, CorruptCopy
+
+COUNTED_MODELS = [Order, OrderLine, Product, StockLevel, AuditHead]
+_BIND_LOCK = threading.Lock()
+
+
+def engine() -> str:
+    return "postgresql" if is_postgres() else "sqlite"
+
+
+def take(out: Path) -> dict:
+    """Writes a snapshot of the live database to `out`; returns its business counts."""
+    return _take_postgres(out) if is_postgres() else _take_sqlite(out)
+
+
+def _take_sqlite(out: Path) -> dict:
+    # A DEFERRED transaction holds a WAL read snapshot without blocking writers; the backup API
+    # on the same connection copies exactly that snapshot.
+    with database.obj.transaction(lock_type="DEFERRED"):
+        counts = stats.business_counts()
+        target = sqlite3.connect(out)
+        try:
+            database.connection().backup(target)
+        finally:
+            target.close()
+    return counts
+
+
+def _take_postgres(out: Path) -> dict:
+    # pg_dump joins our REPEATABLE READ snapshot (--snapshot), so counts and dump agree.
+    with database.atomic():
+        database.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        snapshot_id = database.execute_sql("SELECT pg_export_snapshot()").fetchone()[0]
+        counts = stats.business_counts()
+        _run_pg("pg_dump", ["-Fc", "-Z0", f"--snapshot={snapshot_id}", "-f", str(out)], PgServer.live())
+    return counts
+
+
+@dataclass(frozen=True)
+class PgServer:
+    """Where a PostgreSQL database is; the password goes through PGPASSWORD, never the command line."""
+    name: str
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    host: str | None = None
+    port: int | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> "PgServer":
+        p = urlparse(url)
+        return cls(unquote(p.path.lstrip("/")), unquote(p.username) if p.username else None,
+                   unquote(p.password) if p.password else None, p.hostname, p.port)
+
+    @classmethod
+    def live(cls) -> "PgServer":
+        params = database.obj.connect_params
+        return cls(database.obj.database, params.get("user"), params.get("password"),
+                   params.get("host"), params.get("port"))
+
+    def command(self, tool: str, args: list[str]) -> tuple[list[str], dict]:
+        conn = ["-h", self.host] if self.host else []
+        conn += ["-p", str(self.port)] if self.port else []
+        conn += ["-U", self.user] if self.user else []
+        env = dict(os.environ, PGPASSWORD=self.password) if self.password else dict(os.environ)
+        return [pg_tool(tool), *conn, "-d", self.name, *args], env
+
+
+def _run_pg(tool: str, args: list[str], server: PgServer) -> None:
+    command, env = server.command(tool, args)
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BackupError(f"{tool} failed: {last}")
+
+
+def pg_tool(name: str) -> str:
+    """PostgreSQL client tools: on PATH, or in Debian's versioned folder (newest first)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                        key=lambda p: int(Path(p).parts[-3]), reverse=True)
+    if not candidates:
+        raise BackupError(f"{name} is not installed (Debian package postgresql-client).")
+    return candidates[0]
+
+
+# -- loading a snapshot back ------------------------------------------------------------------
+
+def check_sqlite_file(path: Path, where: str) -> dict:
+    """Integrity check plus business counts of a restored SQLite file."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = conn.execute("PRAGMA integrity_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        raise CorruptCopy(f"The database in {where} does not open: {e}.") from None
+    if result != [("ok",)]:
+        raise CorruptCopy(f"The database in {where} fails its integrity check: {result[0][0]}.")
+    return counts_of(peewee.SqliteDatabase(str(path), pragmas={"query_only": 1}))
+
+
+def counts_of(db: peewee.Database) -> dict:
+    """Business counts of a database other than the live one.
+
+    Rebinding models is process-wide, hence the lock; call this from the CLI or the scheduler
+    process, not from a thread of a web worker.
+    """
+    with _BIND_LOCK, db.bind_ctx(COUNTED_MODELS, bind_refs=False, bind_backrefs=False):
+        try:
+            return stats.business_counts()
+        except peewee.DatabaseError as e:
+            raise CorruptCopy(f"The restored database cannot be read: {e}.") from None
+        finally:
+            db.close()
+
+
+def restore_postgres(dump: Path, url: str, clean: bool) -> None:
+    """Loads a `pg_dump -Fc` file into the database at `url`, all or nothing."""
+    args = ["--no-owner", "--exit-on-error", "--single-transaction"]
+    if clean:
+        args += ["--clean", "--if-exists"]
+    _run_pg("pg_restore", [*args, str(dump)], PgServer.from_url(url))
+
+
+def postgres_has_tables(url: str) -> bool:
+    db = open_database(url)
+    try:
+        return bool(db.get_tables())
+    finally:
+        db.close()
+
+
+@contextmanager
+def scratch_postgres(url: str):
+    """A throwaway database next to `url` (same server), dropped afterwards."""
+    parsed = urlparse(url)
+    name = f"appliance_verify_{secrets.token_hex(4)}"
+    admin = open_database(url)
+    admin.execute_sql(f'CREATE DATABASE "{name}"')
+    scratch = parsed._replace(path=f"/{name}").geturl()
+    try:
+        yield scratch
+    finally:
+        admin.execute_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def check_postgres(url: str) -> dict:
+    return counts_of(open_database(url))

@@ -1,0 +1,48 @@
+"""Putting one backup's files on a target, and fetching them back, manifest last on the way up."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import manifest as mf
+from .archive import check_payload
+from .errors import CorruptCopy
+from .keys import BackupKey
+from .progress import Progress
+from .targets import Target
+
+
+def upload(target: Target, folder: Path, backup_id: str, show_progress: bool = True) -> int:
+    """Payload first, manifest last: only a complete upload lists as a backup. Returns bytes sent."""
+    payload = folder / mf.PAYLOAD_NAME
+    size = payload.stat().st_size
+    progress = Progress(f"upload {backup_id} -> {target.name}", size, enabled=show_progress)
+    target.put(payload, f"{backup_id}/{mf.PAYLOAD_NAME}", progress)
+    target.put(folder / mf.MANIFEST_NAME, f"{backup_id}/{mf.MANIFEST_NAME}")
+    progress.finish()
+    return size + (folder / mf.MANIFEST_NAME).stat().st_size
+
+
+def fetch_manifest(target: Target, backup_id: str, folder: Path, key: BackupKey | None) -> dict[str, Any]:
+    """Downloads and parses a manifest; with a key, also checks the key and the HMAC."""
+    folder.mkdir(parents=True, exist_ok=True)
+    where = f"backup {backup_id} on {target.name}"
+    path = folder / mf.MANIFEST_NAME
+    target.get(f"{backup_id}/{mf.MANIFEST_NAME}", path)
+    manifest = mf.parse(path.read_bytes(), where)
+    if key is not None:
+        mf.check(manifest, key, where)
+    if manifest.get("backup_id") != backup_id:
+        raise CorruptCopy(f"The manifest of {where} names another backup ({manifest.get('backup_id')}).")
+    return manifest
+
+
+def fetch(target: Target, backup_id: str, folder: Path, key: BackupKey,
+          show_progress: bool = True) -> dict[str, Any]:
+    """Downloads manifest + payload into `folder`, checks HMAC and SHA-256; returns the manifest."""
+    manifest = fetch_manifest(target, backup_id, folder, key)
+    progress = Progress(f"download {backup_id} <- {target.name}", manifest["payload_bytes"], enabled=show_progress)
+    target.get(f"{backup_id}/{mf.PAYLOAD_NAME}", folder / mf.PAYLOAD_NAME, progress)
+    progress.finish()
+    check_payload(folder / mf.PAYLOAD_NAME, manifest, f"backup {backup_id} on {target.name}")
+    return manifest

@@ -1,0 +1,103 @@
+"""A folder (a second disk, a USB drive): files written to a temporary name, fsynced, then renamed."""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from appliance.config import Settings
+
+from ..errors import MissingObject, TargetUnavailable
+from . import ObjectInfo, ProgressFn
+
+COPY_BLOCK = 1024 * 1024
+
+
+class LocalTarget:
+    kind = "local"
+
+    def __init__(self, target_settings, settings: Settings):
+        self.name = target_settings.name
+        self.medium = target_settings.medium
+        self.offsite = target_settings.offsite
+        self.root = settings.path(target_settings.path)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def _fail(self, action: str, error: OSError) -> TargetUnavailable:
+        return TargetUnavailable(f"Target {self.name}: cannot {action}: {error.strerror or error}.")
+
+    def put(self, source: Path, key: str, progress: ProgressFn | None = None) -> None:
+        dest = self._path(key)
+        partial = dest.with_name(f".{dest.name}.partial")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(source, "rb") as src, open(partial, "wb") as out:
+                while block := src.read(COPY_BLOCK):
+                    out.write(block)
+                    if progress:
+                        progress(len(block))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(partial, dest)
+            _fsync_dir(dest.parent)
+        except OSError as e:
+            partial.unlink(missing_ok=True)
+            raise self._fail(f"write {key}", e) from None
+
+    def get(self, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
+        try:
+            with open(self._path(key), "rb") as src, open(dest, "wb") as out:
+                while block := src.read(COPY_BLOCK):
+                    out.write(block)
+                    if progress:
+                        progress(len(block))
+        except FileNotFoundError:
+            raise MissingObject(f"Target {self.name} has no {key}.") from None
+        except OSError as e:
+            raise self._fail(f"read {key}", e) from None
+
+    def list(self) -> list[str]:
+        if not self.root.exists():
+            return []
+        try:
+            return sorted(
+                f"{folder.name}/{f.name}"
+                for folder in self.root.iterdir() if folder.is_dir() and not folder.name.startswith(".")
+                for f in folder.iterdir() if f.is_file()
+            )
+        except OSError as e:
+            raise self._fail("list backups", e) from None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink(missing_ok=True)
+            for leftover in path.parent.glob(".*.partial"):
+                leftover.unlink(missing_ok=True)
+            if path.parent.exists() and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+        except OSError as e:
+            raise self._fail(f"delete {key}", e) from None
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        try:
+            st = self._path(key).stat()
+        except FileNotFoundError:
+            return None
+        modified = datetime.fromtimestamp(st.st_mtime, timezone.utc).replace(tzinfo=None)
+        return ObjectInfo(key, st.st_size, modified)
+
+    def close(self) -> None:
+        pass
+
+
+def _fsync_dir(path: Path) -> None:
+    # The rename is durable only once the directory entry is on disk.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+

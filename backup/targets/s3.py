@@ -1,0 +1,140 @@
+"""An S3-compatible bucket with boto3: multipart uploads for large payloads, optional Object Lock.
+
+With `object_lock_days` > 0 every object is written with COMPLIANCE retention, so nobody (not even
+this box, if it is compromised) can delete or overwrite that version before its date.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from appliance.config import Settings
+
+from ..errors import MissingObject, ObjectLocked, TargetUnavailable
+from . import ObjectInfo, ProgressFn
+
+MIB = 1024 * 1024
+NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
+
+
+class S3Target:
+    kind = "s3"
+
+    def __init__(self, target_settings, settings: Settings):
+        self.name = target_settings.name
+        self.medium = target_settings.medium
+        self.offsite = target_settings.offsite
+        self._cfg = target_settings
+        self._secret_file = settings.path(target_settings.secret_access_key_file)
+        self.bucket = target_settings.bucket
+        self.prefix = target_settings.prefix.strip("/")
+        self._client = None
+        chunk = target_settings.multipart_chunk_mb * MIB
+        self._transfer = TransferConfig(multipart_threshold=chunk, multipart_chunksize=chunk,
+                                        max_concurrency=4, use_threads=True)
+
+    def _s3(self):
+        if self._client is None:
+            try:
+                secret = self._secret_file.read_text().strip()
+            except OSError as e:
+                raise TargetUnavailable(f"Target {self.name}: cannot read secret_access_key_file "
+                                        f"{self._secret_file}: {e.strerror}.") from None
+            cfg = self._cfg
+            self._client = boto3.session.Session().client(
+                "s3", endpoint_url=cfg.endpoint or None, region_name=cfg.region,
+                aws_access_key_id=cfg.access_key_id, aws_secret_access_key=secret,
+                config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                              request_checksum_calculation="when_required",
+                              response_checksum_validation="when_required",
+                              connect_timeout=cfg.timeout_seconds, read_timeout=cfg.timeout_seconds,
+                              retries={"max_attempts": 2, "mode": "standard"}))
+        return self._client
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _fail(self, action: str, error: Exception) -> TargetUnavailable:
+        if isinstance(error, ClientError):
+            err = error.response.get("Error", {})
+            reason = f"{err.get('Code', '?')}: {err.get('Message', '')}".rstrip(": ")
+        else:
+            reason = str(error)
+        return TargetUnavailable(f"Target {self.name}: cannot {action}: {reason}.")
+
+    def put(self, source: Path, key: str, progress: ProgressFn | None = None) -> None:
+        extra = {}
+        days = self._cfg.object_lock_days
+        if days > 0:
+            until = datetime.now(timezone.utc) + timedelta(days=days)
+            extra = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": until}
+        try:
+            self._s3().upload_file(str(source), self.bucket, self._key(key), ExtraArgs=extra,
+                                   Config=self._transfer, Callback=progress)
+        except (ClientError, BotoCoreError, OSError) as e:
+            raise self._fail(f"upload {key}", e) from None
+
+    def get(self, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
+        try:
+            self._s3().download_file(self.bucket, self._key(key), str(dest), Config=self._transfer,
+                                     Callback=progress)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in NOT_FOUND:
+                raise MissingObject(f"Target {self.name} has no {key}.") from None
+            raise self._fail(f"download {key}", e) from None
+        except (BotoCoreError, OSError) as e:
+            raise self._fail(f"download {key}", e) from None
+
+    def list(self) -> list[str]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        keys = []
+        try:
+            for page in self._s3().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start):
+                keys += [obj["Key"][len(start):] for obj in page.get("Contents", [])]
+        except (ClientError, BotoCoreError) as e:
+            raise self._fail("list backups", e) from None
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        """Deletes every version: in a versioned bucket a plain delete only hides the data."""
+        full = self._key(key)
+        try:
+            listing = self._s3().list_object_versions(Bucket=self.bucket, Prefix=full)
+            versions = [v for v in listing.get("Versions", []) + listing.get("DeleteMarkers", [])
+                        if v["Key"] == full]
+            for version in versions:
+                self._s3().delete_object(Bucket=self.bucket, Key=full, VersionId=version["VersionId"])
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "AccessDenied":
+                raise ObjectLocked(f"Target {self.name}: {key} is under Object Lock retention.") from None
+            raise self._fail(f"delete {key}", e) from None
+        except BotoCoreError as e:
+            raise self._fail(f"delete {key}", e) from None
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        try:
+            head = self._s3().head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in NOT_FOUND:
+                return None
+            raise self._fail(f"stat {key}", e) from None
+        except BotoCoreError as e:
+            raise self._fail(f"stat {key}", e) from None
+        return ObjectInfo(key, head["ContentLength"], _naive(head.get("LastModified")),
+                          _naive(head.get("ObjectLockRetainUntilDate")))
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value

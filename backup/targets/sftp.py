@@ -1,0 +1,184 @@
+"""An SSH server (NAS, second box) over SFTP with paramiko.
+
+The server's host key is pinned in config and checked with RejectPolicy: an unknown or changed key
+is refused, never accepted. Uploads go to a temporary name and are renamed into place.
+"""
+from __future__ import annotations
+
+import base64
+import errno
+import posixpath
+import socket
+import stat as stat_mode
+from datetime import datetime, timezone
+from pathlib import Path
+
+import paramiko
+
+from appliance.config import Settings
+
+from ..errors import MissingObject, TargetUnavailable
+from . import ObjectInfo, ProgressFn
+
+
+def pinned_host_key(line: str) -> tuple[str, paramiko.PKey]:
+    """`ssh-ed25519 AAAA… [comment]` -> (key type, key)."""
+    parts = line.split()
+    return parts[0], paramiko.PKey.from_type_string(parts[0], base64.b64decode(parts[1]))
+
+
+class SftpTarget:
+    kind = "sftp"
+
+    def __init__(self, target_settings, settings: Settings):
+        self.name = target_settings.name
+        self.medium = target_settings.medium
+        self.offsite = target_settings.offsite
+        self._cfg = target_settings
+        self._key_file = settings.path(target_settings.key_file)
+        self.root = target_settings.path.rstrip("/") or "/"
+        self._client: paramiko.SSHClient | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+
+    # -- connection -------------------------------------------------------------------------
+
+    def _connect(self) -> paramiko.SFTPClient:
+        if self._sftp is not None:
+            return self._sftp
+        cfg = self._cfg
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        key_type, key = pinned_host_key(cfg.host_key)
+        entry = cfg.host if cfg.port == 22 else f"[{cfg.host}]:{cfg.port}"
+        client.get_host_keys().add(entry, key_type, key)
+        try:
+            client.connect(cfg.host, port=cfg.port, username=cfg.user, key_filename=str(self._key_file),
+                           look_for_keys=False, allow_agent=False, timeout=cfg.timeout_seconds,
+                           banner_timeout=cfg.timeout_seconds, auth_timeout=cfg.timeout_seconds)
+            self._sftp = client.open_sftp()
+            self._sftp.get_channel().settimeout(cfg.timeout_seconds)
+        except paramiko.BadHostKeyException:
+            client.close()
+            raise TargetUnavailable(
+                f"Target {self.name}: the host key of {cfg.host}:{cfg.port} is not the pinned one; "
+                "refusing to connect (check backup.targets host_key).") from None
+        except (paramiko.SSHException, OSError, socket.timeout) as e:
+            client.close()
+            raise TargetUnavailable(f"Target {self.name}: cannot connect to {cfg.host}:{cfg.port}: {_reason(e)}.") from None
+        self._client = client
+        return self._sftp
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client = self._sftp = None
+
+    def _call(self, action: str, fn):
+        """Runs fn(sftp); a dropped connection or refusal becomes TargetUnavailable."""
+        sftp = self._connect()
+        try:
+            return fn(sftp)
+        except FileNotFoundError:
+            raise
+        except IOError as e:
+            if getattr(e, "errno", None) == errno.ENOENT:
+                raise FileNotFoundError(action) from None
+            self.close()
+            raise TargetUnavailable(f"Target {self.name}: cannot {action}: {_reason(e)}.") from None
+        except (paramiko.SSHException, EOFError, socket.timeout) as e:
+            self.close()
+            raise TargetUnavailable(f"Target {self.name}: cannot {action}: {_reason(e)}.") from None
+
+    def _remote(self, key: str) -> str:
+        return posixpath.join(self.root, key)
+
+    # -- protocol ---------------------------------------------------------------------------
+
+    def put(self, source: Path, key: str, progress: ProgressFn | None = None) -> None:
+        remote = self._remote(key)
+        partial = posixpath.join(posixpath.dirname(remote), f".{posixpath.basename(remote)}.partial")
+
+        def upload(sftp: paramiko.SFTPClient) -> None:
+            _makedirs(sftp, posixpath.dirname(remote))
+            sftp.put(str(source), partial, callback=_deltas(progress), confirm=True)
+            sftp.posix_rename(partial, remote)
+
+        self._call(f"upload {key}", upload)
+
+    def get(self, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
+        try:
+            self._call(f"download {key}",
+                       lambda sftp: sftp.get(self._remote(key), str(dest), callback=_deltas(progress)))
+        except FileNotFoundError:
+            raise MissingObject(f"Target {self.name} has no {key}.") from None
+
+    def list(self) -> list[str]:
+        def walk(sftp: paramiko.SFTPClient) -> list[str]:
+            keys = []
+            for folder in sftp.listdir_attr(self.root):
+                if stat_mode.S_ISDIR(folder.st_mode or 0) and not folder.filename.startswith("."):
+                    base = posixpath.join(self.root, folder.filename)
+                    keys += [f"{folder.filename}/{f.filename}" for f in sftp.listdir_attr(base)
+                             if stat_mode.S_ISREG(f.st_mode or 0)]
+            return sorted(keys)
+        try:
+            return self._call("list backups", walk)
+        except FileNotFoundError:
+            return []
+
+    def delete(self, key: str) -> None:
+        remote = self._remote(key)
+
+        def remove(sftp: paramiko.SFTPClient) -> None:
+            try:
+                sftp.remove(remote)
+            except FileNotFoundError:
+                pass
+            folder = posixpath.dirname(remote)
+            for name in sftp.listdir(folder):
+                if name.endswith(".partial"):
+                    sftp.remove(posixpath.join(folder, name))
+            if not sftp.listdir(folder):
+                sftp.rmdir(folder)
+
+        try:
+            self._call(f"delete {key}", remove)
+        except FileNotFoundError:
+            pass
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        try:
+            attrs = self._call(f"stat {key}", lambda sftp: sftp.stat(self._remote(key)))
+        except FileNotFoundError:
+            return None
+        modified = datetime.fromtimestamp(attrs.st_mtime or 0, timezone.utc).replace(tzinfo=None)
+        return ObjectInfo(key, attrs.st_size or 0, modified)
+
+
+def _makedirs(sftp: paramiko.SFTPClient, path: str) -> None:
+    missing = []
+    while path not in ("", "/"):
+        try:
+            sftp.stat(path)
+            break
+        except FileNotFoundError:
+            missing.append(path)
+            path = posixpath.dirname(path)
+    for folder in reversed(missing):
+        sftp.mkdir(folder)
+
+
+def _deltas(progress: ProgressFn | None):
+    """paramiko reports running totals; progress callbacks take increments."""
+    if progress is None:
+        return None
+    seen = [0]
+
+    def callback(done: int, _total: int) -> None:
+        progress(done - seen[0])
+        seen[0] = done
+    return callback
+
+
+def _reason(error: BaseException) -> str:
+    return (getattr(error, "strerror", None) or str(error) or type(error).__name__).rstrip(".")

@@ -1,0 +1,53 @@
+"""A target that is down (server stopped) does not stop the others; nothing incomplete lists as a
+backup; the next run catches up what it missed."""
+from __future__ import annotations
+
+import time
+
+from backup.models import BackupCopy, BackupJobRun
+from backup.run import run_backup
+from backup.targets import backups_on, open_targets
+from tests.servers.sshd import start_sshd
+
+from .helpers import local_target, s3_target, sftp_target
+
+
+def test_a_stopped_sftp_server_misses_one_backup_and_gets_it_at_the_next_run(
+        shop, configure, home, tmp_path, s3_server):
+    nas = start_sshd(tmp_path / "sshd")
+    try:
+        settings = configure(local_target("disk", tmp_path / "disk"), sftp_target("nas", nas, "shop"),
+                             s3_target("offsite", s3_server, s3_server.new_bucket(), home),
+                             retry_base_seconds=1)
+        nas.stop()
+
+        missed = run_backup(settings, show_progress=False)
+
+        assert sorted(missed.stored) == ["disk", "offsite"]
+        assert "cannot connect" in missed.failed["nas"]
+        assert BackupCopy.get(BackupCopy.target == "nas").state == "failed"
+        assert BackupJobRun.select().order_by(BackupJobRun.id.desc()).get().outcome == "partial"
+
+        nas.start()
+        time.sleep(1.1)  # the retry backoff (retry_base_seconds = 1)
+        caught = run_backup(settings, show_progress=False)
+
+        assert caught.failed == {}
+        assert (missed.backup_id, "nas") in caught.caught_up
+        nas_target = open_targets(settings, "nas")[0]
+        assert backups_on(nas_target.list()) == (sorted([missed.backup_id, caught.backup_id]), [])
+    finally:
+        nas.stop()
+
+
+def test_an_unreachable_s3_endpoint_fails_fast_and_the_local_copy_completes(shop, configure, home, tmp_path):
+    from tests.servers.sshd import free_port
+    down = type("Down", (), {"endpoint": f"http://127.0.0.1:{free_port()}"})()
+    settings = configure(local_target("disk", tmp_path / "disk"), s3_target("offsite", down, "nobucket", home))
+    started = time.monotonic()
+
+    report = run_backup(settings, show_progress=False)
+
+    assert time.monotonic() - started < 20
+    assert report.stored == ["disk"] and "offsite" in report.failed
+    assert backups_on(open_targets(settings, "disk")[0].list()) == ([report.backup_id], [])
