@@ -25,10 +25,17 @@ def get_customer(customer_id: int) -> Customer:
     return customer
 
 
+def normalize_phone(value: str | None) -> str | None:
+    """Digits and a leading-plus only, so "+49 151 1" and "+491511" find the same customer."""
+    if not value:
+        return None
+    return "".join(ch for ch in value if ch.isdigit() or ch == "+") or None
+
+
 def _clean(data: dict) -> dict:
     cleaned = {k: (str(data[k]).strip() or None) if data.get(k) is not None else None for k in FIELDS if k in data}
-    if "phone" in cleaned and cleaned["phone"]:
-        cleaned["phone"] = "".join(ch for ch in cleaned["phone"] if ch.isdigit() or ch == "+")
+    if "phone" in cleaned:
+        cleaned["phone"] = normalize_phone(cleaned["phone"])
     if cleaned.get("email") and "@" not in cleaned["email"]:
         raise Invalid("The e-mail address is not valid.", [{"field": "customer.email", "message": "not an e-mail address"}])
     return cleaned

@@ -53,7 +53,9 @@ def export_command(app: CliContext, kind: str, fmt: str | None, output: Path | N
     # A file on disk gets the byte-order mark Excel needs to read UTF-8; a pipe gets plain UTF-8.
     data = transfer.export(kind, fmt, settings=settings, byte_order_mark=output is not None)
     if output is None:
-        click.get_binary_stream("stdout").write(data)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
     _write_atomically(output, data)
     click.echo(f"wrote {kind} to {output} ({len(data)} bytes)", err=True)
