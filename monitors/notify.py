@@ -1,0 +1,126 @@
+"""Alert delivery from the outbox: e-mail (SMTP, STARTTLS, auth) and webhook (JSON POST).
+
+A failed attempt is recorded on its row (attempts, last_error) and retried with exponential backoff
+until it succeeds; nothing is dropped. Passwords are read at send time and never logged."""
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from appliance.config import Settings
+from appliance.models import utcnow
+
+from .models import Notification
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    pass
+
+
+def deliver_due(settings: Settings, now: datetime | None = None) -> dict[str, int]:
+    """Sends every outbox row whose time has come; returns how many were delivered and how many failed."""
+    now = now or utcnow()
+    due = list(Notification.select().where(Notification.delivered_at.is_null() & (Notification.next_attempt_at <= now))
+               .order_by(Notification.id))
+    counts = {"delivered": 0, "failed": 0}
+    for note in due:
+        try:
+            send(note, settings)
+        except DeliveryError as e:
+            _record_failure(note, str(e), settings, now)
+            counts["failed"] += 1
+        else:
+            note.delivered_at = utcnow()
+            note.attempts += 1
+            note.last_error = None
+            note.save()
+            counts["delivered"] += 1
+    return counts
+
+
+def _record_failure(note: Notification, error: str, settings: Settings, now: datetime) -> None:
+    note.attempts += 1
+    note.last_error = error[:1000]
+    m = settings.monitors
+    wait = min(m.retry_base_seconds * 2 ** (note.attempts - 1), m.retry_max_seconds)
+    note.next_attempt_at = now + timedelta(seconds=wait)
+    note.save()
+    log.warning("alert %s via %s failed (attempt %d, next in %d s): %s",
+                note.id, note.channel, note.attempts, wait, note.last_error)
+
+
+def send(note: Notification, settings: Settings) -> None:
+    payload = json.loads(note.payload)
+    if note.channel == "email":
+        send_email(payload, settings)
+    elif note.channel == "webhook":
+        send_webhook(note.target, payload, settings.monitors.webhook_timeout_seconds)
+    else:
+        raise DeliveryError(f"unknown channel {note.channel!r}")
+
+
+def email_message(payload: dict, settings: Settings) -> EmailMessage:
+    smtp = settings.monitors.smtp
+    message = EmailMessage()
+    message["Subject"] = payload["summary"]
+    message["From"] = smtp.from_address
+    message["To"] = ", ".join(smtp.to)
+    lines = [
+        payload["summary"], "",
+        f"Check:   {payload['check']}",
+        f"State:   {payload['state']} (was {payload['previous'] or 'the same'}) since {payload['since']}",
+        f"Value:   {payload['value']}",
+        f"Reason:  {payload['reason']}",
+        f"Box:     {payload['box']}",
+    ]
+    if payload["kind"] != "recovery":
+        lines += ["", f"Runbook to follow: {payload['runbook']}", f"  {payload['runbook_link']}",
+                  "", "Acknowledge to stop reminders: appliance monitors ack " + payload["check"]]
+    message.set_content("\n".join(lines) + "\n")
+    return message
+
+
+def send_email(payload: dict, settings: Settings) -> None:
+    smtp = settings.monitors.smtp
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds) as client:
+            if smtp.starttls:
+                context = ssl.create_default_context(cafile=str(settings.path(smtp.ca_file)) if smtp.ca_file else None)
+                client.starttls(context=context)
+            if smtp.username:
+                client.login(smtp.username, _password(settings))
+            client.send_message(email_message(payload, settings))
+    except (OSError, smtplib.SMTPException) as e:
+        # smtplib errors carry the server's answer, never our password.
+        raise DeliveryError(f"SMTP {smtp.host}:{smtp.port}: {type(e).__name__}: {e}") from None
+
+
+def _password(settings: Settings) -> str:
+    path = settings.monitors.smtp.password_file
+    if not path:
+        raise DeliveryError("monitors.smtp.username is set but monitors.smtp.password_file is not")
+    try:
+        return settings.path(path).read_text().strip()
+    except OSError as e:
+        raise DeliveryError(f"cannot read monitors.smtp.password_file: {e.strerror}") from None
+
+
+def send_webhook(url: str, payload: dict, timeout: float) -> None:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "User-Agent": "store-appliance-monitors"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+    except urllib.error.HTTPError as e:
+        raise DeliveryError(f"webhook {url} answered {e.code} {e.reason}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise DeliveryError(f"webhook {url}: {getattr(e, 'reason', e)}") from None
