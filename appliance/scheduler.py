@@ -30,30 +30,40 @@ class SingleScheduler:
         self.scheduler: BackgroundScheduler | None = None
         self._lock_file = None
         self._stop = threading.Event()
+        self._started = threading.Event()
+        # start and stop of the APScheduler never interleave (it reports running before its thread starts)
+        self._guard = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="scheduler-claim", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-        if self._lock_file is not None:
-            self._lock_file.close()  # releases the flock
+        with self._guard:
+            self._stop.set()
+            if self._started.is_set():
+                self.scheduler.shutdown(wait=False)
+                self._started.clear()
+            if self._lock_file is not None:
+                self._lock_file.close()  # releases the flock
+                self._lock_file = None
 
     @property
     def running(self) -> bool:
-        return self.scheduler is not None and self.scheduler.running
+        return self._started.is_set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if self._try_lock():
-                self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-                self.configure(self.scheduler)
-                self.scheduler.start()
-                log.info("scheduler running in pid %s", os.getpid())
-                return
+            with self._guard:
+                if self._stop.is_set():
+                    return
+                if self._try_lock():
+                    self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+                    self.configure(self.scheduler)
+                    self.scheduler.start()
+                    self._started.set()
+                    log.info("scheduler running in pid %s", os.getpid())
+                    return
             self._stop.wait(self.retry_seconds)
 
     def _try_lock(self) -> bool:
