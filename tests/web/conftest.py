@@ -1,0 +1,108 @@
+"""Fixtures for the web pages: users of each role, signed-in test clients, a live server, a browser.
+
+Passwords are hashed once per session (argon2 is deliberately slow); test clients are signed in by
+writing the same session the sign-in page writes, so only the sign-in tests pay for a real check.
+Browser tests drive Debian's /usr/bin/chromium through Playwright (never `playwright install`).
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from appliance import accounts, inventory
+from appliance.models import User
+from web import create_app
+
+from .web_helpers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, USERNAMES, sign_in
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives headless Chromium against a live server (one browser per session)")
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return accounts.hash_password(PASSWORD)
+
+
+@pytest.fixture
+def app(settings, db):
+    return create_app(settings, connect=False)
+
+
+@pytest.fixture
+def users(db, password_hash) -> dict[str, User]:
+    return {role: accounts.create_user(name, "", role, "test", password_hash=password_hash)
+            for role, name in USERNAMES.items()}
+
+
+@pytest.fixture
+def client_for(app, users):
+    """client_for("manager") -> a test client signed in as the manager; None -> anonymous."""
+    def make(role: str | None):
+        client = app.test_client()
+        return sign_in(client, users[role]) if role else client
+    return make
+
+
+@pytest.fixture
+def staff(client_for):
+    return client_for("staff")
+
+
+@pytest.fixture
+def manager(client_for):
+    return client_for("manager")
+
+
+@pytest.fixture
+def admin(client_for):
+    return client_for("admin")
+
+
+@pytest.fixture
+def make_product(db):
+    def make(sku: str, price_cents: int = 250, stock: int = 10, barcode: str | None = None,
+             name: str | None = None, reorder_point: int = 0):
+        inventory.create_product({"sku": sku, "name": name or f"Product {sku}", "price_cents": price_cents,
+                                  "barcode": barcode, "reorder_point": reorder_point}, "test")
+        if stock:
+            inventory.receive(sku, stock, "test")
+        return inventory.product_by_sku(sku)
+    return make
+
+
+# -- live server and browser ------------------------------------------------------------------
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (./dev test does)")
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context (no cookies) at tablet width, pointed at the live server."""
+    context = browser.new_context(base_url=live_server, viewport={"width": 800, "height": 1100})
+    context.set_default_timeout(5000)
+    tab = context.new_page()
+    yield tab
+    context.close()

@@ -1,0 +1,51 @@
+"""Customers: search, create, and one customer's purchase history."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+
+from appliance import customers, orders
+from appliance.errors import AppError
+
+from .forms import field_errors
+from .security import requires
+
+blueprint = Blueprint("customers", __name__)
+
+CUSTOMER_FIELDS = ("name", "phone", "email", "address")
+
+
+@blueprint.get("/customers")
+@requires("staff")
+def customer_list():
+    return _list_page({}, {})
+
+
+def _list_page(form, errors, status: int = 200):
+    term = (request.args.get("q") or "").strip()
+    found = customers.search(term, limit=50)
+    return render_template("customers/list.html", customers=found, term=term, form=form, errors=errors), status
+
+
+@blueprint.post("/customers")
+@requires("staff")
+def create_customer():
+    data = {k: request.form.get(k, "") for k in CUSTOMER_FIELDS}
+    try:
+        customer = customers.create_customer(data, g.user.username)
+    except AppError as e:
+        errors = field_errors(e, {f"customer.{k}": k for k in CUSTOMER_FIELDS})
+        return _list_page(request.form, errors, status=e.status)
+    return redirect(url_for(".customer_detail", customer_id=customer.id))
+
+
+@blueprint.get("/customers/<int:customer_id>")
+@requires("staff")
+def customer_detail(customer_id: int):
+    customer = customers.get_customer(customer_id)
+    history = customers.purchase_history(customer)
+    lines = orders.lines_of([o.id for o in history])
+    settings = current_app.config["SETTINGS"]
+    rows = [orders.order_dict(o, settings, lines=lines.get(o.id, [])) for o in history]
+    spent = sum(r["total_cents"] for r in rows if r["status"] in ("confirmed", "shipped", "delivered"))
+    return render_template("customers/detail.html", customer=customers.customer_dict(customer), orders=rows,
+                           spent_cents=spent)
