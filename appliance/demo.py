@@ -103,7 +103,10 @@ def _backdate(order: Order, created) -> None:
 
 
 def _backdate_steps(order: Order, created, rng: random.Random) -> None:
+    """Moves shipping and delivery into the past, in the order and in its timeline alike."""
     shipped = created + timedelta(hours=rng.randint(2, 40))
-    fresh = Order.get_by_id(order.id)
-    Order.update(shipped_at=shipped, delivered_at=(shipped + timedelta(days=1)) if fresh.delivered_at else None) \
-        .where(Order.id == order.id).execute()
+    delivered = shipped + timedelta(days=1) if Order.get_by_id(order.id).delivered_at else None
+    Order.update(shipped_at=shipped, delivered_at=delivered).where(Order.id == order.id).execute()
+    for status, at in (("shipped", shipped), ("delivered", delivered)):
+        if at is not None:
+            OrderEvent.update(at=at).where((OrderEvent.order == order) & (OrderEvent.to_status == status)).execute()
