@@ -77,7 +77,9 @@ def create(settings: Settings, key: BackupKey, staging: Path, show_progress: boo
     with open(snap, "rb") as src, open(payload, "wb") as raw:
         counted = _CountingWriter(raw)
         encrypting = EncryptingWriter(counted, key.encryption, chunk)
-        compressor = zstandard.ZstdCompressor(level=settings.backup.zstd_level)
+        # Multi-threaded zstd (one worker per core, at most 4): same format, a fraction of the time.
+        compressor = zstandard.ZstdCompressor(level=settings.backup.zstd_level,
+                                              threads=min(4, os.cpu_count() or 1))
         with compressor.stream_writer(encrypting, closefd=False) as compressing:
             while block := src.read(BLOCK):
                 compressing.write(block)

@@ -8,7 +8,7 @@ import click
 from appliance import config, runtime
 from appliance.cli.base import AppGroup, pass_app
 
-from . import keys, restore as restoring, retention, run as running, status as statuses, verify as verifying
+from . import keys, replication, restore as restoring, retention, run as running, status as statuses, verify as verifying
 from .errors import BackupError
 from .manifest import backup_time
 from .models import BackupCopy, BackupSet
@@ -68,6 +68,9 @@ def status_command(app, limit: int) -> None:
     verdict = "met" if fresh.meets_rpo else "NOT met"
     click.echo(f"newest restorable backup: {fresh.backup_id or 'none'}, age {_age(fresh.age_seconds)}; "
                f"RPO {fresh.rpo_seconds} s {verdict}")
+    replicated = replication.facts(settings)
+    if replicated is not None:
+        click.echo(f"continuous replication: {_replication_line(replicated)}")
     for view in statuses.backups(settings, limit):
         rule = "3-2-1 ok" if view.rule_321 else "3-2-1 NOT met"
         click.echo(f"{view.backup_id}  {rule}: {view.rule_detail}")
@@ -128,6 +131,57 @@ def key_export_command(app) -> None:
     click.echo(keys.export_text(keys.load(settings.path(settings.backup.key_file))), nl=False)
 
 
+def _replication_line(f: dict) -> str:
+    if not f["running"]:
+        return f"NOT running: {f['reason']}"
+    lag = "unknown" if f["lag_seconds"] is None else f"{f['lag_seconds']:.1f} s"
+    return f"running, lag {lag} ({f['reason']}) to {f.get('replica')}"
+
+
+@click.group("replication", cls=AppGroup)
+def replication_group() -> None:
+    """Continuous WAL copy with Litestream: run the supervisor, show its state."""
+
+
+@replication_group.command("run")
+@pass_app
+def replication_run_command(app) -> None:
+    """Supervise Litestream in this process until SIGTERM/SIGINT (one supervisor per box).
+
+    `appliance serve` already supervises it from the box's scheduler; use this command when the
+    replication should run as its own service. Whichever starts first supervises, the other waits.
+    """
+    import signal
+
+    settings = config.load(app.home)
+    if not settings.backup.replication.enabled:
+        raise BackupError("Continuous replication is off: set [backup.replication] enabled = true and a target.")
+    supervisor = replication.Supervisor(settings, wait_for_lock=False)
+
+    def stop(signum, frame):
+        supervisor.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"replicating {replication.database_path(settings)} to {replication.describe_replica(settings)}", err=True)
+    supervisor.run()
+
+
+@replication_group.command("status")
+@pass_app
+def replication_status_command(app) -> None:
+    """Whether Litestream runs, and how many seconds of writes exist only on this box."""
+    settings = config.load(app.home)
+    f = replication.facts(settings)
+    if f is None:
+        click.echo("continuous replication is off ([backup.replication] enabled = false)")
+        return
+    click.echo(_replication_line(f))
+    click.echo(f"local txid {f.get('local_txid')}, replica txid {f.get('replica_txid')}, restarts {f.get('restarts')}")
+    if not f["running"]:
+        raise BackupError(f"Continuous replication is not running: {f['reason']}")
+
+
 @click.command("restore")
 @click.option("--backup-id", default=None, help="Restore this backup (default: the latest verified).")
 @click.option("--as-of", default=None, metavar="TIME",
@@ -136,14 +190,31 @@ def key_export_command(app) -> None:
 @click.option("--output", default=None, metavar="PATH|URL",
               help="Restore into this SQLite file or postgresql:// database instead of the home's database.")
 @click.option("--force", is_flag=True, help="Replace an existing database (stop the service first).")
+@click.option("--from-replica", is_flag=True,
+              help="Restore from the Litestream replica ([backup.replication]) to its last transaction, "
+                   "or as of --as-of; SQLite only.")
+@click.option("--full-check", is_flag=True,
+              help="Run SQLite's full integrity_check (about 19 s per GB) instead of quick_check; "
+                   "`backup verify` always runs the full one.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @pass_app
-def restore_command(app, backup_id, as_of, target, output, force, quiet) -> None:
+def restore_command(app, backup_id, as_of, target, output, force, from_replica, full_check, quiet) -> None:
     """Restore a backup from the targets (works on a new box with only the config and the key)."""
     settings = config.load(app.home)
+    if from_replica:
+        if backup_id or target:
+            raise BackupError("--from-replica restores the replica; it takes no --backup-id or --target.")
+        when = _parse_time(as_of)
+        report = replication.restore(settings, output=output, force=force, full_check=full_check,
+                                     timestamp=when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None)
+        counts = ", ".join(f"{k}={v}" for k, v in report.counts.items())
+        click.echo(f"restored the replica {report.replica} up to transaction {report.txid} into "
+                   f"{report.destination} in {report.seconds:.1f} s")
+        click.echo(counts)
+        return
     report = restoring.restore(settings, backup_id=backup_id, as_of=_parse_time(as_of), target=target,
                                output=output, force=force, verified=_catalog_verified(settings, output),
-                               show_progress=not quiet)
+                               show_progress=not quiet, full_check=full_check)
     for reason in report.skipped:
         click.echo(f"skipped: {reason}", err=True)
     if report.newest_available and not backup_id:
@@ -185,4 +256,4 @@ def _catalog_verified(settings: config.Settings, output: str | None) -> set[str]
         runtime.close()
 
 
-COMMANDS = [backup_group, restore_command]
+COMMANDS = [backup_group, restore_command, replication_group]

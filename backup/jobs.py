@@ -61,7 +61,27 @@ def register(scheduler, settings) -> list[str]:
     for job_id, args, cron in jobs:
         scheduler.add_job(_child(settings.home, args), CronTrigger.from_crontab(cron, timezone="UTC"),
                           id=job_id, replace_existing=True)
+    _supervise_replication(scheduler, settings)
     return [job_id for job_id, _, _ in jobs]
+
+
+def _supervise_replication(scheduler, settings) -> None:
+    """The scheduler holder (one per box) also supervises Litestream, on its own thread, and stops it
+    when the scheduler shuts down. If `appliance replication run` already supervises it, this one
+    waits for its lock and takes over only if that process dies."""
+    if not settings.backup.replication.enabled or not settings.database.url.startswith("sqlite:"):
+        return
+    import logging
+
+    from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
+
+    from .replication import ReplicationError, Supervisor
+    try:
+        supervisor = Supervisor(settings).start()
+    except ReplicationError as e:
+        logging.getLogger(__name__).warning("continuous replication not started: %s", e.message)
+        return
+    scheduler.add_listener(lambda event: supervisor.stop(), EVENT_SCHEDULER_SHUTDOWN)
 
 
 def _child(home: Path, args: list[str]):

@@ -67,7 +67,7 @@ def destination(settings: Settings, output: str | None) -> Destination:
 
 def restore(settings: Settings, *, backup_id: str | None = None, as_of: datetime | None = None,
             target: str | None = None, output: str | None = None, force: bool = False,
-            verified: set[str] | None = None, show_progress: bool = True) -> RestoreReport:
+            verified: set[str] | None = None, show_progress: bool = True, full_check: bool = False) -> RestoreReport:
     """Restores into the home's database or `output`; `verified` are backup ids the catalog vouches for."""
     key = keys.load(settings.path(settings.backup.key_file))
     dest = destination(settings, output)
@@ -79,7 +79,7 @@ def restore(settings: Settings, *, backup_id: str | None = None, as_of: datetime
         for candidate in _candidates(holders, backup_id, as_of, verified):
             for holder in _by_preference(holders[candidate]):
                 try:
-                    report = _restore_copy(settings, holder, candidate, key, dest, force, show_progress)
+                    report = _restore_copy(settings, holder, candidate, key, dest, force, show_progress, full_check)
                     report.skipped = skipped
                     newest = max(holders)
                     report.newest_available = newest if newest > report.backup_id else None
@@ -143,7 +143,7 @@ def _give_up(backup_id, as_of, skipped: list[str]):
 
 
 def _restore_copy(settings: Settings, target: Target, backup_id: str, key: keys.BackupKey,
-                  dest: Destination, force: bool, show_progress: bool) -> RestoreReport:
+                  dest: Destination, force: bool, show_progress: bool, full_check: bool = False) -> RestoreReport:
     where = f"backup {backup_id} on {target.name}"
     work = staging_dir(settings) / f"restore-{backup_id}-{target.name}"
     try:
@@ -151,7 +151,7 @@ def _restore_copy(settings: Settings, target: Target, backup_id: str, key: keys.
         if manifest["engine"] != dest.engine:
             raise BackupError(f"{where} is a {manifest['engine']} backup; the destination is {dest.engine}.")
         if dest.engine == "sqlite":
-            counts = _restore_sqlite(work, manifest, key, dest.path, force, where, show_progress)
+            counts = _restore_sqlite(work, manifest, key, dest.path, force, where, show_progress, full_check)
         else:
             counts = _restore_postgres(work, manifest, key, dest.url, force, where, show_progress)
     finally:
@@ -160,13 +160,13 @@ def _restore_copy(settings: Settings, target: Target, backup_id: str, key: keys.
 
 
 def _restore_sqlite(work: Path, manifest: dict, key: keys.BackupKey, path: Path, force: bool,
-                    where: str, show_progress: bool) -> dict:
+                    where: str, show_progress: bool, full_check: bool = False) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Built next to the destination, so the final step is one atomic rename on the same disk.
     building = path.with_name(f".{path.name}.restoring")
     try:
         archive.extract(work / archive.mf.PAYLOAD_NAME, manifest, key, building, where, show_progress)
-        counts = snapshot.check_sqlite_file(building, where)
+        counts = snapshot.check_sqlite_file(building, where, full=full_check)  # verify always runs the full one
         compare_counts(counts, manifest, where)
         _refuse_overwrite(Destination("sqlite", path=path), force)
         _set_aside(path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -49,12 +50,7 @@ def run_backup(settings: Settings, show_progress: bool = True) -> RunReport:
             made = archive.create(settings, key, staging, show_progress)
             report = RunReport(made.backup_id)
             backup = _record_backup(made)
-            for target in targets:
-                try:
-                    report.bytes += _store_copy(settings, target, backup, made.folder, show_progress)
-                    report.stored.append(target.name)
-                except BackupError as e:
-                    report.failed[target.name] = e.message
+            _store_copies(settings, targets, backup, made.folder, show_progress, report)
             shutil.rmtree(made.folder, ignore_errors=True)
             catch_up(settings, targets, key, report, show_progress)
         finally:
@@ -83,27 +79,63 @@ def _record_backup(made: archive.Archive) -> BackupSet:
         payload_sha256=m["payload_sha256"], counts_json=json.dumps(m["counts"]))
 
 
+def _store_copies(settings: Settings, targets: list[Target], backup: BackupSet, folder: Path,
+                  show_progress: bool, report: RunReport) -> None:
+    """Uploads the new backup to every target at once (one thread each: the slowest target sets the
+    time, not the sum); the catalog is written from this thread only."""
+    copies = {t.name: _begin_copy(backup, t) for t in targets}
+    with ThreadPoolExecutor(max_workers=max(1, len(targets)), thread_name_prefix="backup-upload") as pool:
+        uploads = {t: pool.submit(_upload, t, folder, backup.backup_id, show_progress) for t in targets}
+        for target, upload in uploads.items():
+            try:
+                sent, info = upload.result()
+            except BackupError as e:
+                _fail_copy(settings, copies[target.name], target, e)
+                report.failed[target.name] = e.message
+                continue
+            _complete_copy(copies[target.name], sent, info)
+            report.bytes += sent
+            report.stored.append(target.name)
+
+
 def _store_copy(settings: Settings, target: Target, backup: BackupSet, folder: Path,
                 show_progress: bool) -> int:
     """Uploads one copy and records it; returns bytes sent, raises BackupError (recorded) on failure."""
+    copy = _begin_copy(backup, target)
+    try:
+        sent, info = _upload(target, folder, backup.backup_id, show_progress)
+    except BackupError as e:
+        _fail_copy(settings, copy, target, e)
+        raise
+    _complete_copy(copy, sent, info)
+    return sent
+
+
+def _begin_copy(backup: BackupSet, target: Target) -> BackupCopy:
     copy, _ = BackupCopy.get_or_create(backup=backup, target=target.name)
     copy.state = "uploading"
     copy.save()
-    try:
-        sent = store.upload(target, folder, backup.backup_id, show_progress)
-        info = target.stat(f"{backup.backup_id}/{archive.mf.PAYLOAD_NAME}")
-    except BackupError as e:
-        copy.state, copy.last_error = "failed", e.message
-        copy.attempts += 1
-        copy.next_attempt_at = utcnow() + _backoff(settings, copy.attempts)
-        copy.save()
-        target.close()
-        raise
+    return copy
+
+
+def _upload(target: Target, folder: Path, backup_id: str, show_progress: bool):
+    sent = store.upload(target, folder, backup_id, show_progress)
+    return sent, target.stat(f"{backup_id}/{archive.mf.PAYLOAD_NAME}")
+
+
+def _fail_copy(settings: Settings, copy: BackupCopy, target: Target, error: BackupError) -> None:
+    copy.state, copy.last_error = "failed", error.message
+    copy.attempts += 1
+    copy.next_attempt_at = utcnow() + _backoff(settings, copy.attempts)
+    copy.save()
+    target.close()
+
+
+def _complete_copy(copy: BackupCopy, sent: int, info) -> None:
     copy.state, copy.bytes, copy.stored_at, copy.last_error = "complete", sent, utcnow(), None
     copy.next_attempt_at = None
     copy.locked_until = info.locked_until if info else None
     copy.save()
-    return sent
 
 
 def _backoff(settings: Settings, attempts: int) -> timedelta:

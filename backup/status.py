@@ -109,4 +109,5 @@ def monitor_facts(settings: Settings) -> dict:
         })
     newest = backups(settings, limit=1)
     rule = {"ok": newest[0].rule_321, "reason": newest[0].rule_detail} if newest else None
-    return {"targets": targets, "rule_321": rule, "replication": None}
+    from .replication import facts as replication_facts
+    return {"targets": targets, "rule_321": rule, "replication": replication_facts(settings)}

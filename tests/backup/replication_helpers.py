@@ -1,0 +1,66 @@
+"""Shared by the Litestream replication tests: config, waiting, stopping processes by PID."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from appliance import orders
+from backup import replication
+
+
+def replication_options(target: str, **extra) -> dict:
+    """`[backup] replication = {...}` for helpers.write_targets."""
+    return {"replication": {"enabled": True, "target": target, "probe_interval_seconds": 1,
+                            "restart_base_seconds": 0.2, "restart_max_seconds": 2, **extra}}
+
+
+def wait_for(predicate, timeout: float = 15, what: str = "condition", step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+def caught_up(settings) -> dict | bool:
+    """Replication facts once the replica holds every captured transaction."""
+    facts = replication.facts(settings)
+    if facts and facts["running"] and facts["lag_seconds"] == 0.0 and facts["local_txid"] is not None \
+            and facts["replica_txid"] is not None and facts["replica_txid"] >= facts["local_txid"]:
+        return facts
+    return False
+
+
+def add_orders(settings, n: int, start: int = 0) -> list[str]:
+    numbers = []
+    for i in range(start, start + n):
+        order, _ = orders.create_order(settings, channel="store", actor="test",
+                                       lines=[orders.LineRequest(f"SKU-{i % 4}", 1)])
+        numbers.append(order.number)
+    return numbers
+
+
+def kill_pid(pid: int | None) -> None:
+    if not pid:
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def alive(pid: int | None) -> bool:
+    return replication._pid_alive(pid)
+
+
+def discard_database(db_path: Path) -> None:
+    """The box's disk is gone: database, WAL, shared memory and Litestream's local state."""
+    import shutil
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    shutil.rmtree(replication.meta_dir(db_path), ignore_errors=True)
