@@ -4,6 +4,11 @@ Every model binds to `database` (a peewee DatabaseProxy) so the same models run 
 """
 from __future__ import annotations
 
+import fcntl
+import os
+import re
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -41,8 +46,9 @@ def _sqlite_path(parsed, home: Path) -> str:
 
 
 def _sqlite(path: str, busy_timeout_ms: int) -> peewee.SqliteDatabase:
-    return peewee.SqliteDatabase(
+    return QueuedSqliteDatabase(
         path,
+        busy_timeout_ms=busy_timeout_ms,
         pragmas={
             "journal_mode": "wal",
             # FULL: a commit is on disk (WAL fsynced) before we acknowledge an order.
@@ -102,3 +108,124 @@ def write_transaction():
         if is_postgres():
             database.execute_sql("SELECT id FROM audit_head WHERE id = 1 FOR UPDATE")
         yield
+
+
+class _WriterTurn:
+    """SQLite: the box's writers wait their turn in line, not in SQLite's busy handler.
+
+    A write on a locked database makes SQLite's busy handler sleep 1, 2, 5, 10 … 100 ms between
+    retries, so under load a waiting writer keeps missing the moments the lock is free (measured
+    with 4-16 concurrent clients: p99 of 1.5-3.5 s, a third less throughput, and 503s when a
+    writer gave up after busy_timeout). Here a writer first takes a lock of its process (per database file), then an
+    flock on `<db>-writer.lock` shared by every process of the box; only one thread per process
+    polls that flock (0.2-2 ms steps), so the next writer starts as soon as the last one commits.
+    SQLite's own lock still guards the data: this only orders the queue. Waiting longer than
+    busy_timeout raises SQLite's own error, "database is locked".
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._guard = threading.Lock()
+        self._local = threading.local()
+        self._queues: dict[str, tuple[threading.Lock, int]] = {}  # per database file
+
+    def _queue(self, path: str) -> tuple[threading.Lock, int]:
+        with self._guard:
+            queue = self._queues.get(path)
+            if queue is None:
+                fd = os.open(path + "-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                queue = self._queues[path] = (threading.Lock(), fd)
+            return queue
+
+    def _held(self) -> dict[str, tuple[threading.Lock, int]]:
+        held = getattr(self._local, "held", None)
+        if held is None:
+            held = self._local.held = {}
+        return held
+
+    def acquire(self, db: "QueuedSqliteDatabase") -> None:
+        path, held = db.database, self._held()
+        if path in ("", ":memory:") or path in held:
+            return
+        lock, fd = self._queue(path)
+        timeout = db.busy_timeout_ms / 1000
+        deadline = time.monotonic() + timeout
+        if not lock.acquire(timeout=timeout):
+            raise peewee.OperationalError("database is locked")
+        try:
+            pause = 0.0002
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise peewee.OperationalError("database is locked") from None
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.002)
+        except BaseException:
+            lock.release()
+            raise
+        held[path] = (lock, fd)
+
+    def release(self, db: "QueuedSqliteDatabase") -> None:
+        entry = self._held().pop(db.database, None)
+        if entry is None:
+            return
+        lock, fd = entry
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            lock.release()
+
+
+_writer_turn = _WriterTurn()
+_WRITE_STATEMENT = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+class QueuedSqliteDatabase(peewee.SqliteDatabase):
+    """SqliteDatabase whose write transactions and single write statements queue (_WriterTurn).
+
+    Every transaction here is a write transaction (BEGIN IMMEDIATE), so each queues from BEGIN
+    to COMMIT/ROLLBACK; a write outside a transaction queues for its one statement.
+    """
+
+    def __init__(self, *args, busy_timeout_ms: int = 5000, **kwargs):
+        self.busy_timeout_ms = busy_timeout_ms
+        super().__init__(*args, **kwargs)
+
+    def begin(self, lock_type=None):
+        _writer_turn.acquire(self)
+        try:
+            super().begin(lock_type)
+        except BaseException:
+            _writer_turn.release(self)
+            raise
+
+    def commit(self):
+        super().commit()  # if COMMIT fails, peewee rolls back, which releases the turn
+        _writer_turn.release(self)
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            _writer_turn.release(self)
+
+    def execute_sql(self, sql, params=None):
+        if self.transaction_depth() == 0 and _WRITE_STATEMENT.match(sql):
+            _writer_turn.acquire(self)
+            try:
+                return super().execute_sql(sql, params)
+            finally:
+                _writer_turn.release(self)
+        return super().execute_sql(sql, params)
+
+    def _close(self, conn):
+        try:
+            super()._close(conn)
+        finally:
+            _writer_turn.release(self)  # a connection closed inside a transaction gives its turn back

@@ -148,7 +148,9 @@ def apply_movements(movements: list[Movement], actor: str) -> None:
     if not movements:
         return
     level_ids = _level_ids({(m.product_id, m.location_id) for m in movements})
-    for m in movements:
+    # Lock the level rows in one global order (by id): on PostgreSQL two orders naming the same
+    # products in opposite line order would otherwise deadlock (one of them fails with a 500).
+    for m in sorted(movements, key=lambda m: level_ids[(m.product_id, m.location_id)]):
         level_id = level_ids[(m.product_id, m.location_id)]
         after_available = (StockLevel.on_hand + m.on_hand_delta) - (StockLevel.reserved + m.reserved_delta)
         changed = (StockLevel

@@ -8,6 +8,7 @@ import logging
 import socket
 from datetime import datetime, timedelta
 
+from appliance import audit
 from appliance.config import Settings
 from appliance.db import write_transaction
 from appliance.models import utcnow
@@ -123,23 +124,35 @@ def _became_a_problem(row: CheckState) -> bool:
 
 
 def acknowledge(check: str, by: str, note: str = "", now: datetime | None = None) -> Acknowledgement:
+    """Stops reminders for the check's current problem; audited, whoever calls it (CLI or web)."""
     now = now or utcnow()
     with write_transaction():
         row = CheckState.get(CheckState.check == check)
         row.acknowledged_at, row.acknowledged_by = now, by
         row.save()
-        return Acknowledgement.create(check=check, state=row.state, at=now, by=by, note=note)
+        ack = Acknowledgement.create(check=check, state=row.state, at=now, by=by, note=note)
+        audit.record(by, "monitors.acknowledge", "check", check, after={"state": ack.state, "note": note})
+        return ack
 
 
 def silence(check: str, until: datetime, by: str, reason: str = "", now: datetime | None = None) -> Silence:
-    return Silence.create(check=check, starts_at=now or utcnow(), ends_at=until, by=by, reason=reason)
+    starts = now or utcnow()
+    with write_transaction():
+        row = Silence.create(check=check, starts_at=starts, ends_at=until, by=by, reason=reason)
+        audit.record(by, "monitors.silence", "silence", row.id,
+                     after={"check": check, "starts_at": starts, "ends_at": until, "reason": reason})
+        return row
 
 
 def plan_maintenance(starts_at: datetime, ends_at: datetime, by: str, reason: str = "",
                      checks: str = "*") -> MaintenanceWindow:
     if ends_at <= starts_at:
         raise ValueError("a maintenance window must end after it starts")
-    return MaintenanceWindow.create(starts_at=starts_at, ends_at=ends_at, by=by, reason=reason, checks=checks)
+    with write_transaction():
+        window = MaintenanceWindow.create(starts_at=starts_at, ends_at=ends_at, by=by, reason=reason, checks=checks)
+        audit.record(by, "monitors.maintenance", "maintenance", window.id,
+                     after={"starts_at": starts_at, "ends_at": ends_at, "checks": checks, "reason": reason})
+        return window
 
 
 def box_name(settings: Settings) -> str:

@@ -18,6 +18,7 @@ PAGES = {
     "stocktake": "/stocktake",
     "customers": "/customers",
     "reports": "/reports",
+    "uptime-demo": "/reports/uptime",
     "users": "/admin/users",
     "tokens": "/admin/tokens",
     "ops": "/ops",

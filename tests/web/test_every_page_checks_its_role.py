@@ -32,6 +32,8 @@ PAGES = [
     ("/account/password", "staff"),
     ("/import", "manager"),
     ("/reports", "manager"),
+    ("/reports/uptime", "manager"),
+    ("/reports/uptime/download", "manager"),
     ("/admin/users", "admin"),
     ("/admin/tokens", "admin"),
     ("/ops", "admin"),
@@ -47,6 +49,9 @@ FORMS = [
     ("/admin/users", "admin"),
     ("/admin/users/<username>/role", "admin"),
     ("/admin/tokens", "admin"),
+    ("/ops/health/acknowledge", "admin"),
+    ("/ops/health/silence", "admin"),
+    ("/ops/health/maintenance", "admin"),
 ]
 PUBLIC = {"/login", "/logout"}
 

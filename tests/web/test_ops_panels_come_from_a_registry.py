@@ -1,5 +1,6 @@
-"""/ops shows one panel per registry entry: placeholders until monitors, backups and runbooks plug in;
-a plugged-in panel replaces its placeholder in place; a failing panel never takes the page down."""
+"""/ops shows one panel per registry entry: health checks and backups are plugged in, runbooks is a
+clearly marked placeholder until that package exists; a registered panel replaces the one with the
+same key in place; a failing panel never takes the page down."""
 from __future__ import annotations
 
 import pytest
@@ -14,11 +15,12 @@ def registry():
     ops.PANELS[:] = saved
 
 
-def test_placeholders_are_clearly_marked(admin):
+def test_only_the_runbooks_panel_is_still_a_placeholder_and_it_says_so(admin):
     body = admin.get("/ops").get_data(as_text=True)
     for title in ("Readiness", "Health checks", "Backups", "Runbooks and drills"):
         assert title in body
-    assert body.count("Not connected yet") == 3
+    assert body.count("Not connected yet") == 1
+    assert "Not connected yet: runbooks, runs and drill results" in body and "to come" in body
     assert "This box accepts orders." in body
 
 
@@ -30,7 +32,7 @@ def test_a_package_replaces_a_placeholder_and_a_broken_panel_stays_contained(adm
         raise RuntimeError("target unreachable: secret=xyz")
     ops.register_panel("drills", "Drills", broken)
     body = admin.get("/ops").get_data(as_text=True)
-    assert body.count("Not connected yet") == 2
+    assert body.count("Not connected yet") == 1
     assert "2 of 3 copies" in body and "20261122T153000Z-ab12" in body
     assert "This panel failed to load" in body and "secret=xyz" not in body
     assert [p.key for p in registry] == ["readiness", "health", "backups", "runbooks", "drills"]

@@ -25,12 +25,12 @@ def settings() -> Settings:
 def register(app: Flask) -> None:
     from web import errors
 
-    from . import admin, auth, customers, imports, ops, orders, reports, stock, stocktake
+    from . import admin, auth, customers, imports, ops, orders, reports, stock, stocktake, uptime
     from .errors import render_error_page
 
     security.install(app)
     errors.html_error_handler = render_error_page
-    for module in (auth, orders, stock, stocktake, customers, imports, reports, admin, ops):
+    for module in (auth, orders, stock, stocktake, customers, imports, reports, uptime, admin, ops):
         app.register_blueprint(module.blueprint)
 
     app.add_template_filter(money)

@@ -1,0 +1,118 @@
+"""SIGTERM while requests are in flight: they complete, the server exits 0, one scheduler ran.
+
+Six clients have sent an order's headers and half its body, so each request is accepted and being
+read by a worker thread when SIGTERM reaches the master. They then send the rest: each must get its
+full 201 (no reset), the orders must be in the database, and the master must exit with status 0.
+Before that, the box's single scheduler is checked: the home's run/scheduler.lock is flocked by
+exactly one process, a worker whose pid the file names, and the scheduler_heartbeat row is written.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import sqlite3
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from appliance.models import Order
+
+from .served import seed_products
+from .stock_checks import box_database, ledger_and_levels
+
+pytestmark = pytest.mark.slow
+IN_FLIGHT = 6
+
+
+def flock_holders(path: Path) -> list[int]:
+    """Pids holding an flock on `path`, from /proc/locks (one line per lock)."""
+    inode = os.stat(path).st_ino
+    holders = []
+    for line in Path("/proc/locks").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
+            holders.append(int(parts[4]))
+    return holders
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def heartbeat(db_path: Path) -> str | None:
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    try:
+        row = con.execute("SELECT value FROM key_value WHERE key = 'scheduler_heartbeat'").fetchone()
+        return row[0] if row else None
+    finally:
+        con.close()
+
+
+def test_sigterm_lets_accepted_requests_finish_and_exits_zero(served):
+    box = served(env={"APPLIANCE_SERVER_GRACEFUL_TIMEOUT_SECONDS": "10"})
+    token = box.token("manager")
+    box.start(workers=2)
+    seed_products(box.client(token), {"TEA": 100})
+    workers = box.worker_pids()
+    assert len(workers) == 2
+
+    # Exactly one scheduler: one flock holder, a worker, named in the lock file; it writes heartbeats.
+    lock = box.home / "run" / "scheduler.lock"
+    holders = wait_for(lambda: lock.exists() and flock_holders(lock), 15, "the scheduler lock")
+    assert len(holders) == 1 and holders[0] in workers and holders[0] != box.pid, (holders, workers)
+    assert lock.read_text().strip() == str(holders[0])
+    assert wait_for(lambda: heartbeat(box.home / "appliance.db"), 15, "the scheduler heartbeat")
+
+    body = json.dumps({"channel": "api", "lines": [{"sku": "TEA", "qty": 1}]}).encode()
+    half = len(body) // 2
+    socks = []
+    try:
+        for i in range(IN_FLIGHT):
+            s = socket.create_connection(("127.0.0.1", box.port), timeout=20)
+            s.sendall((f"POST /api/v1/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                       f"Content-Type: application/json\r\nIdempotency-Key: inflight-{i}\r\n"
+                       f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body[:half])
+            socks.append(s)
+        client_ports = {s.getsockname()[1] for s in socks}
+
+        def accepted_by_workers() -> bool:
+            seen = set()
+            for pid in workers:
+                for c in psutil.Process(pid).net_connections(kind="tcp"):
+                    if c.raddr and c.raddr.port in client_ports and c.status == psutil.CONN_ESTABLISHED:
+                        seen.add(c.raddr.port)
+            return seen == client_ports
+        wait_for(accepted_by_workers, 10, "the workers to accept every in-flight connection")
+        time.sleep(0.2)  # and start reading them
+
+        box.terminate()
+        time.sleep(0.5)
+        assert box.proc.poll() is None, "the master exited before its in-flight requests finished"
+        for s in socks:
+            s.sendall(body[half:])
+        for s in socks:
+            response = http.client.HTTPResponse(s)
+            response.begin()  # a reset here would raise ConnectionResetError
+            payload = json.loads(response.read())
+            assert response.status == 201, payload
+            assert payload["status"] == "confirmed"
+    finally:
+        for s in socks:
+            s.close()
+
+    assert box.wait(20) == 0, box.log_tail()
+    wait_for(lambda: not box.group_pids(), 10, "every worker to exit")
+    assert "Shutting down: Master" in box.log_tail()
+    with box_database(box.home):
+        assert Order.select().count() == IN_FLIGHT
+        ledger_and_levels({"TEA": IN_FLIGHT})
