@@ -10,7 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .db import locked
+from . import sql
+from .db import is_postgres
 from .models import AuditEvent, AuditHead, utcnow
 from .schema import GENESIS_HASH
 
@@ -21,30 +22,41 @@ def _json(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _canonical(event: AuditEvent) -> str:
-    at = event.at.isoformat(timespec="microseconds")
-    fields = [at, event.actor, event.action, event.entity, event.entity_id or "",
-              event.before or "", event.after or ""]
+def _canonical(at, actor: str, action: str, entity: str, entity_id: str | None,
+               before: str | None, after: str | None) -> str:
+    fields = [at.isoformat(timespec="microseconds"), actor, action, entity, entity_id or "", before or "", after or ""]
     return json.dumps(fields, separators=(",", ":"))
 
 
 def _hash(prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256((prev_hash + _canonical(event)).encode()).hexdigest()
+    return _chain(prev_hash, _canonical(event.at, event.actor, event.action, event.entity, event.entity_id,
+                                        event.before, event.after))
+
+
+def _chain(prev_hash: str, canonical: str) -> str:
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+_HEAD = "SELECT last_hash FROM audit_head WHERE id = 1"
+_APPEND = ('INSERT INTO audit_event (at, actor, action, entity, entity_id, "before", "after", prev_hash, hash) '
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
+_MOVE_HEAD = "UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1"
 
 
 def record(actor: str, action: str, entity: str, entity_id: Any = None,
-           before: Any = None, after: Any = None) -> AuditEvent:
-    """Appends one event; call inside the mutation's transaction, after its writes."""
-    head = locked(AuditHead.select().where(AuditHead.id == 1)).get()
-    event = AuditEvent(
-        at=utcnow(), actor=actor, action=action, entity=entity,
-        entity_id=None if entity_id is None else str(entity_id),
-        before=_json(before), after=_json(after), prev_hash=head.last_hash,
-    )
-    event.hash = _hash(head.last_hash, event)
-    event.save(force_insert=True)
-    AuditHead.update(last_id=event.id, last_hash=event.hash).where(AuditHead.id == 1).execute()
-    return event
+           before: Any = None, after: Any = None) -> int:
+    """Appends one event and returns its id; call inside the mutation's transaction, after its writes.
+
+    Plain SQL (appliance.sql): every mutation, order creation included, runs this.
+    """
+    (prev_hash,) = sql.one(_HEAD + (" FOR UPDATE" if is_postgres() else ""))
+    at = utcnow()
+    entity_id = None if entity_id is None else str(entity_id)
+    before_json, after_json = _json(before), _json(after)
+    digest = _chain(prev_hash, _canonical(at, actor, action, entity, entity_id, before_json, after_json))
+    (event_id,) = sql.one(_APPEND, (at, actor, action, entity, entity_id, before_json, after_json, prev_hash, digest))
+    sql.run(_MOVE_HEAD, (event_id, digest))
+    return event_id
 
 
 @dataclass

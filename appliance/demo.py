@@ -60,6 +60,7 @@ def load_demo(settings: Settings, days: int = 30, seed: int = 7) -> dict[str, st
         inventory.receive(sku, rng.randint(0, 40), ACTOR, "warehouse", "opening stock")
     people = [customers.create_customer({"name": n, "phone": p, "email": e}, ACTOR) for n, p, e in CUSTOMERS]
     _demo_orders(settings, rng, people, days)
+    orders.refresh_usual_quantities(settings)
     return logins
 
 

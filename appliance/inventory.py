@@ -7,11 +7,11 @@ levels always equal the ledger's sums (`ledger_mismatches` checks it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from peewee import JOIN, fn
 
-from . import audit
+from . import audit, sql
 from .db import write_transaction
 from .errors import Conflict, InsufficientStock, Invalid, NotFound
 from .models import Location, Product, StockLevel, StockMovement, utcnow
@@ -29,6 +29,16 @@ class Movement:
     reserved_delta: int = 0
     order_line_id: int | None = None
     reference: str | None = None
+    level_id: int | None = None  # when the caller already knows it (saves a lookup)
+
+
+class Level(NamedTuple):
+    """A stock level as read for planning (plain tuple: cheaper than a model on the hot path)."""
+    id: int
+    product_id: int
+    location_id: int
+    on_hand: int
+    reserved: int
 
 
 # -- products ---------------------------------------------------------------------------------
@@ -127,16 +137,27 @@ def available_by_product(product_ids: Iterable[int]) -> dict[int, int]:
     return {pid: found.get(pid, 0) for pid in ids}
 
 
-def _level_ids(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
-    """Stock level ids for (product, location) pairs, creating missing levels; one query when all exist."""
-    product_ids = {p for p, _ in pairs}
-    found = {(lv.product_id, lv.location_id): lv.id for lv in
-             StockLevel.select(StockLevel.id, StockLevel.product, StockLevel.location)
-             .where(StockLevel.product.in_(list(product_ids)))}
-    for product_id, location_id in pairs - found.keys():
-        found[(product_id, location_id)] = StockLevel.create(
-            product=product_id, location=location_id, on_hand=0, reserved=0).id
-    return found
+def _level_ids(movements: list[Movement]) -> dict[tuple[int, int], int]:
+    """Stock level ids for the movements' (product, location) pairs, creating missing levels."""
+    known = {(m.product_id, m.location_id): m.level_id for m in movements if m.level_id is not None}
+    missing = {(m.product_id, m.location_id) for m in movements} - known.keys()
+    if missing:
+        product_ids = sorted({p for p, _ in missing})
+        for level_id, product_id, location_id in sql.rows(
+                f"SELECT id, product_id, location_id FROM stock_level WHERE product_id IN ({sql.in_list(len(product_ids))})",
+                product_ids):
+            if (product_id, location_id) in missing:
+                known[(product_id, location_id)] = level_id
+        for product_id, location_id in missing - known.keys():
+            known[(product_id, location_id)] = StockLevel.create(
+                product=product_id, location=location_id, on_hand=0, reserved=0).id
+    return known
+
+
+_CHANGE_LEVEL = ("UPDATE stock_level SET on_hand = on_hand + ?, reserved = reserved + ? "
+                 "WHERE id = ? AND (on_hand + ?) - (reserved + ?) >= 0 AND reserved + ? >= 0")
+_LEDGER_COLUMNS = ("product_id, location_id, kind, on_hand_delta, reserved_delta, "
+                   "order_line_id, reference, actor, created_at")
 
 
 def apply_movements(movements: list[Movement], actor: str) -> None:
@@ -147,34 +168,29 @@ def apply_movements(movements: list[Movement], actor: str) -> None:
     """
     if not movements:
         return
-    level_ids = _level_ids({(m.product_id, m.location_id) for m in movements})
+    level_ids = _level_ids(movements)
     # Lock the level rows in one global order (by id): on PostgreSQL two orders naming the same
-    # products in opposite line order would otherwise deadlock (one of them fails with a 500).
+    # products in opposite line order could otherwise deadlock.
     for m in sorted(movements, key=lambda m: level_ids[(m.product_id, m.location_id)]):
         level_id = level_ids[(m.product_id, m.location_id)]
-        after_available = (StockLevel.on_hand + m.on_hand_delta) - (StockLevel.reserved + m.reserved_delta)
-        changed = (StockLevel
-                   .update(on_hand=StockLevel.on_hand + m.on_hand_delta,
-                           reserved=StockLevel.reserved + m.reserved_delta)
-                   .where((StockLevel.id == level_id)
-                          & (after_available >= 0)
-                          & (StockLevel.reserved + m.reserved_delta >= 0))
-                   .execute())
-        if changed != 1:
-            product = Product.get_by_id(m.product_id)
-            level = StockLevel.get_by_id(level_id)
-            raise InsufficientStock(
-                f"Not enough stock of {product.sku} at {level.location.code}.",
-                [{"sku": product.sku, "location": level.location.code,
-                  "available": level.on_hand - level.reserved,
-                  "requested": -(m.on_hand_delta - m.reserved_delta)}])
+        dh, dr = m.on_hand_delta, m.reserved_delta
+        if sql.run(_CHANGE_LEVEL, (dh, dr, level_id, dh, dr, dr)).rowcount != 1:
+            _raise_short(m, level_id)
     now = utcnow()
-    StockMovement.insert_many([
-        {"product": m.product_id, "location": m.location_id, "kind": m.kind,
-         "on_hand_delta": m.on_hand_delta, "reserved_delta": m.reserved_delta,
-         "order_line": m.order_line_id, "reference": m.reference, "actor": actor, "created_at": now}
-        for m in movements
-    ]).execute()
+    sql.run(f"INSERT INTO stock_movement ({_LEDGER_COLUMNS}) VALUES {sql.values_list(len(movements), 9)}",
+            [value for m in movements for value in (
+                m.product_id, m.location_id, m.kind, m.on_hand_delta, m.reserved_delta,
+                m.order_line_id, m.reference, actor, now)])
+
+
+def _raise_short(m: Movement, level_id: int) -> None:
+    product = Product.get_by_id(m.product_id)
+    level = StockLevel.get_by_id(level_id)
+    raise InsufficientStock(
+        f"Not enough stock of {product.sku} at {level.location.code}.",
+        [{"sku": product.sku, "location": level.location.code,
+          "available": level.on_hand - level.reserved,
+          "requested": -(m.on_hand_delta - m.reserved_delta)}])
 
 
 def receive(sku: str, qty: int, actor: str, location: str | None = None, reference: str | None = None) -> dict:
@@ -206,27 +222,33 @@ def _positive(qty: int) -> None:
         raise Invalid("Quantity must be a whole number above zero.", [{"field": "qty", "message": "must be > 0"}])
 
 
-def plan_reservation(product_id: int, qty: int, levels: list[StockLevel]) -> list[tuple[int, int]]:
-    """Splits a quantity over locations in pick order: [(location_id, qty), …]; [] if not enough."""
+def plan_reservation(qty: int, levels: list[Level]) -> list[tuple[Level, int]]:
+    """Splits a quantity over locations in pick order: [(level, qty), …]; [] if not enough."""
     plan, remaining = [], qty
     for level in levels:
         take = min(level.on_hand - level.reserved, remaining)
         if take > 0:
-            plan.append((level.location_id, take))
+            plan.append((level, take))
             remaining -= take
         if remaining == 0:
             return plan
     return []
 
 
-def levels_for(product_ids: Iterable[int]) -> dict[int, list[StockLevel]]:
+_LEVELS_IN_PICK_ORDER = (
+    "SELECT sl.id, sl.product_id, sl.location_id, sl.on_hand, sl.reserved FROM stock_level sl "
+    "JOIN location l ON l.id = sl.location_id WHERE sl.product_id IN ({}) AND l.active "
+    "ORDER BY sl.product_id, l.pick_order, l.id")
+
+
+def levels_for(product_ids: Iterable[int]) -> dict[int, list[Level]]:
     """Stock levels at active locations, in pick order, for several products in one query."""
-    by_product: dict[int, list[StockLevel]] = {}
-    query = (StockLevel.select(StockLevel).join(Location)
-             .where(StockLevel.product.in_(list(product_ids)) & Location.active)
-             .order_by(StockLevel.product, Location.pick_order, Location.id))
-    for level in query:
-        by_product.setdefault(level.product_id, []).append(level)
+    ids = list(product_ids)
+    by_product: dict[int, list[Level]] = {}
+    if ids:
+        for row in sql.rows(_LEVELS_IN_PICK_ORDER.format(sql.in_list(len(ids))), ids):
+            level = Level(*row)
+            by_product.setdefault(level.product_id, []).append(level)
     return by_product
 
 

@@ -8,6 +8,7 @@ from peewee import (
     CharField,
     Check,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -47,6 +48,9 @@ class Product(BaseModel):
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+    # Quantity usually ordered per line (recent history), refreshed by the scheduler for the
+    # approval rule: averaging the history on every order would grow slower with every order.
+    usual_qty = FloatField(null=True)
 
 
 class StockLevel(BaseModel):

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from peewee import JOIN, IntegrityError, fn
+from peewee import JOIN, IntegrityError
 
-from . import audit, customers
+from . import audit, customers, sql
 from .config import Settings
 from .db import write_transaction
 from .errors import BadRequest, Conflict, IllegalTransition, InsufficientStock, Invalid, NotFound
-from .inventory import Movement, apply_movements, levels_for, line_allocations, plan_reservation
+from .inventory import Level, Movement, apply_movements, levels_for, line_allocations, plan_reservation
 from .models import CHANNELS, Customer, IdempotencyKey, Order, OrderEvent, OrderLine, Product, utcnow
 
 MAX_LINES = 500
@@ -61,10 +61,7 @@ def create_order(settings: Settings, *, channel: str, lines: list[LineRequest], 
                 replay = _replay(idempotency)
                 if replay is not None:
                     return replay, True
-            order = _insert_order(settings, channel, merged, actor, customer, note)
-            if idempotency:
-                IdempotencyKey.create(key=idempotency.key, request_hash=idempotency.request_hash, order=order)
-            return order, False
+            return _insert_order(settings, channel, merged, actor, customer, note, idempotency), False
     except IntegrityError:
         # Two requests with the same key raced; the loser reads the winner's order.
         if idempotency:
@@ -96,18 +93,32 @@ def _validate_request(channel: str, lines: list[LineRequest]) -> list[LineReques
     return [LineRequest(sku, qty) for sku, qty in merged.items()]
 
 
+_FIND_KEY = "SELECT request_hash, order_id FROM idempotency_key WHERE key = ?"
+_REMEMBER_KEY = "INSERT INTO idempotency_key (key, request_hash, order_id, created_at) VALUES (?, ?, ?, ?)"
+_PRODUCTS = "SELECT id, sku, name, price_cents, active, usual_qty FROM product WHERE sku IN ({})"
+_INSERT_ORDER = ("INSERT INTO orders (number, channel, status, customer_id, note, total_cents, pending_reasons, "
+                 "created_by, created_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
+_NUMBER_ORDER = "UPDATE orders SET number = ? WHERE id = ?"
+_INSERT_LINES = ("INSERT INTO order_line (order_id, product_id, qty, unit_price_cents, line_total_cents) "
+                 "VALUES {} RETURNING id, product_id")
+_INSERT_EVENT = "INSERT INTO order_event (order_id, from_status, to_status, actor, note, at) VALUES (?, ?, ?, ?, ?, ?)"
+
+
 def _replay(idempotency: Idempotency) -> Order | None:
-    row = IdempotencyKey.get_or_none(IdempotencyKey.key == idempotency.key)
+    row = sql.one(_FIND_KEY, (idempotency.key,))
     if row is None:
         return None
-    if row.request_hash != idempotency.request_hash:
+    request_hash, order_id = row
+    order = Order.get_by_id(order_id)
+    if request_hash != idempotency.request_hash:
         raise Conflict("This Idempotency-Key was already used with a different request.",
-                       [{"idempotency_key": idempotency.key, "order": row.order.number}])
-    return row.order
+                       [{"idempotency_key": idempotency.key, "order": order.number}])
+    return order
 
 
 def _insert_order(settings: Settings, channel: str, lines: list[LineRequest], actor: str,
-                  customer_ref: int | dict | None, note: str | None) -> Order:
+                  customer_ref: int | dict | None, note: str | None, idempotency: Idempotency | None) -> Order:
+    """The hot path: ~15 statements of plain SQL (appliance.sql) while the write lock is held."""
     products = _products_for(lines)
     customer = customers.resolve(customer_ref, actor) if customer_ref is not None else None
     priced = [(products[line.sku], line.qty) for line in lines]
@@ -116,21 +127,29 @@ def _insert_order(settings: Settings, channel: str, lines: list[LineRequest], ac
     reasons = approval_reasons(settings, priced, total, customer)
     status = "pending" if reasons else "confirmed"
     now = utcnow()
-    order = Order.create(
-        number=uuid.uuid4().hex[:32], channel=channel, status=status, customer=customer,
-        note=(note or None), total_cents=total, pending_reasons=json.dumps(reasons),
-        created_by=actor, created_at=now, updated_at=now, confirmed_at=None if reasons else now,
-    )
+    confirmed_at = None if reasons else now
+    (order_id,) = sql.one(_INSERT_ORDER, (
+        uuid.uuid4().hex[:32], channel, status, customer.id if customer else None, note or None, total,
+        json.dumps(reasons), actor, now, now, confirmed_at))
     # The number comes from the id, so numbers follow creation order on every engine.
-    order.number = f"{settings.orders.number_prefix}{order.id:06d}"
-    Order.update(number=order.number).where(Order.id == order.id).execute()
-    order_lines = [OrderLine.create(order=order, product=product, qty=qty, unit_price_cents=product.price_cents,
-                                    line_total_cents=product.price_cents * qty) for product, qty in priced]
+    number = f"{settings.orders.number_prefix}{order_id:06d}"
+    sql.run(_NUMBER_ORDER, (number, order_id))
+    order = Order(id=order_id, number=number, channel=channel, status=status, customer=customer, note=note or None,
+                  total_cents=total, pending_reasons=json.dumps(reasons), created_by=actor, created_at=now,
+                  updated_at=now, confirmed_at=confirmed_at)
+    line_ids = dict((product_id, line_id) for line_id, product_id in sql.rows(
+        _INSERT_LINES.format(sql.values_list(len(priced), 5)),
+        [v for product, qty in priced for v in (order_id, product.id, qty, product.price_cents, product.price_cents * qty)]))
+    # Kept on the new order so the answer is built without reading it back.
+    order.new_lines = [OrderLine(id=line_ids[product.id], order=order, product=product, qty=qty,
+                                 unit_price_cents=product.price_cents, line_total_cents=product.price_cents * qty)
+                       for product, qty in priced]
     if status == "confirmed":
-        _reserve(order, order_lines, plans, actor)
-    OrderEvent.create(order=order, from_status=None, to_status=status, actor=actor, at=now,
-                      note="; ".join(reasons) or None)
-    audit.record(actor, "order.create", "order", order.number, after={
+        _reserve(order, order.new_lines, plans, actor)
+    sql.run(_INSERT_EVENT, (order_id, None, status, actor, "; ".join(reasons) or None, now))
+    if idempotency:
+        sql.run(_REMEMBER_KEY, (idempotency.key, idempotency.request_hash, order_id, now))
+    audit.record(actor, "order.create", "order", number, after={
         "status": status, "channel": channel, "total_cents": total,
         "lines": [[p.sku, q] for p, q in priced], "customer": customer.id if customer else None})
     return order
@@ -138,7 +157,9 @@ def _insert_order(settings: Settings, channel: str, lines: list[LineRequest], ac
 
 def _products_for(lines: list[LineRequest]) -> dict[str, Product]:
     skus = [line.sku for line in lines]
-    products = {p.sku: p for p in Product.select().where(Product.sku.in_(skus))}
+    products = {}
+    for product_id, sku, name, price, active, usual in sql.rows(_PRODUCTS.format(sql.in_list(len(skus))), skus):
+        products[sku] = Product(id=product_id, sku=sku, name=name, price_cents=price, active=bool(active), usual_qty=usual)
     details = []
     for i, line in enumerate(lines):
         product = products.get(line.sku)
@@ -151,12 +172,12 @@ def _products_for(lines: list[LineRequest]) -> dict[str, Product]:
     return products
 
 
-def _plan_all(priced: list[tuple[Product, int]]) -> dict[int, list[tuple[int, int]]]:
+def _plan_all(priced: list[tuple[Product, int]]) -> dict[int, list[tuple[Level, int]]]:
     """Where each line's stock comes from; raises InsufficientStock naming every short line."""
     levels = levels_for(p.id for p, _ in priced)
     plans, short = {}, []
     for product, qty in priced:
-        plan = plan_reservation(product.id, qty, levels.get(product.id, []))
+        plan = plan_reservation(qty, levels.get(product.id, []))
         if not plan:
             available = sum(lv.on_hand - lv.reserved for lv in levels.get(product.id, []))
             short.append({"sku": product.sku, "requested": qty, "available": max(available, 0)})
@@ -167,10 +188,10 @@ def _plan_all(priced: list[tuple[Product, int]]) -> dict[int, list[tuple[int, in
     return plans
 
 
-def _reserve(order: Order, order_lines: list[OrderLine], plans: dict[int, list[tuple[int, int]]], actor: str) -> None:
-    movements = [Movement(line.product_id, location_id, "reserve", reserved_delta=qty,
-                          order_line_id=line.id, reference=order.number)
-                 for line in order_lines for location_id, qty in plans[line.product_id]]
+def _reserve(order: Order, order_lines: list[OrderLine], plans: dict[int, list[tuple[Level, int]]], actor: str) -> None:
+    movements = [Movement(line.product_id, level.location_id, "reserve", reserved_delta=qty,
+                          order_line_id=line.id, reference=order.number, level_id=level.id)
+                 for line in order_lines for level, qty in plans[line.product_id]]
     apply_movements(movements, actor)
 
 
@@ -185,21 +206,26 @@ def approval_reasons(settings: Settings, priced: list[tuple[Product, int]], tota
             and not Order.select().where((Order.customer == customer) & (Order.status != "cancelled")).exists()):
         reasons.append(f"first order of a new customer above {_money(rules.first_order_amount_cents)}")
     if rules.quantity_factor:
-        usual = usual_quantities([p.id for p, _ in priced], rules.quantity_min_history)
         for product, qty in priced:
-            avg = usual.get(product.id)
-            if avg and qty > rules.quantity_factor * avg:
-                reasons.append(f"{qty} × {product.sku} is far above its usual {avg:.1f}")
+            if product.usual_qty and qty > rules.quantity_factor * product.usual_qty:
+                reasons.append(f"{qty} × {product.sku} is far above its usual {product.usual_qty:.1f}")
     return reasons
 
 
-def usual_quantities(product_ids: list[int], min_history: int) -> dict[int, float]:
+_REFRESH_USUAL = (
+    "UPDATE product SET usual_qty = (SELECT CASE WHEN COUNT(*) >= ? THEN AVG(ol.qty) END "
+    "FROM order_line ol JOIN orders o ON o.id = ol.order_id "
+    "WHERE ol.product_id = product.id AND o.status <> 'cancelled' AND o.created_at >= ?)")
+
+
+def refresh_usual_quantities(settings: Settings) -> None:
+    """Recomputes each product's usual quantity per line over the last 90 days (a scheduled job).
+
+    Products with fewer than `approval.quantity_min_history` lines get none: the rule skips them.
+    """
     since = utcnow() - timedelta(days=QUANTITY_HISTORY_DAYS)
-    rows = (OrderLine.select(OrderLine.product, fn.AVG(OrderLine.qty), fn.COUNT(OrderLine.id))
-            .join(Order).where(OrderLine.product.in_(product_ids) & (Order.status != "cancelled")
-                               & (Order.created_at >= since))
-            .group_by(OrderLine.product).tuples())
-    return {pid: float(avg) for pid, avg, count in rows if count >= min_history}
+    with write_transaction():
+        sql.run(_REFRESH_USUAL, (settings.approval.quantity_min_history, since))
 
 
 def _money(cents: int) -> str:
@@ -278,8 +304,9 @@ def is_overdue(order: Order, settings: Settings, now: datetime | None = None) ->
 
 def order_dict(order: Order, settings: Settings, *, lines: list[OrderLine] | None = None,
                with_events: bool = False) -> dict:
-    lines = lines if lines is not None else list(
-        OrderLine.select(OrderLine, Product).join(Product).where(OrderLine.order == order).order_by(OrderLine.id))
+    if lines is None:
+        lines = getattr(order, "new_lines", None) or list(
+            OrderLine.select(OrderLine, Product).join(Product).where(OrderLine.order == order).order_by(OrderLine.id))
     data = {
         "number": order.number,
         "status": order.status,

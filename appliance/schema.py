@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
+from peewee import FloatField
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as migrate_columns
+
 from .db import database
 from .models import CORE_MODELS, AuditHead, KeyValue, Location, utcnow
 
@@ -23,8 +27,16 @@ def _v1_core_tables() -> None:
         Location.create(code="floor", name="Shop floor", pick_order=10)
 
 
+def _v2_product_usual_qty() -> None:
+    # Tables made by v1 in this release already have the column (create_tables uses the models).
+    if "usual_qty" not in {c.name for c in database.get_columns("product")}:
+        migrator = SchemaMigrator.from_database(database.obj)
+        migrate_columns(migrator.add_column("product", "usual_qty", FloatField(null=True)))
+
+
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (1, _v1_core_tables),
+    (2, _v2_product_usual_qty),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

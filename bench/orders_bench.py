@@ -334,7 +334,7 @@ def report(r: dict, args) -> None:
     if "engine_history" in r:
         eh = r["engine_history"]
         print(f"  engine, after {eh['history']} orders of history {eh['per_second']:5.0f} orders/s   p50 {eh['p50_ms']:6.2f} ms   "
-              f"p99 {eh['p99_ms']:6.2f} ms   ({eh['cpu_ms_per_order']:.1f} ms CPU each; approval rule scans the history)")
+              f"p99 {eh['p99_ms']:6.2f} ms   ({eh['cpu_ms_per_order']:.1f} ms CPU each)")
     print(f"  HTTP, {h['clients']} clients, closed loop  {h['per_second']:6.0f} orders/s   p50 {h['p50_ms']:6.2f} ms   "
           f"p99 {h['p99_ms']:6.2f} ms   errors {h['errors'] or 0}   aim >= 600/s: {ok(h['per_second'] >= 600)}")
     print(f"  HTTP / engine                  {h['per_second'] / e['per_second']:8.2f}")

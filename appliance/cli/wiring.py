@@ -27,10 +27,12 @@ def extra_models() -> list:
 
 def configure_scheduler(scheduler, settings) -> None:
     """The box's scheduled jobs; other packages add theirs below, one line each."""
-    from ..orders import forget_old_idempotency_keys
+    from ..orders import forget_old_idempotency_keys, refresh_usual_quantities
     from ..scheduler import with_db, write_heartbeat
     scheduler.add_job(with_db(write_heartbeat), "interval", seconds=15, id="heartbeat", next_run_time=_now())
     scheduler.add_job(with_db(lambda: forget_old_idempotency_keys(settings)), "interval", hours=1, id="forget-idempotency-keys")
+    scheduler.add_job(with_db(lambda: refresh_usual_quantities(settings)), "interval", hours=1,
+                      id="refresh-usual-quantities", next_run_time=_now())
     from monitors.jobs import register as register_monitors; register_monitors(scheduler, settings)  # noqa: E702
     from backup.jobs import register as register_backup; register_backup(scheduler, settings)  # noqa: E702
 
