@@ -211,6 +211,12 @@ class KeyValue(BaseModel):
     value = TextField()
     updated_at = DateTimeField(default=utcnow)
 
+    @classmethod
+    def put(cls, key: str, value: str) -> None:
+        """Sets a value, creating or replacing it (INSERT … ON CONFLICT: REPLACE is SQLite only)."""
+        (cls.insert(key=key, value=value, updated_at=utcnow())
+         .on_conflict(conflict_target=[cls.key], preserve=[cls.value, cls.updated_at]).execute())
+
 
 CORE_MODELS = [
     KeyValue, Location, Product, StockLevel, Customer, Order, OrderLine, OrderEvent, IdempotencyKey,

@@ -93,7 +93,4 @@ def with_db(job: Callable[[], None]) -> Callable[[], None]:
 
 def write_heartbeat() -> None:
     """Proves the scheduler is alive (the monitors' scheduler-liveness check reads it)."""
-    now = utcnow()
-    # INSERT … ON CONFLICT works on SQLite and PostgreSQL (REPLACE is SQLite only).
-    (KeyValue.insert(key=HEARTBEAT_KEY, value=now.isoformat(), updated_at=now)
-     .on_conflict(conflict_target=[KeyValue.key], preserve=[KeyValue.value, KeyValue.updated_at]).execute())
+    KeyValue.put(HEARTBEAT_KEY, utcnow().isoformat())

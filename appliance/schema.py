@@ -12,7 +12,7 @@ from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_columns
 
 from .db import database
-from .models import CORE_MODELS, AuditHead, KeyValue, Location, utcnow
+from .models import CORE_MODELS, AuditHead, KeyValue, Location
 
 GENESIS_HASH = "0" * 64
 SCHEMA_KEY = "schema_version"
@@ -56,9 +56,7 @@ def migrate(extra_models: Iterable = ()) -> int:
             continue
         with database.atomic():
             step()
-            # INSERT … ON CONFLICT: REPLACE is SQLite/MySQL only and fails on PostgreSQL.
-            (KeyValue.insert(key=SCHEMA_KEY, value=str(target), updated_at=utcnow())
-             .on_conflict(conflict_target=[KeyValue.key], preserve=[KeyValue.value, KeyValue.updated_at]).execute())
+            KeyValue.put(SCHEMA_KEY, str(target))
         version = target
     extra = list(extra_models)
     if extra:

@@ -35,8 +35,18 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def database_url() -> str:
-    """Overridden by PostgreSQL-parametrised modules."""
+    """SQLite; a module runs its tests on both engines with `database_url = on_both_engines()`."""
     return "sqlite:///appliance.db"
+
+
+def on_both_engines():
+    """A `database_url` fixture that runs each test on SQLite and on a real PostgreSQL cluster."""
+    @pytest.fixture(params=["sqlite", "postgresql"])
+    def database_url(request) -> str:
+        if request.param == "sqlite":
+            return "sqlite:///appliance.db"
+        return request.getfixturevalue("postgres_server").create_database()
+    return database_url
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ def db_probe(ctx: CheckContext) -> Result:
     started = time.perf_counter()
     try:
         with write_transaction():
-            KeyValue.replace(key=PROBE_KEY, value=stamp, updated_at=ctx.now).execute()
+            KeyValue.put(PROBE_KEY, stamp)
         read_back = KeyValue.get(KeyValue.key == PROBE_KEY).value
     except peewee.PeeweeException as e:
         return crit(None, f"database probe failed: {' '.join(str(e).split())}")

@@ -8,15 +8,11 @@ import pytest
 
 from appliance import accounts, inventory
 from appliance.models import ROLES
+from tests.conftest import on_both_engines
 from web import create_app
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request) -> str:
-    if request.param == "sqlite":
-        return "sqlite:///appliance.db"
-    server = request.getfixturevalue("postgres_server")
-    return server.create_database()
+database_url = on_both_engines()
 
 
 class Api:

@@ -2,17 +2,11 @@
 customers, run concurrently without deadlock errors: every writer takes the same lock first."""
 import threading
 
-import pytest
-
 from appliance import inventory, orders
 from appliance.db import database
+from tests.conftest import on_both_engines
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request):
-    if request.param == "sqlite":
-        return "sqlite:///appliance.db"
-    return request.getfixturevalue("postgres_server").create_database()
+database_url = on_both_engines()
 
 
 def test_concurrent_orders_in_opposite_line_order_all_succeed(settings, db):
