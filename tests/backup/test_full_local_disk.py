@@ -3,11 +3,11 @@ targets complete, and nothing incomplete lists as a backup."""
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
 from backup.run import run_backup
+from tests.servers.tmpfs import mounted_tmpfs
 from backup.targets import backups_on, open_targets
 
 from .helpers import add_incompressible_rows, local_target, sftp_target
@@ -15,13 +15,8 @@ from .helpers import add_incompressible_rows, local_target, sftp_target
 
 @pytest.fixture
 def tiny_disk(tmp_path):
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=True)
+    with mounted_tmpfs(tmp_path / "tiny", "1m") as mount:
+        yield mount
 
 
 def test_a_full_local_disk_gives_a_clear_error_and_the_other_target_completes(

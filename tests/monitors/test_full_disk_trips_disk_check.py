@@ -2,24 +2,19 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
 from monitors import engine
+from tests.servers.tmpfs import mounted_tmpfs
 
 from .monitor_helpers import override
 
 
 @pytest.fixture
 def small_mount(tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=True)
+    with mounted_tmpfs(tmp_path / "small", "2m") as mount:
+        yield mount
 
 
 def _fill(mount, fraction: float) -> None:
