@@ -1,7 +1,9 @@
 """`appliance init [--demo]`: create the home folder, keys, database and the first admin."""
 from __future__ import annotations
 
+import os
 import secrets
+from pathlib import Path
 
 import click
 
@@ -21,16 +23,29 @@ def command(app: CliContext, demo: bool, admin_user: str, admin_password_stdin: 
     for path in home_module.create(app.home, database_url):
         click.echo(f"created {path}")
     settings = app.settings()
+    logins: list[str] = []
     if User.select().where(User.username == admin_user).exists():
         click.echo(f"admin {admin_user} already exists")
     else:
         password = read_secret_stdin() if admin_password_stdin else secrets.token_urlsafe(12)
         accounts.create_user(admin_user, password, "admin", actor="init")
         if not admin_password_stdin:
-            click.echo(f"admin user: {admin_user}  one-time password: {password}  (change it after signing in)")
+            logins.append(f"admin user: {admin_user}  one-time password: {password}  (change it after signing in)")
     if demo:
         from ..demo import load_demo
-        logins = load_demo(settings)
-        for username, password in logins.items():
-            click.echo(f"demo user: {username}  password: {password}")
+        logins += [f"demo user: {username}  password: {password}" for username, password in load_demo(settings).items()]
+        if logins:
+            # A demo box shows its logins again on every `./dev run`; a real box never writes them.
+            _write_private(app.home / DEMO_LOGINS, "\n".join(logins) + "\n")
+    for line in logins:
+        click.echo(line)
     click.echo(f"home: {app.home}")
+
+
+DEMO_LOGINS = "demo-logins.txt"
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)

@@ -40,6 +40,9 @@ def test_init_demo_loads_a_shop_and_prints_logins(tmp_path):
     assert result.exit_code == 0, result.output
     assert "one-time password" in result.output
     assert result.output.count("demo user:") == 3
+    kept = (home / "demo-logins.txt")
+    assert stat.S_IMODE(os.stat(kept).st_mode) == 0o600
+    assert kept.read_text().count("demo user:") == 3
     assert Order.select().count() > 20
     from appliance import audit, inventory
     assert inventory.ledger_mismatches() == []
