@@ -4,12 +4,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from . import audit
+from . import audit, sql
 from .db import write_transaction
 from .errors import Conflict, Invalid, NotFound, Unauthorized
 from .models import ROLES, ApiToken, User, utcnow
@@ -147,15 +147,22 @@ def create_token(name: str, role: str, actor: str) -> tuple[ApiToken, str]:
     return token, plaintext
 
 
+_ACTIVE_TOKEN = "SELECT id, name, role, last_used_at FROM api_token WHERE token_hash = ? AND revoked_at IS NULL"
+
+
 def token_for(plaintext: str) -> ApiToken | None:
-    token = ApiToken.get_or_none(ApiToken.token_hash == _token_hash(plaintext))
-    if token is None or token.revoked_at is not None:
+    """The active token with this plaintext, or None. Runs on every API request: plain SQL."""
+    row = sql.one(_ACTIVE_TOKEN, (_token_hash(plaintext),))
+    if row is None:
         return None
+    token_id, name, role, last_used_at = row
+    if isinstance(last_used_at, str):  # SQLite hands back the stored text
+        last_used_at = datetime.fromisoformat(last_used_at)
     now = utcnow()
     # Touch last_used at most once a minute: a write per request would halve throughput.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
-    return token
+    if last_used_at is None or now - last_used_at > timedelta(minutes=1):
+        ApiToken.update(last_used_at=now).where(ApiToken.id == token_id).execute()
+    return ApiToken(id=token_id, name=name, role=role, last_used_at=last_used_at)
 
 
 def revoke_token(name: str, actor: str) -> None:

@@ -57,3 +57,18 @@ def test_a_token_is_shown_once_and_stored_only_as_a_hash(db):
     assert accounts.token_for(plaintext).name == "till"
     accounts.revoke_token("till", "test")
     assert accounts.token_for(plaintext) is None
+
+
+def test_a_token_records_its_last_use_at_most_once_a_minute(db):
+    from datetime import timedelta
+    from appliance.models import utcnow
+    _, plaintext = accounts.create_token("till-2", "staff", "test")
+    accounts.token_for(plaintext)
+    first = ApiToken.get(ApiToken.name == "till-2").last_used_at
+    assert first is not None
+    accounts.token_for(plaintext)
+    assert ApiToken.get(ApiToken.name == "till-2").last_used_at == first
+    ApiToken.update(last_used_at=utcnow() - timedelta(minutes=2)).where(ApiToken.name == "till-2").execute()
+    accounts.token_for(plaintext)
+    assert ApiToken.get(ApiToken.name == "till-2").last_used_at > first - timedelta(seconds=1)
+    assert utcnow() - ApiToken.get(ApiToken.name == "till-2").last_used_at < timedelta(seconds=5)
