@@ -1,12 +1,16 @@
-"""One backup as files: a snapshot, zstd-compressed and encrypted into the payload, plus its manifest.
+"""One backup: a snapshot (`take_snapshot`), zstd-compressed and encrypted into the payload with its
+signed manifest (`seal`), and the way back (`check_payload`, `extract`).
 
-Everything streams in fixed-size blocks, so memory stays flat for a multi-GB database.
+Everything streams in fixed-size blocks, so memory stays flat for a multi-GB database. `seal` writes
+the payload to a sink (stream.GrowingFile in `backup run`, read by the uploads while it grows) and
+hashes and counts it on the way, so it is written once and never read back for its checksum.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -15,6 +19,7 @@ import zstandard
 
 from appliance import schema
 from appliance.config import Settings
+from appliance.db import database
 from appliance.models import utcnow
 
 from . import manifest as mf
@@ -34,12 +39,8 @@ class Archive:
     manifest: dict[str, Any]
 
     @property
-    def payload(self) -> Path:
-        return self.folder / mf.PAYLOAD_NAME
-
-    @property
-    def manifest_file(self) -> Path:
-        return self.folder / mf.MANIFEST_NAME
+    def manifest_bytes(self) -> bytes:
+        return mf.dumps(self.manifest)
 
 
 class _CountingWriter:
@@ -62,20 +63,40 @@ def app_version() -> str:
         return "unknown"
 
 
-def create(settings: Settings, key: BackupKey, staging: Path, show_progress: bool = True) -> Archive:
-    """Snapshots the live database into `staging/<backup_id>/` as payload + manifest."""
-    backup_id = mf.new_backup_id()
-    folder = staging / backup_id
-    folder.mkdir(parents=True)
+@dataclass(frozen=True)
+class Snapshot:
+    path: Path
+    counts: dict[str, Any]
+    created_at: datetime
+    engine: str
+
+
+def take_snapshot(folder: Path, close_connection: bool = False) -> Snapshot:
+    """A consistent snapshot of the live database as `folder/snapshot`, with its business counts.
+
+    `close_connection`: when run on a thread of its own, close that thread's database connection.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
     snap = folder / "snapshot"
-    counts = snapshot.take(snap)
-    created_at = utcnow()
-    snapshot_bytes = snap.stat().st_size
-    payload = folder / mf.PAYLOAD_NAME
+    try:
+        counts = snapshot.take(snap)
+    finally:
+        if close_connection:
+            database.close()
+    return Snapshot(snap, counts, utcnow(), snapshot.engine())
+
+
+def seal(settings: Settings, key: BackupKey, snap: Snapshot, backup_id: str, sink: BinaryIO,
+         show_progress: bool = True) -> Archive:
+    """Compresses + encrypts a snapshot into `sink`, hashing and counting the payload on the way
+    (it is never read back for that), removes the snapshot file; returns the signed manifest.
+    `sink` is typically a stream.GrowingFile that the uploads read while it grows.
+    """
+    snapshot_bytes = snap.path.stat().st_size
     chunk = settings.backup.chunk_kib * 1024
     progress = Progress(f"backup {backup_id}: compress + encrypt", snapshot_bytes, enabled=show_progress)
-    with open(snap, "rb") as src, open(payload, "wb") as raw:
-        counted = _CountingWriter(raw)
+    with open(snap.path, "rb") as src:
+        counted = _CountingWriter(sink)
         encrypting = EncryptingWriter(counted, key.encryption, chunk)
         # Multi-threaded zstd (one worker per core, at most 4): same format, a fraction of the time.
         compressor = zstandard.ZstdCompressor(level=settings.backup.zstd_level,
@@ -85,17 +106,15 @@ def create(settings: Settings, key: BackupKey, staging: Path, show_progress: boo
                 compressing.write(block)
                 progress(len(block))
         encrypting.close()
-        raw.flush()
-        os.fsync(raw.fileno())
     progress.finish()
-    snap.unlink()
+    snap.path.unlink()
     fields = {
         "format": mf.FORMAT_VERSION,
         "backup_id": backup_id,
-        "created_at": created_at.isoformat() + "Z",
+        "created_at": snap.created_at.isoformat() + "Z",
         "app_version": app_version(),
         "schema_version": schema.current_version(),
-        "engine": snapshot.engine(),
+        "engine": snap.engine,
         "snapshot_bytes": snapshot_bytes,
         "payload_name": mf.PAYLOAD_NAME,
         "payload_bytes": counted.size,
@@ -104,11 +123,9 @@ def create(settings: Settings, key: BackupKey, staging: Path, show_progress: boo
         "cipher": "AES-256-GCM",
         "chunk_bytes": chunk,
         "key_fingerprint": key.fingerprint,
-        "counts": counts,
+        "counts": snap.counts,
     }
-    signed = mf.sign(fields, key)
-    (folder / mf.MANIFEST_NAME).write_bytes(mf.dumps(signed))
-    return Archive(backup_id, folder, signed)
+    return Archive(backup_id, snap.path.parent, mf.sign(fields, key))
 
 
 def check_payload(payload: Path, manifest: dict[str, Any], where: str) -> None:

@@ -42,6 +42,8 @@ def run_command(app, quiet: bool) -> None:
         click.echo(f"caught up {backup_id} on {target}")
     stored = ", ".join(report.stored) or "no target"
     click.echo(f"backup {report.backup_id} stored on {stored} ({_mib(report.bytes)} sent)")
+    if report.timings:
+        click.echo("timings (s from start): " + ", ".join(f"{k} {v:.2f}" for k, v in report.timings.items()))
     if report.failed:
         reasons = "; ".join(f"{name}: {why}" for name, why in report.failed.items())
         raise BackupError(f"Backup {report.backup_id} missed {len(report.failed)} target(s), "

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -16,8 +17,10 @@ from appliance.config import Settings
 from appliance.models import utcnow
 
 from . import archive, jobs, keys, store
+from . import manifest as mf
 from .errors import BackupError
 from .models import BackupCopy, BackupSet
+from .stream import GrowingFile, ProductionFailed
 from .targets import Target, open_targets
 
 
@@ -28,6 +31,9 @@ class RunReport:
     failed: dict[str, str] = field(default_factory=dict)
     caught_up: list[tuple[str, str]] = field(default_factory=list)  # (backup_id, target)
     bytes: int = 0
+    # Seconds from the start of the run: "snapshot" and "sealed" (payload complete), and per target
+    # when its copy was complete (manifest in place) or failed.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def outcome(self) -> str:
@@ -40,25 +46,22 @@ def staging_dir(settings: Settings) -> Path:
 
 def run_backup(settings: Settings, show_progress: bool = True) -> RunReport:
     key = keys.load(settings.path(settings.backup.key_file))
-    targets = open_targets(settings)
-    if not targets:
+    if not settings.backup.targets:
         raise BackupError("No backup targets are configured: add [[backup.targets]] to appliance.toml.")
     staging = staging_dir(settings)
     with jobs.exclusive(staging), jobs.recorded("run") as job:
         _forget_interrupted(staging)
+        report = RunReport(mf.new_backup_id())
+        targets: list[Target] = []
         try:
-            made = archive.create(settings, key, staging, show_progress)
-            report = RunReport(made.backup_id)
-            backup = _record_backup(made)
-            _store_copies(settings, targets, backup, made.folder, show_progress, report)
-            shutil.rmtree(made.folder, ignore_errors=True)
+            _make_and_store(settings, key, staging / report.backup_id, targets, show_progress, report)
             catch_up(settings, targets, key, report, show_progress)
         finally:
             for target in targets:
                 target.close()
         job.bytes, job.outcome = report.bytes, report.outcome
         job.detail = json.dumps({"backup_id": report.backup_id, "failed": report.failed,
-                                 "caught_up": report.caught_up})
+                                 "caught_up": report.caught_up, "timings": report.timings})
     return report
 
 
@@ -79,23 +82,77 @@ def _record_backup(made: archive.Archive) -> BackupSet:
         payload_sha256=m["payload_sha256"], counts_json=json.dumps(m["counts"]))
 
 
-def _store_copies(settings: Settings, targets: list[Target], backup: BackupSet, folder: Path,
-                  show_progress: bool, report: RunReport) -> None:
-    """Uploads the new backup to every target at once (one thread each: the slowest target sets the
-    time, not the sum); the catalog is written from this thread only."""
-    copies = {t.name: _begin_copy(backup, t) for t in targets}
-    with ThreadPoolExecutor(max_workers=max(1, len(targets)), thread_name_prefix="backup-upload") as pool:
-        uploads = {t: pool.submit(_upload, t, folder, backup.backup_id, show_progress) for t in targets}
-        for target, upload in uploads.items():
-            try:
-                sent, info = upload.result()
-            except BackupError as e:
-                _fail_copy(settings, copies[target.name], target, e)
-                report.failed[target.name] = e.message
-                continue
-            _complete_copy(copies[target.name], sent, info)
-            report.bytes += sent
-            report.stored.append(target.name)
+def _make_and_store(settings: Settings, key: keys.BackupKey, folder: Path, targets: list[Target],
+                    show_progress: bool, report: RunReport) -> None:
+    """Makes the payload once and uploads it to every target while it is being made; fills
+    `targets` (opened here, closed by the caller).
+
+    The snapshot runs on a thread of its own (SQLite's backup API and pg_dump do not hold the GIL)
+    while this thread opens the targets (importing boto3/paramiko) and their upload threads connect.
+    Then this thread compresses + encrypts into a stream.GrowingFile that one thread per target
+    reads as it grows: the slowest target sets the time, not making + uploading one after the
+    other. Each upload puts the manifest only after its payload is in place, and only once the
+    payload is complete and recorded in the catalog (a failed production aborts every upload:
+    nothing is stored). The catalog is written from this thread only: the backup and its copies
+    ("uploading") once the payload is made, then each copy's outcome.
+    """
+    started = time.monotonic()
+
+    def mark(what: str) -> None:
+        report.timings[what] = round(time.monotonic() - started, 3)
+
+    folder.mkdir(parents=True)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-snapshot") as snapper:
+            snapped = snapper.submit(archive.take_snapshot, folder, True)
+            targets += open_targets(settings)
+            payload = GrowingFile(folder / mf.PAYLOAD_NAME)
+            manifest_ready: Future[bytes] = Future()
+            with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="backup-upload") as pool:
+                uploads = {t: pool.submit(_upload_streamed, t, payload, manifest_ready, report.backup_id,
+                                          show_progress, mark) for t in targets}
+                try:
+                    snap = snapped.result()
+                    mark("snapshot")
+                    made = archive.seal(settings, key, snap, report.backup_id, payload, show_progress)
+                except BaseException as e:
+                    payload.abort(_reason(e))
+                    manifest_ready.set_exception(ProductionFailed(f"The backup was not made: {_reason(e)}"))
+                    raise
+                payload.finish()  # the uploads finish their payloads while the catalog is written
+                mark("sealed")
+                try:  # the catalog knows the backup before any copy of it can be complete
+                    backup = _record_backup(made)
+                    copies = {t.name: _begin_copy(backup, t) for t in targets}
+                except BaseException as e:
+                    manifest_ready.set_exception(ProductionFailed(f"The backup was not recorded: {_reason(e)}"))
+                    raise
+                manifest_ready.set_result(made.manifest_bytes)
+                for target, upload in uploads.items():
+                    try:
+                        sent, info = upload.result()
+                    except BackupError as e:
+                        _fail_copy(settings, copies[target.name], target, e)
+                        report.failed[target.name] = e.message
+                        continue
+                    _complete_copy(copies[target.name], sent, info)
+                    report.bytes += sent
+                    report.stored.append(target.name)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _reason(error: BaseException) -> str:
+    return getattr(error, "message", None) or str(error) or type(error).__name__
+
+
+def _upload_streamed(target: Target, payload: GrowingFile, manifest_ready: Future, backup_id: str,
+                     show_progress: bool, mark):
+    try:
+        sent = store.upload_stream(target, payload, manifest_ready, backup_id, show_progress)
+        return sent, target.stat(f"{backup_id}/{mf.PAYLOAD_NAME}")
+    finally:
+        mark(target.name)
 
 
 def _store_copy(settings: Settings, target: Target, backup: BackupSet, folder: Path,
@@ -120,7 +177,7 @@ def _begin_copy(backup: BackupSet, target: Target) -> BackupCopy:
 
 def _upload(target: Target, folder: Path, backup_id: str, show_progress: bool):
     sent = store.upload(target, folder, backup_id, show_progress)
-    return sent, target.stat(f"{backup_id}/{archive.mf.PAYLOAD_NAME}")
+    return sent, target.stat(f"{backup_id}/{mf.PAYLOAD_NAME}")
 
 
 def _fail_copy(settings: Settings, copy: BackupCopy, target: Target, error: BackupError) -> None:

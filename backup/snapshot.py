@@ -39,15 +39,24 @@ def take(out: Path) -> dict:
 
 
 def _take_sqlite(out: Path) -> dict:
-    # A DEFERRED transaction holds a WAL read snapshot without blocking writers; the backup API
-    # on the same connection copies exactly that snapshot.
-    with database.obj.transaction(lock_type="DEFERRED"):
+    # A DEFERRED read transaction holds a WAL read snapshot without blocking writers; the backup API
+    # on the same connection copies exactly that snapshot. BEGIN goes straight to the connection:
+    # the database's own begin() (appliance.db.QueuedSqliteDatabase) queues every transaction as a
+    # writer, which would hold every order write of the box off for the whole copy.
+    conn = database.connection()
+    conn.execute("BEGIN DEFERRED")
+    try:
         counts = stats.business_counts()
         target = sqlite3.connect(out)
         try:
-            database.connection().backup(target)
+            # The snapshot is scratch (compressed, hashed and uploaded right after): no fsyncs,
+            # which were most of its time (0.8 s -> 0.3 s for 200 MiB).
+            target.execute("PRAGMA synchronous=OFF")
+            conn.backup(target)
         finally:
             target.close()
+    finally:
+        conn.execute("ROLLBACK")  # it only read
     return counts
 
 

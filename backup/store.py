@@ -1,6 +1,8 @@
 """Putting one backup's files on a target, and fetching them back, manifest last on the way up."""
 from __future__ import annotations
 
+import io
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ from .archive import check_payload
 from .errors import CorruptCopy
 from .keys import BackupKey
 from .progress import Progress
+from .stream import GrowingFile
 from .targets import Target
 
 
@@ -21,6 +24,20 @@ def upload(target: Target, folder: Path, backup_id: str, show_progress: bool = T
     target.put(folder / mf.MANIFEST_NAME, f"{backup_id}/{mf.MANIFEST_NAME}")
     progress.finish()
     return size + (folder / mf.MANIFEST_NAME).stat().st_size
+
+
+def upload_stream(target: Target, payload: GrowingFile, manifest_ready: Future, backup_id: str,
+                  show_progress: bool = True) -> int:
+    """Uploads a payload while it is being made (reading it as it grows), then, once the payload
+    is in place and the manifest exists, the manifest: only a complete upload lists as a backup.
+    Returns bytes sent."""
+    progress = Progress(f"upload {backup_id} -> {target.name}", None, enabled=show_progress)
+    with payload.reader() as source:
+        target.put_stream(source, f"{backup_id}/{mf.PAYLOAD_NAME}", progress)
+    manifest: bytes = manifest_ready.result()  # once the backup is in the catalog
+    target.put_stream(io.BytesIO(manifest), f"{backup_id}/{mf.MANIFEST_NAME}")
+    progress.finish()
+    return progress.done_bytes + len(manifest)
 
 
 def fetch_manifest(target: Target, backup_id: str, folder: Path, key: BackupKey | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 
 import click
 from gunicorn.app.base import BaseApplication
@@ -32,6 +33,9 @@ class ApplianceServer(BaseApplication):
 
 def _hooks(settings: config.Settings) -> dict:
     def post_worker_init(worker):
+        # The thread holding the database write lock must not wait 5 ms (Python's default switch
+        # interval) for the GIL while another request thread parses JSON: measured +20-70% orders/s.
+        sys.setswitchinterval(0.0005)
         from .wiring import configure_scheduler
         from ..scheduler import SingleScheduler
         worker.scheduler = SingleScheduler(settings.home / "run" / "scheduler.lock",

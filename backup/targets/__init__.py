@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import BinaryIO, Callable, Protocol
 
 from appliance.config import Settings
 
@@ -35,6 +35,10 @@ class Target(Protocol):
 
     def put(self, source: Path, key: str, progress: ProgressFn | None = None) -> None:
         """Stores `source` under `key`, atomically: readers see all of it or nothing."""
+
+    def put_stream(self, source: BinaryIO, key: str, progress: ProgressFn | None = None) -> None:
+        """Stores what `source.read(n)` yields until EOF under `key`, atomically; an exception
+        raised by `source` aborts the upload and nothing is stored under `key`."""
 
     def get(self, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
         """Downloads `key` into `dest`; MissingObject when it is not there."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from appliance.config import Settings
 
@@ -29,12 +30,20 @@ class LocalTarget:
         return TargetUnavailable(f"Target {self.name}: cannot {action}: {error.strerror or error}.")
 
     def put(self, source: Path, key: str, progress: ProgressFn | None = None) -> None:
+        try:
+            src = open(source, "rb")
+        except OSError as e:
+            raise self._fail(f"read {source}", e) from None
+        with src:
+            self.put_stream(src, key, progress)
+
+    def put_stream(self, source: BinaryIO, key: str, progress: ProgressFn | None = None) -> None:
         dest = self._path(key)
         partial = dest.with_name(f".{dest.name}.partial")
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(source, "rb") as src, open(partial, "wb") as out:
-                while block := src.read(COPY_BLOCK):
+            with open(partial, "wb") as out:
+                while block := source.read(COPY_BLOCK):
                     out.write(block)
                     if progress:
                         progress(len(block))
@@ -45,6 +54,9 @@ class LocalTarget:
         except OSError as e:
             partial.unlink(missing_ok=True)
             raise self._fail(f"write {key}", e) from None
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
 
     def get(self, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
         try:

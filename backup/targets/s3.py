@@ -5,8 +5,11 @@ this box, if it is compromised) can delete or overwrite that version before its 
 """
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -19,6 +22,7 @@ from ..errors import MissingObject, ObjectLocked, TargetUnavailable
 from . import ObjectInfo, ProgressFn
 
 MIB = 1024 * 1024
+PART_CONCURRENCY = 4  # parts of a streamed payload in flight at once (they cost no memory)
 NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
 
 
@@ -67,17 +71,79 @@ class S3Target:
             reason = str(error)
         return TargetUnavailable(f"Target {self.name}: cannot {action}: {reason}.")
 
-    def put(self, source: Path, key: str, progress: ProgressFn | None = None) -> None:
-        extra = {}
+    def _lock_args(self) -> dict:
         days = self._cfg.object_lock_days
-        if days > 0:
-            until = datetime.now(timezone.utc) + timedelta(days=days)
-            extra = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": until}
+        if days <= 0:
+            return {}
+        until = datetime.now(timezone.utc) + timedelta(days=days)
+        return {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": until}
+
+    def put(self, source: Path, key: str, progress: ProgressFn | None = None) -> None:
         try:
-            self._s3().upload_file(str(source), self.bucket, self._key(key), ExtraArgs=extra,
+            self._s3().upload_file(str(source), self.bucket, self._key(key), ExtraArgs=self._lock_args(),
                                    Config=self._transfer, Callback=progress)
         except (ClientError, BotoCoreError, OSError) as e:
             raise self._fail(f"upload {key}", e) from None
+
+    def put_stream(self, source: BinaryIO, key: str, progress: ProgressFn | None = None) -> None:
+        """A payload being written (stream.TailReader): each `multipart_chunk_mb` part is uploaded
+        as soon as it is complete, read from the file (no part is held in memory), up to
+        PART_CONCURRENCY at once; a payload smaller than one part is one PUT once complete. Any
+        failure, or an error from `source`, aborts the multipart upload: no object appears.
+        Anything else (e.g. a manifest in a BytesIO) goes through upload_fileobj."""
+        if not hasattr(source, "parts"):
+            try:
+                self._s3().upload_fileobj(source, self.bucket, self._key(key), ExtraArgs=self._lock_args(),
+                                          Config=self._transfer, Callback=progress)
+            except (ClientError, BotoCoreError, OSError) as e:
+                raise self._fail(f"upload {key}", e) from None
+            return
+        try:
+            self._put_parts(source, key, progress)
+        except (ClientError, BotoCoreError, OSError) as e:
+            raise self._fail(f"upload {key}", e) from None
+
+    def _put_parts(self, source, key: str, progress: ProgressFn | None) -> None:
+        s3, full, part_size = self._s3(), self._key(key), self._cfg.multipart_chunk_mb * MIB
+        parts = source.parts(part_size)
+        offset, length = next(parts)
+        if length < part_size:  # the whole payload, smaller than one part
+            s3.put_object(Bucket=self.bucket, Key=full, Body=source.window(offset, length),
+                          ContentLength=length, **self._lock_args())
+            if progress:
+                progress(length)
+            return
+        upload_id = s3.create_multipart_upload(Bucket=self.bucket, Key=full, **self._lock_args())["UploadId"]
+
+        failed = threading.Event()
+
+        def send(number: int, offset: int, length: int) -> dict:
+            try:
+                answer = s3.upload_part(Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number,
+                                        Body=source.window(offset, length), ContentLength=length)
+            except BaseException:
+                failed.set()
+                raise
+            if progress:
+                progress(length)
+            return {"PartNumber": number, "ETag": answer["ETag"]}
+
+        try:
+            with ThreadPoolExecutor(max_workers=PART_CONCURRENCY, thread_name_prefix=f"s3-{self.name}") as pool:
+                sent: list[Future] = [pool.submit(send, 1, offset, length)]
+                for number, (offset, length) in enumerate(parts, start=2):
+                    if failed.is_set():
+                        break  # a part failed: send no more, its error is raised below
+                    sent.append(pool.submit(send, number, offset, length))
+                done = [f.result() for f in sent]
+            s3.complete_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id,
+                                         MultipartUpload={"Parts": done})
+        except BaseException:
+            try:
+                s3.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
+            except (ClientError, BotoCoreError):
+                pass  # the bucket's lifecycle rule (or prune) removes an abandoned upload
+            raise
 
     def get(self, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
         try:

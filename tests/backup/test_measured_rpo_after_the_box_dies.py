@@ -51,7 +51,7 @@ def test_orders_lost_when_the_box_dies_are_within_the_rpo(shop, configure, home,
         kill_pid(box.pid)
         kill_pid(litestream_pid)
         box.wait(5)
-    assert not alive(litestream_pid)
+    wait_for(lambda: not alive(litestream_pid), timeout=5, what="litestream to die")  # SIGKILL is asynchronous
     db_path = replication.database_path(settings)
     runtime.close()
     discard_database(db_path)

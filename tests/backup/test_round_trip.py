@@ -22,6 +22,7 @@ def test_orders_come_back_identical_from_each_of_local_sftp_and_s3(shop, configu
     report = run_backup(settings, show_progress=False)
 
     assert report.failed == {} and sorted(report.stored) == ["disk", "nas", "offsite"]
+    assert set(report.timings) == {"snapshot", "sealed", "disk", "nas", "offsite"}  # seconds per phase
     for target in open_targets(settings):
         assert backups_on(target.list()) == ([report.backup_id], [])
     for name in ("disk", "nas", "offsite"):

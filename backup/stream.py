@@ -1,0 +1,178 @@
+"""One producer, several uploads reading its output while it is still being written.
+
+`GrowingFile` is the payload in the staging folder: the producer appends to it (page cache, no
+fsync: it is scratch) and each target's upload reads it through its own `TailReader`, which waits
+for more bytes until the producer finishes. So compression + encryption and the uploads overlap,
+the payload is written once and never re-read for hashing, a slow target never holds the producer
+back (it just reads further behind), and memory stays flat whatever the size: the bytes in flight
+live in the page cache, not in the process.
+
+A reader sees the end of the file only after `finish()`: a producer that fails calls `abort()`,
+and every reader then raises instead of returning EOF, so no target ever commits a payload that
+was not completely made.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from .errors import BackupError
+
+
+class ProductionFailed(BackupError):
+    """The payload being streamed was not completed (the snapshot or compression failed)."""
+
+
+class GrowingFile:
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._size = 0
+        self._done = False
+        self._error: str | None = None
+        self._changed = threading.Condition()
+
+    # producer side -------------------------------------------------------------------------
+
+    def write(self, data) -> int:
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        with self._changed:
+            self._size += len(data)
+            self._changed.notify_all()
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        """The payload is complete: readers get EOF at its end."""
+        self._close_fd()
+        with self._changed:
+            self._done = True
+            self._changed.notify_all()
+
+    def abort(self, reason: str) -> None:
+        """The payload will never be complete: every reader raises ProductionFailed."""
+        self._close_fd()
+        with self._changed:
+            self._error = reason
+            self._changed.notify_all()
+
+    def _close_fd(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    # reader side ---------------------------------------------------------------------------
+
+    def reader(self) -> "TailReader":
+        return TailReader(self)
+
+    def _wait_for(self, end: int | None) -> tuple[int, bool]:
+        """Blocks until the file reaches `end` (None: until it is final) or is final; (size, final)."""
+        with self._changed:
+            while not self._done and self._error is None and (end is None or self._size < end):
+                self._changed.wait()
+            if self._error is not None:
+                raise ProductionFailed(f"The backup payload was not completed: {self._error}")
+            return self._size, self._done
+
+
+class TailReader:
+    """A read-only, non-seekable file object over a GrowingFile: `read(n)` returns exactly n bytes
+    (fewer only at the end), waiting for the producer as needed; like a plain file at EOF."""
+
+    def __init__(self, source: GrowingFile):
+        self._source = source
+        self._fd = os.open(source.path, os.O_RDONLY)
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, n: int = -1) -> bytes:
+        # One pread once all n bytes are there: no pieces to join, so a 16 MiB S3 part is held once.
+        end = None if n is None or n < 0 else self._offset + n
+        size, _ = self._source._wait_for(end)
+        take = size - self._offset if end is None else min(n, size - self._offset)
+        if take <= 0:
+            return b""
+        data = os.pread(self._fd, take, self._offset)
+        if len(data) != take:
+            raise ProductionFailed("The backup payload shrank while it was being read.")
+        self._offset += take
+        return data
+
+    def parts(self, part_size: int) -> Iterator[tuple[int, int]]:
+        """(offset, length) of each `part_size` range as soon as it is complete, then the rest once
+        the file is final (a shorter last part; none when the size is a multiple, unless empty)."""
+        offset = 0
+        while True:
+            size, final = self._source._wait_for(offset + part_size)
+            if size >= offset + part_size:
+                yield offset, part_size
+                offset += part_size
+                continue
+            if size > offset or offset == 0:
+                yield offset, size - offset
+            return
+
+    def window(self, offset: int, length: int) -> "FileWindow":
+        """A seekable file object over bytes already written (e.g. one S3 part): read from the page
+        cache on demand, so a part costs no memory and can be re-read for signing or a retry."""
+        return FileWindow(self._fd, offset, length)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> "TailReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class FileWindow:
+    """Read-only, seekable view of `length` bytes at `start` of an open file (pread: thread-safe)."""
+
+    def __init__(self, fd: int, start: int, length: int):
+        self._fd, self._start, self._length, self._pos = fd, start, length, 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._length}[whence]
+        self._pos = min(max(base + pos, 0), self._length)
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._length - self._pos
+        take = left if n is None or n < 0 else min(n, left)
+        if take <= 0:
+            return b""
+        data = os.pread(self._fd, take, self._start + self._pos)
+        self._pos += len(data)
+        return data
+
+    def close(self) -> None:
+        pass
