@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -185,6 +186,26 @@ class _WriterTurn:
 
 _writer_turn = _WriterTurn()
 _WRITE_STATEMENT = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+@contextmanager
+def writers_held_off():
+    """SQLite: no writer of the box, nor any other, commits while this is held (keep it short).
+
+    The box's writer queue first (so no queued writer is in the middle of a transaction), then
+    SQLite's own write lock on a connection of its own, for writers outside the queue.
+    """
+    db = database.obj
+    _writer_turn.acquire(db)
+    try:
+        holder = sqlite3.connect(db.database, timeout=db.busy_timeout_ms / 1000, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            yield
+        finally:
+            holder.close()  # rolls back: it wrote nothing
+    finally:
+        _writer_turn.release(db)
 
 
 class QueuedSqliteDatabase(peewee.SqliteDatabase):

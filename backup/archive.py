@@ -1,5 +1,5 @@
-"""One backup: a snapshot (`take_snapshot`), zstd-compressed and encrypted into the payload with its
-signed manifest (`seal`), and the way back (`check_payload`, `extract`).
+"""One backup: a snapshot of the live database, zstd-compressed and encrypted into the payload with
+its signed manifest (`seal`), and the way back (`check_payload`, `extract`).
 
 Everything streams in fixed-size blocks, so memory stays flat for a multi-GB database. `seal` writes
 the payload to a sink (stream.GrowingFile in `backup run`, read by the uploads while it grows) and
@@ -10,16 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 import zstandard
 
 from appliance import schema
 from appliance.config import Settings
-from appliance.db import database
 from appliance.models import utcnow
 
 from . import manifest as mf
@@ -63,59 +61,38 @@ def app_version() -> str:
         return "unknown"
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    path: Path
-    counts: dict[str, Any]
-    created_at: datetime
-    engine: str
-
-
-def take_snapshot(folder: Path, close_connection: bool = False) -> Snapshot:
-    """A consistent snapshot of the live database as `folder/snapshot`, with its business counts.
-
-    `close_connection`: when run on a thread of its own, close that thread's database connection.
+def seal(settings: Settings, key: BackupKey, folder: Path, backup_id: str, sink: BinaryIO,
+         show_progress: bool = True, on_snapshot: Callable[[str], None] | None = None) -> Archive:
+    """Takes a consistent snapshot of the live database and compresses + encrypts it into `sink`,
+    hashing and counting the payload on the way (it is never read back for that); returns the
+    signed manifest. `folder` holds scratch files, if any. `on_snapshot(how)` is called once the
+    snapshot is pinned. `sink` is typically a stream.GrowingFile that the uploads read while it grows.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    snap = folder / "snapshot"
-    try:
-        counts = snapshot.take(snap)
-    finally:
-        if close_connection:
-            database.close()
-    return Snapshot(snap, counts, utcnow(), snapshot.engine())
-
-
-def seal(settings: Settings, key: BackupKey, snap: Snapshot, backup_id: str, sink: BinaryIO,
-         show_progress: bool = True) -> Archive:
-    """Compresses + encrypts a snapshot into `sink`, hashing and counting the payload on the way
-    (it is never read back for that), removes the snapshot file; returns the signed manifest.
-    `sink` is typically a stream.GrowingFile that the uploads read while it grows.
-    """
-    snapshot_bytes = snap.path.stat().st_size
     chunk = settings.backup.chunk_kib * 1024
-    progress = Progress(f"backup {backup_id}: compress + encrypt", snapshot_bytes, enabled=show_progress)
-    with open(snap.path, "rb") as src:
+    created_at = utcnow()
+    with snapshot.taken(folder) as snap:
+        if on_snapshot:
+            on_snapshot(snap.how)
+        progress = Progress(f"backup {backup_id}: compress + encrypt", snap.size, enabled=show_progress)
         counted = _CountingWriter(sink)
         encrypting = EncryptingWriter(counted, key.encryption, chunk)
         # Multi-threaded zstd (one worker per core, at most 4): same format, a fraction of the time.
         compressor = zstandard.ZstdCompressor(level=settings.backup.zstd_level,
                                               threads=min(4, os.cpu_count() or 1))
         with compressor.stream_writer(encrypting, closefd=False) as compressing:
-            while block := src.read(BLOCK):
+            while block := snap.source.read(BLOCK):
                 compressing.write(block)
                 progress(len(block))
         encrypting.close()
     progress.finish()
-    snap.path.unlink()
     fields = {
         "format": mf.FORMAT_VERSION,
         "backup_id": backup_id,
-        "created_at": snap.created_at.isoformat() + "Z",
+        "created_at": created_at.isoformat() + "Z",
         "app_version": app_version(),
         "schema_version": schema.current_version(),
-        "engine": snap.engine,
-        "snapshot_bytes": snapshot_bytes,
+        "engine": snapshot.engine(),
+        "snapshot_bytes": snap.size,
         "payload_name": mf.PAYLOAD_NAME,
         "payload_bytes": counted.size,
         "payload_sha256": counted.sha.hexdigest(),
@@ -125,7 +102,7 @@ def seal(settings: Settings, key: BackupKey, snap: Snapshot, backup_id: str, sin
         "key_fingerprint": key.fingerprint,
         "counts": snap.counts,
     }
-    return Archive(backup_id, snap.path.parent, mf.sign(fields, key))
+    return Archive(backup_id, folder, mf.sign(fields, key))
 
 
 def check_payload(payload: Path, manifest: dict[str, Any], where: str) -> None:

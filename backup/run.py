@@ -87,9 +87,8 @@ def _make_and_store(settings: Settings, key: keys.BackupKey, folder: Path, targe
     """Makes the payload once and uploads it to every target while it is being made; fills
     `targets` (opened here, closed by the caller).
 
-    The snapshot runs on a thread of its own (SQLite's backup API and pg_dump do not hold the GIL)
-    while this thread opens the targets (importing boto3/paramiko) and their upload threads connect.
-    Then this thread compresses + encrypts into a stream.GrowingFile that one thread per target
+    The targets are opened first (their upload threads connect meanwhile); then this thread pins a
+    snapshot and compresses + encrypts it into a stream.GrowingFile that one thread per target
     reads as it grows: the slowest target sets the time, not making + uploading one after the
     other. Each upload puts the manifest only after its payload is in place, and only once the
     payload is complete and recorded in the catalog (a failed production aborts every upload:
@@ -103,41 +102,38 @@ def _make_and_store(settings: Settings, key: keys.BackupKey, folder: Path, targe
 
     folder.mkdir(parents=True)
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-snapshot") as snapper:
-            snapped = snapper.submit(archive.take_snapshot, folder, True)
-            targets += open_targets(settings)
-            payload = GrowingFile(folder / mf.PAYLOAD_NAME)
-            manifest_ready: Future[bytes] = Future()
-            with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="backup-upload") as pool:
-                uploads = {t: pool.submit(_upload_streamed, t, payload, manifest_ready, report.backup_id,
-                                          show_progress, mark) for t in targets}
+        targets += open_targets(settings)
+        payload = GrowingFile(folder / mf.PAYLOAD_NAME)
+        manifest_ready: Future[bytes] = Future()
+        with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="backup-upload") as pool:
+            uploads = {t: pool.submit(_upload_streamed, t, payload, manifest_ready, report.backup_id,
+                                      show_progress, mark) for t in targets}
+            try:
+                made = archive.seal(settings, key, folder, report.backup_id, payload, show_progress,
+                                    on_snapshot=lambda how: mark("snapshot"))
+            except BaseException as e:
+                payload.abort(_reason(e))
+                manifest_ready.set_exception(ProductionFailed(f"The backup was not made: {_reason(e)}"))
+                raise
+            payload.finish()  # the uploads finish their payloads while the catalog is written
+            mark("sealed")
+            try:  # the catalog knows the backup before any copy of it can be complete
+                backup = _record_backup(made)
+                copies = {t.name: _begin_copy(backup, t) for t in targets}
+            except BaseException as e:
+                manifest_ready.set_exception(ProductionFailed(f"The backup was not recorded: {_reason(e)}"))
+                raise
+            manifest_ready.set_result(made.manifest_bytes)
+            for target, upload in uploads.items():
                 try:
-                    snap = snapped.result()
-                    mark("snapshot")
-                    made = archive.seal(settings, key, snap, report.backup_id, payload, show_progress)
-                except BaseException as e:
-                    payload.abort(_reason(e))
-                    manifest_ready.set_exception(ProductionFailed(f"The backup was not made: {_reason(e)}"))
-                    raise
-                payload.finish()  # the uploads finish their payloads while the catalog is written
-                mark("sealed")
-                try:  # the catalog knows the backup before any copy of it can be complete
-                    backup = _record_backup(made)
-                    copies = {t.name: _begin_copy(backup, t) for t in targets}
-                except BaseException as e:
-                    manifest_ready.set_exception(ProductionFailed(f"The backup was not recorded: {_reason(e)}"))
-                    raise
-                manifest_ready.set_result(made.manifest_bytes)
-                for target, upload in uploads.items():
-                    try:
-                        sent, info = upload.result()
-                    except BackupError as e:
-                        _fail_copy(settings, copies[target.name], target, e)
-                        report.failed[target.name] = e.message
-                        continue
-                    _complete_copy(copies[target.name], sent, info)
-                    report.bytes += sent
-                    report.stored.append(target.name)
+                    sent, info = upload.result()
+                except BackupError as e:
+                    _fail_copy(settings, copies[target.name], target, e)
+                    report.failed[target.name] = e.message
+                    continue
+                _complete_copy(copies[target.name], sent, info)
+                report.bytes += sent
+                report.stored.append(target.name)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
