@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -74,16 +75,11 @@ def seal(settings: Settings, key: BackupKey, folder: Path, backup_id: str, sink:
         if on_snapshot:
             on_snapshot(snap.how)
         progress = Progress(f"backup {backup_id}: compress + encrypt", snap.size, enabled=show_progress)
-        counted = _CountingWriter(sink)
-        encrypting = EncryptingWriter(counted, key.encryption, chunk)
-        # Multi-threaded zstd (one worker per core, at most 4): same format, a fraction of the time.
-        compressor = zstandard.ZstdCompressor(level=settings.backup.zstd_level,
-                                              threads=min(4, os.cpu_count() or 1))
-        with compressor.stream_writer(encrypting, closefd=False) as compressing:
-            while block := snap.source.read(BLOCK):
-                compressing.write(block)
-                progress(len(block))
-        encrypting.close()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-seal") as pool:
+            sealing = pool.submit(_compress_encrypt, snap.source, sink, key, chunk, settings.backup.zstd_level,
+                                  progress)
+            counts = snap.counts()  # meanwhile, on this thread (the snapshot's read transaction)
+            counted = sealing.result()
     progress.finish()
     fields = {
         "format": mf.FORMAT_VERSION,
@@ -100,9 +96,23 @@ def seal(settings: Settings, key: BackupKey, folder: Path, backup_id: str, sink:
         "cipher": "AES-256-GCM",
         "chunk_bytes": chunk,
         "key_fingerprint": key.fingerprint,
-        "counts": snap.counts,
+        "counts": counts,
     }
     return Archive(backup_id, folder, mf.sign(fields, key))
+
+
+def _compress_encrypt(source: BinaryIO, sink: BinaryIO, key: BackupKey, chunk: int, level: int,
+                      progress: Progress) -> _CountingWriter:
+    counted = _CountingWriter(sink)
+    encrypting = EncryptingWriter(counted, key.encryption, chunk)
+    # Multi-threaded zstd (one worker per core, at most 4): same format, a fraction of the time.
+    compressor = zstandard.ZstdCompressor(level=level, threads=min(4, os.cpu_count() or 1))
+    with compressor.stream_writer(encrypting, closefd=False) as compressing:
+        while block := source.read(BLOCK):
+            compressing.write(block)
+            progress(len(block))
+    encrypting.close()
+    return counted
 
 
 def check_payload(payload: Path, manifest: dict[str, Any], where: str) -> None:
