@@ -37,8 +37,9 @@ class DatabaseSettings(Section):
 class ServerSettings(Section):
     host: str = Field("127.0.0.1", description="Address `appliance serve` listens on.")
     port: int = Field(8080, ge=1, le=65535, description="Port `appliance serve` listens on.")
-    workers: int = Field(3, ge=1, le=64, description="Web worker processes (measured best on 2 cores: 3 workers x 2 threads; see bench/orders_bench.py).")
-    threads: int = Field(2, ge=1, le=256, description="Threads per web worker. Few threads keep the thread holding the database write lock from waiting for the GIL.")
+    workers: int = Field(2, ge=1, le=64, description="Web worker processes (measured best on 2 cores: 2 workers x 8 threads, with the order writer; see bench/orders_bench.py).")
+    threads: int = Field(8, ge=1, le=256, description="Threads per web worker. With the order writer, more requests in flight make bigger groups of orders per commit.")
+    order_writer: bool = Field(True, description="One process writes every order of the box, many per commit (appliance/order_writer.py); false: each web worker writes its own (slower under load).")
     graceful_timeout_seconds: int = Field(30, ge=1, description="On SIGTERM, how long in-flight requests may take to finish.")
     max_request_bytes: int = Field(1_048_576, ge=1024, description="Largest accepted request body; larger ones get 413.")
     max_upload_bytes: int = Field(20_971_520, ge=1024, description="Largest accepted import file upload.")

@@ -43,6 +43,10 @@ class Invalid(AppError):
     status = 422
 
 
+class ServiceUnavailable(AppError):
+    status = 503
+
+
 class InsufficientStock(Conflict):
     """details: one entry per line that lacks stock: sku, requested, available."""
 

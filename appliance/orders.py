@@ -71,6 +71,44 @@ def create_order(settings: Settings, *, channel: str, lines: list[LineRequest], 
         raise
 
 
+@dataclass(frozen=True)
+class PlacedOrder:
+    number: str
+    data: dict  # order_dict of the new (or replayed) order
+    replayed: bool
+
+
+def place_order(settings: Settings, *, channel: str, lines: list[LineRequest], actor: str,
+                customer: int | dict | None = None, note: str | None = None,
+                idempotency: Idempotency | None = None) -> PlacedOrder:
+    """An order from a web request (API or counter page): written by the box's order writer when
+    `appliance serve` runs one (appliance.order_writer), else here with `create_order`."""
+    from . import order_writer
+    request = {"channel": channel, "lines": [(line.sku, line.qty) for line in lines], "actor": actor,
+               "customer": customer, "note": note,
+               "idempotency": (idempotency.key, idempotency.request_hash) if idempotency else None}
+    writer = order_writer.client()
+    if writer is not None:
+        try:
+            answer = writer.send(request)
+        except order_writer.WriterUnavailable:
+            pass  # not running (starting again, or turned off): this worker writes the order itself
+        else:
+            data, replayed = order_writer.raise_answer(answer)
+            return PlacedOrder(data["number"], data, replayed)
+    data, replayed = written_order(settings, request)
+    return PlacedOrder(data["number"], data, replayed)
+
+
+def written_order(settings: Settings, request: dict) -> tuple[dict, bool]:
+    """create_order for a request of `place_order` (plain data: it may come over a socket)."""
+    idempotency = Idempotency(*request["idempotency"]) if request["idempotency"] else None
+    order, replayed = create_order(settings, channel=request["channel"], actor=request["actor"],
+                                   lines=[LineRequest(sku, qty) for sku, qty in request["lines"]],
+                                   customer=request["customer"], note=request["note"], idempotency=idempotency)
+    return order_dict(order, settings), replayed
+
+
 def _validate_request(channel: str, lines: list[LineRequest]) -> list[LineRequest]:
     details = []
     if channel not in CHANNELS:

@@ -10,7 +10,7 @@ Every order has 3 lines (3 distinct SKUs out of 50, qty 1-3) and its own Idempot
 2. HTTP closed loop: --clients keep-alive connections against a real `appliance serve`;
 3. HTTP open loop: one order every 1/--rate s whatever the server does (latency counted from the
    scheduled send time, so queueing is not hidden);
-4. RSS of the serving processes (master + workers, psutil) after the load.
+4. RSS of the serving processes (master, workers and the order writer, psutil) after the load.
 The load generator is a small asyncio client in this process (pre-formatted requests, minimal
 parsing); it shares the 2 cores with the server, and its CPU use is printed.
 """
@@ -295,7 +295,9 @@ def main(argv: list[str] | None = None) -> dict:
         seed(box.home)
         box.start(workers=workers, threads=threads)
         try:
-            server_pids = [box.pid] + box.worker_pids()
+            writer = box.writer_pid()
+            results["order_writer"] = writer is not None
+            server_pids = [box.pid] + box.worker_pids() + ([writer] if writer else [])
             results["rss_idle"] = box.rss()
             cpu0, srv0, wall0 = me.cpu_times(), cpu_of(server_pids), time.perf_counter()
             results["http"] = asyncio.run(closed_loop(box.port, token, args.clients, args.seconds, 2.0, "closed"))
@@ -328,7 +330,8 @@ def report(r: dict, args) -> None:
     ok = lambda good: "OK" if good else "MISS"  # noqa: E731
     print(f"Orders benchmark: 3-line orders with Idempotency-Key; SQLite journal_mode={r['sqlite']['journal_mode']} "
           f"synchronous={ {0: 'off', 1: 'normal', 2: 'full', 3: 'extra'}.get(r['sqlite']['synchronous'])}; "
-          f"{r['cpus']} CPUs; appliance serve: {r['workers']} gthread workers x {r['threads']} threads")
+          f"{r['cpus']} CPUs; appliance serve: {r['workers']} gthread workers x {r['threads']} threads"
+          f"{' + the order writer' if r.get('order_writer') else ''}")
     print(f"  engine, in-process, 1 thread   {e['per_second']:8.0f} orders/s   p50 {e['p50_ms']:6.2f} ms   "
           f"p99 {e['p99_ms']:6.2f} ms   ({e['orders']} orders, {e['cpu_ms_per_order']:.1f} ms CPU each)")
     if "engine_history" in r:
@@ -341,7 +344,7 @@ def report(r: dict, args) -> None:
     print(f"  HTTP, steady {s['per_second']:.0f} orders/s (open loop) p50 {s['p50_ms']:6.2f} ms   p99 {s['p99_ms']:6.2f} ms   "
           f"max {s['max_ms']:6.2f} ms   errors {s['errors'] or 0}   aim p99 < 30 ms: {ok(s['p99_ms'] < 30)}")
     workers = ", ".join(f"{w:.0f}" for w in rss["workers"])
-    print(f"  RSS after load: master {rss['master']:.0f} MB, workers [{workers}] MB, total {rss['total']:.0f} MB, "
+    print(f"  RSS after load: master {rss['master']:.0f} MB, workers and writer [{workers}] MB, total {rss['total']:.0f} MB, "
           f"largest process {max(rss['master'], rss['max_worker']):.0f} MB   aim < 150 MB per serving process: "
           f"{ok(max(rss['master'], rss['max_worker']) < 150)}")
     if r.get("server_log_errors"):

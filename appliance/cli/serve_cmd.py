@@ -12,7 +12,7 @@ import sys
 import click
 from gunicorn.app.base import BaseApplication
 
-from .. import config, runtime
+from .. import config, order_writer, runtime
 from .base import CliContext, pass_app
 
 
@@ -31,8 +31,10 @@ class ApplianceServer(BaseApplication):
         return create_app(self.settings)
 
 
-def _hooks(settings: config.Settings) -> dict:
+def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None) -> dict:
     def post_worker_init(worker):
+        if writer is not None:
+            order_writer.use(settings)
         # The thread holding the database write lock must not wait 5 ms (Python's default switch
         # interval) for the GIL while another request thread parses JSON: measured +20-70% orders/s.
         sys.setswitchinterval(0.0005)
@@ -52,12 +54,16 @@ def _hooks(settings: config.Settings) -> dict:
             from prometheus_client import multiprocess
             multiprocess.mark_process_dead(worker.pid)
 
+    def on_exit(server):
+        if writer is not None:
+            writer.stop()  # after the workers: their in-flight orders may still need it
+
     def when_ready(server):
         host, port = server.address[0] if server.address else ("?", "?")
         click.echo(f"Store Appliance serving on http://{host}:{port}  (home {settings.home})", err=True)
 
     return {"post_worker_init": post_worker_init, "worker_exit": worker_exit,
-            "child_exit": child_exit, "when_ready": when_ready}
+            "child_exit": child_exit, "when_ready": when_ready, "on_exit": on_exit}
 
 
 def _metrics_dir(settings: config.Settings) -> str:
@@ -92,5 +98,8 @@ def command(app: CliContext, host: str | None, port: int | None, workers: int | 
         "proc_name": "appliance",
         # gunicorn's control socket defaults to one path per user; two boxes on a host would collide.
         "control_socket_disable": True,
-    } | _hooks(settings)
-    ApplianceServer(settings, options).run()
+    }
+    writer = order_writer.Supervisor(settings) if s.order_writer else None
+    if writer is not None:
+        writer.start()
+    ApplianceServer(settings, options | _hooks(settings, writer)).run()

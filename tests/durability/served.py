@@ -104,10 +104,25 @@ class ServedAppliance:
         return self.proc.pid
 
     def worker_pids(self) -> list[int]:
+        """The gunicorn web workers (not the order writer)."""
+        return [c.pid for c in self._children() if not self._is_writer(c)]
+
+    def writer_pid(self) -> int | None:
+        """The order writer process (appliance.order_writer), if it runs."""
+        return next((c.pid for c in self._children() if self._is_writer(c)), None)
+
+    def _children(self) -> list[psutil.Process]:
         try:
-            return [c.pid for c in psutil.Process(self.proc.pid).children(recursive=True)]
+            return psutil.Process(self.proc.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             return []
+
+    @staticmethod
+    def _is_writer(process: psutil.Process) -> bool:
+        try:
+            return "appliance.order_writer" in process.cmdline()
+        except psutil.Error:
+            return False
 
     def group_pids(self) -> list[int]:
         """Every live process of the server's process group (master + workers)."""

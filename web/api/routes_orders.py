@@ -32,13 +32,13 @@ def create_order(body: OrderIn):
     customer = body.customer
     if customer is not None and not isinstance(customer, int):
         customer = customer.model_dump(exclude_none=True)
-    order, replayed = orders.create_order(
+    placed = orders.place_order(
         _settings(), channel=body.channel, lines=[orders.LineRequest(l.sku, l.qty) for l in body.lines],
         actor=actor(), customer=customer, note=body.note, idempotency=idempotency)
-    response = jsonify(orders.order_dict(order, _settings()))
+    response = jsonify(placed.data)
     response.status_code = 201
-    response.headers["Location"] = f"/api/v1/orders/{order.number}"
-    if replayed:
+    response.headers["Location"] = f"/api/v1/orders/{placed.number}"
+    if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
 

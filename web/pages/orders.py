@@ -130,7 +130,7 @@ def create_order():
         return _order_form(form_key, _shown_lines(lines), form, errors, status=422)
     idempotency = orders.Idempotency(f"web:{form_key}", _fingerprint(channel, lines, customer_ref, form.get("note")))
     try:
-        order, replayed = orders.create_order(
+        placed = orders.place_order(
             settings(), channel=channel, lines=lines, actor=g.user.username, customer=customer_ref,
             note=(form.get("note") or "").strip() or None, idempotency=idempotency)
     except InsufficientStock as e:
@@ -146,13 +146,13 @@ def create_order():
                                   "customer": "customer_id"})
         errors.update(_line_field_errors(e, lines))
         return _order_form(form_key, _shown_lines(lines), form, errors, status=e.status)
-    if replayed:
-        flash(f"Order {order.number} had already been saved; it was not entered twice.", "info")
-    elif order.status == "pending":
-        flash(f"Order {order.number} is waiting for a manager's approval.", "warning")
+    if placed.replayed:
+        flash(f"Order {placed.number} had already been saved; it was not entered twice.", "info")
+    elif placed.data["status"] == "pending":
+        flash(f"Order {placed.number} is waiting for a manager's approval.", "warning")
     else:
-        flash(f"Order {order.number} is confirmed.", "success")
-    return redirect(url_for(".order_detail", number=order.number))
+        flash(f"Order {placed.number} is confirmed.", "success")
+    return redirect(url_for(".order_detail", number=placed.number))
 
 
 def _submitted_lines() -> tuple[list[orders.LineRequest], dict[str, str]]:

@@ -1,0 +1,104 @@
+"""`appliance serve` writes orders through one order-writer process (appliance/order_writer.py).
+
+A request is answered only once the writer has committed its order: while the writer is frozen
+(SIGSTOP) the request waits. If the writer dies with an order in hand, that request gets a 503
+saying it may or may not be saved, and a retry with the same Idempotency-Key gives exactly one
+order. The master starts a new writer, and meanwhile the web workers write orders themselves.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from appliance.models import IdempotencyKey
+
+from .served import seed_products
+from .stock_checks import box_database, ledger_and_levels
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def order(client, key: str, qty: int = 1):
+    return client.post("/orders", {"channel": "api", "lines": [{"sku": "TEA", "qty": qty}]},
+                       headers={"Idempotency-Key": key})
+
+
+def one_thread_box(served):
+    """One worker with one thread: after one order, that thread's connection to the writer is open."""
+    box = served(env={"APPLIANCE_SERVER_THREADS": "1"})
+    token = box.token("manager")
+    box.start(workers=1)
+    seed_products(box.client(token), {"TEA": 100})
+    status, _, _ = order(box.client(token), "warm-up")
+    assert status == 201
+    return box, token
+
+
+def test_an_order_is_answered_only_after_the_writer_saved_it(served):
+    box, token = one_thread_box(served)
+    writer = box.writer_pid()
+    assert writer is not None and writer not in box.worker_pids()
+
+    answered: dict = {}
+    os.kill(writer, signal.SIGSTOP)
+    try:
+        sender = threading.Thread(target=lambda: answered.update(result=order(box.client(token), "frozen-1")))
+        sender.start()
+        sender.join(1.5)
+        assert sender.is_alive() and not answered  # waiting for the writer, not written by the worker
+    finally:
+        os.kill(writer, signal.SIGCONT)
+    sender.join(30)
+
+    status, body, _ = answered["result"]
+    assert status == 201 and body["status"] == "confirmed"
+    assert box.writer_pid() == writer
+
+
+def test_the_writer_dying_mid_order_gives_503_then_a_retry_makes_one_order_and_it_is_restarted(served):
+    box, token = one_thread_box(served)
+    writer = box.writer_pid()
+
+    answered: dict = {}
+    os.kill(writer, signal.SIGSTOP)
+    sender = threading.Thread(target=lambda: answered.update(result=order(box.client(token), "dies-1", qty=2)))
+    sender.start()
+    time.sleep(1.0)  # the order is in the writer's hands
+    os.kill(writer, signal.SIGKILL)
+    sender.join(30)
+
+    status, body, _ = answered["result"]
+    assert status == 503, (status, body)
+    assert "may or may not be saved" in body["error"] and "Idempotency-Key" in body["error"]
+
+    client = box.client(token)
+    status, body, _ = order(client, "dies-1", qty=2)  # the clerk's retry
+    assert status == 201, (status, body)
+    status, again, headers = order(client, "dies-1", qty=2)
+    assert status == 201 and again["number"] == body["number"] and headers.get("idempotent-replayed") == "true"
+
+    # Meanwhile (the writer starts again after a pause) the workers write orders themselves.
+    for n in range(5):
+        status, _, _ = order(client, f"meanwhile-{n}")
+        assert status == 201
+    new_writer = wait_for(lambda: (pid := box.writer_pid()) not in (None, writer) and pid, 30, "a new writer")
+    status, _, _ = order(client, "after-restart")
+    assert status == 201 and box.writer_pid() == new_writer
+
+    with box_database(box.home):
+        assert IdempotencyKey.select().where(IdempotencyKey.key == "dies-1").count() == 1
+        ledger_and_levels({"TEA": 1 + 2 + 5 + 1})  # warm-up, dies-1 (qty 2), five meanwhile, one after
