@@ -260,8 +260,8 @@ class WriterUnavailable(Exception):
 class OrderWriterClient:
     """One connection per thread of a web worker, opened on first use and kept."""
 
-    def __init__(self, path: Path, key: bytes):
-        self.path, self.key = str(path), key
+    def __init__(self, path: Path, key: bytes, answer_timeout: float):
+        self.path, self.key, self.answer_timeout = str(path), key, answer_timeout
         self._local = threading.local()
         os.register_at_fork(after_in_child=self._forget)
 
@@ -285,14 +285,16 @@ class OrderWriterClient:
             self._drop(conn)
             raise WriterUnavailable(str(e)) from None
         try:
-            return conn.recv()
+            if conn.poll(self.answer_timeout):
+                return conn.recv()
         except (EOFError, OSError):
-            # Sent, but no answer: it may or may not have committed. Never write it again here (that
-            # could make a second order); the client retries, with its Idempotency-Key if it has one.
-            self._drop(conn)
-            raise errors.ServiceUnavailable(
-                "The order writer stopped while saving this order; it may or may not be saved. "
-                "Retry with the same Idempotency-Key.") from None
+            pass
+        # Sent, but no answer (it died, or hangs): it may or may not commit this order. Never write it
+        # again here (that could make a second order); the client retries with its Idempotency-Key.
+        self._drop(conn)
+        raise errors.ServiceUnavailable(
+            "The order writer did not answer while saving this order; it may or may not be saved. "
+            "Retry with the same Idempotency-Key.")
 
     def _drop(self, conn: Connection) -> None:
         self._local.conn = None
@@ -305,7 +307,9 @@ _client: OrderWriterClient | None = None
 def use(settings: Settings) -> None:
     """In a web worker of `appliance serve`: send orders to the box's writer from now on."""
     global _client
-    _client = OrderWriterClient(socket_path(settings), auth_key(settings))
+    # A group takes milliseconds; twice the database's own lock timeout means it hangs.
+    answer_timeout = max(1.0, 2 * settings.database.busy_timeout_ms / 1000)
+    _client = OrderWriterClient(socket_path(settings), auth_key(settings), answer_timeout)
 
 
 def client() -> OrderWriterClient | None:

@@ -5,24 +5,32 @@ contribute their own click commands through `wiring.py`.
 """
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from .base import AppGroup, CliContext
 
 
-@click.group(cls=AppGroup)
+class LazyGroup(AppGroup):
+    """Imports a command's module only when that command is asked for (wiring.COMMANDS)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from .wiring import COMMANDS
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        from .wiring import COMMANDS
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=LazyGroup)
 @click.option("--home", envvar="APPLIANCE_HOME", default=None, metavar="DIR",
               help="The box's home folder (default ./var, or $APPLIANCE_HOME).")
 @click.pass_context
 def main(ctx: click.Context, home: str | None) -> None:
     """Store Appliance: orders, stock, backups, monitors and recovery runbooks."""
     ctx.obj = CliContext(home)
-
-
-def _register() -> None:
-    from . import wiring
-    for command in wiring.commands():
-        main.add_command(command)
-
-
-_register()

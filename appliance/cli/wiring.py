@@ -5,16 +5,23 @@ Each package adds its commands and models here, one line each.
 from __future__ import annotations
 
 
-def commands() -> list:
-    from . import audit_cmd, config_cmd, init_cmd, serve_cmd, token_cmd, transfer_cmd, user_cmd
-    found = [
-        init_cmd.command, serve_cmd.command, user_cmd.command, token_cmd.command,
-        transfer_cmd.import_command, transfer_cmd.export_command, audit_cmd.command, config_cmd.command,
-    ]
+# Command name -> "module:attribute". Imported only when the command runs (or `--help` lists them):
+# `appliance backup run` need not import gunicorn, openpyxl or the monitors (about 0.15 s).
+COMMANDS = {
+    "init": "appliance.cli.init_cmd:command",
+    "serve": "appliance.cli.serve_cmd:command",
+    "user": "appliance.cli.user_cmd:command",
+    "token": "appliance.cli.token_cmd:command",
+    "import": "appliance.cli.transfer_cmd:import_command",
+    "export": "appliance.cli.transfer_cmd:export_command",
+    "audit": "appliance.cli.audit_cmd:command",
+    "config": "appliance.cli.config_cmd:command",
     # Other packages' commands (backup, restore, monitors, runbook, drill, failover) go below.
-    from monitors.cli import command as monitors_command; found.append(monitors_command)  # noqa: E702
-    from backup.cli import COMMANDS as backup_commands; found += backup_commands  # noqa: E702
-    return found
+    "monitors": "monitors.cli:command",
+    "backup": "backup.cli:backup_group",
+    "restore": "backup.cli:restore_command",
+    "replication": "backup.cli:replication_group",
+}
 
 
 def extra_models() -> list:

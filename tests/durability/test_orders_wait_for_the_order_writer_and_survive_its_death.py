@@ -37,9 +37,9 @@ def order(client, key: str, qty: int = 1):
                        headers={"Idempotency-Key": key})
 
 
-def one_thread_box(served):
+def one_thread_box(served, **env):
     """One worker with one thread: after one order, that thread's connection to the writer is open."""
-    box = served(env={"APPLIANCE_SERVER_THREADS": "1"})
+    box = served(env={"APPLIANCE_SERVER_THREADS": "1", **env})
     token = box.token("manager")
     box.start(workers=1)
     seed_products(box.client(token), {"TEA": 100})
@@ -102,3 +102,26 @@ def test_the_writer_dying_mid_order_gives_503_then_a_retry_makes_one_order_and_i
     with box_database(box.home):
         assert IdempotencyKey.select().where(IdempotencyKey.key == "dies-1").count() == 1
         ledger_and_levels({"TEA": 1 + 2 + 5 + 1})  # warm-up, dies-1 (qty 2), five meanwhile, one after
+
+
+def test_a_writer_that_hangs_gives_503_and_the_retry_finds_the_order_it_saved_later(served):
+    # The workers wait 2 x busy_timeout for the writer's answer: 1 s here.
+    box, token = one_thread_box(served, APPLIANCE_DATABASE_BUSY_TIMEOUT_MS="500")
+    writer = box.writer_pid()
+
+    os.kill(writer, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        status, body, _ = order(box.client(token), "hangs-1", qty=3)
+        waited = time.monotonic() - started
+    finally:
+        os.kill(writer, signal.SIGCONT)  # it wakes up and saves the order it was handed
+
+    assert status == 503 and "may or may not be saved" in body["error"]
+    assert 0.9 < waited < 10
+    client = box.client(token)
+    status, body, headers = wait_for(lambda: (r := order(client, "hangs-1", qty=3)) and r[0] == 201 and r, 30,
+                                     "the retry")
+    with box_database(box.home):
+        assert IdempotencyKey.select().where(IdempotencyKey.key == "hangs-1").count() == 1
+        ledger_and_levels({"TEA": 1 + 3})
