@@ -53,7 +53,8 @@ def auth_key(settings: Settings) -> bytes:
 
 # -- the writer's side ----------------------------------------------------------------------------
 
-class _Job:
+class Job:
+    """A function to run in a group's transaction, and its outcome once the group is written."""
     __slots__ = ("fn", "done", "result", "error")
 
     def __init__(self, fn: Callable[[], Any]):
@@ -73,13 +74,13 @@ class GroupCommit:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._queue: list[_Job] = []
+        self._queue: list[Job] = []
         self._stopping = False
         self._thread = threading.Thread(target=self._write_forever, name="group-commit", daemon=True)
         self._thread.start()
 
     def run(self, fn: Callable[[], Any]) -> Any:
-        job = _Job(fn)
+        job = Job(fn)
         with self._cond:
             self._queue.append(job)
             self._cond.notify()
@@ -112,7 +113,7 @@ class GroupCommit:
                     job.done.set()
 
 
-def write_group(group: list[_Job]) -> None:
+def write_group(group: list[Job]) -> None:
     """One transaction for the group, a savepoint per job."""
     try:
         with write_transaction():

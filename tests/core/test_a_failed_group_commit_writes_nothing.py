@@ -3,7 +3,7 @@ the order writer's group, and none of them is written: nobody is told "saved" fo
 from appliance import inventory
 from appliance.db import database
 from appliance.models import Order
-from appliance.order_writer import _Job, write_group
+from appliance.order_writer import Job, write_group
 
 from .test_a_group_of_orders_commits_once_and_fails_alone import order_job, stock
 
@@ -15,7 +15,7 @@ def test_a_failed_commit_fails_every_order_of_the_group_and_writes_none(settings
         database.execute_sql("PRAGMA defer_foreign_keys = ON")
         database.execute_sql("INSERT INTO order_line (order_id, product_id, qty, unit_price_cents, line_total_cents) "
                              "VALUES (999999, 999999, 1, 1, 1)")  # checked at COMMIT, which then fails
-    group = [order_job(settings, 2), _Job(breaks_the_commit), order_job(settings, 1)]
+    group = [order_job(settings, 2), Job(breaks_the_commit), order_job(settings, 1)]
 
     write_group(group)
 

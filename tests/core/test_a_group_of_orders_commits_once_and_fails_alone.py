@@ -6,7 +6,7 @@ import threading
 from appliance import audit, inventory, orders
 from appliance.errors import InsufficientStock
 from appliance.models import Order
-from appliance.order_writer import GroupCommit, _Job, write_group
+from appliance.order_writer import GroupCommit, Job, write_group
 from tests.conftest import on_both_engines
 
 database_url = on_both_engines()
@@ -17,8 +17,8 @@ def stock(qty: int) -> None:
     inventory.receive("TEA", qty, "t")
 
 
-def order_job(settings, qty: int) -> _Job:
-    return _Job(lambda: orders.create_order(settings, channel="store", actor="t",
+def order_job(settings, qty: int) -> Job:
+    return Job(lambda: orders.create_order(settings, channel="store", actor="t",
                                             lines=[orders.LineRequest("TEA", qty)])[0].number)
 
 

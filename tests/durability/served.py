@@ -246,6 +246,17 @@ class Client:
         self.reset()
 
 
+def wait_for(predicate, timeout: float, what: str):
+    """predicate()'s first truthy value, polled every 50 ms; AssertionError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def seed_products(client: Client, stock: dict[str, int], price_cents: int = 100) -> None:
     """Creates each SKU and receives its stock onto the shop floor (manager token)."""
     for sku, qty in stock.items():

@@ -16,20 +16,10 @@ import pytest
 
 from appliance.models import IdempotencyKey
 
-from .served import seed_products
+from .served import seed_products, wait_for
 from .stock_checks import box_database, ledger_and_levels
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def order(client, key: str, qty: int = 1):

@@ -21,7 +21,7 @@ import pytest
 
 from appliance.models import Order
 
-from .served import seed_products
+from .served import seed_products, wait_for
 from .stock_checks import box_database, ledger_and_levels
 
 pytestmark = pytest.mark.slow
@@ -37,16 +37,6 @@ def flock_holders(path: Path) -> list[int]:
         if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
             holders.append(int(parts[4]))
     return holders
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def heartbeat(db_path: Path) -> str | None:
