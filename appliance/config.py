@@ -147,6 +147,8 @@ class BackupSettings(Section):
     staging_dir: str = Field("tmp", description="Scratch folder for snapshots and downloads (relative to the home folder unless absolute); needs room for about twice the database.")
     chunk_kib: int = Field(1024, ge=16, le=65536, description="Encryption chunk size in KiB.")
     zstd_level: int = Field(1, ge=1, le=19, description="zstd compression level (multithreaded). 1 is the measured best for this data: 3 makes the payload 0.6% smaller for 50% more CPU.")
+    retries_in_run: int = Field(2, ge=0, le=10, description="A copy that fails is tried again this many times within the same run (from the payload already made) before it is left to catch-up at a later run.")
+    retry_in_run_seconds: float = Field(5, gt=0, le=600, description="Wait before the first retry within a run; each further retry waits twice as long.")
     retry_base_seconds: int = Field(300, ge=1, description="After a failed copy, catch-up waits this long, doubling with each further failure.")
     retry_max_seconds: int = Field(86_400, ge=1, description="Longest wait between catch-up attempts for one copy.")
     retention: RetentionSettings = Field(default_factory=RetentionSettings, description="Default retention for every target.")

@@ -134,8 +134,36 @@ def _make_and_store(settings: Settings, key: keys.BackupKey, folder: Path, targe
                 _complete_copy(copies[target.name], sent, info)
                 report.bytes += sent
                 report.stored.append(target.name)
+        if report.failed:
+            (folder / mf.MANIFEST_NAME).write_bytes(made.manifest_bytes)
+            _retry_in_run(settings, backup, [t for t in targets if t.name in report.failed], folder,
+                          show_progress, report, mark)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _retry_in_run(settings: Settings, backup: BackupSet, failed: list[Target], folder: Path,
+                  show_progress: bool, report: RunReport, mark) -> None:
+    """Tries the failed copies again from the payload made for them (a dropped connection or a
+    server restarting is often back within seconds), waiting retry_in_run_seconds, then twice that…
+    Each attempt is recorded; what still fails is left to catch-up at a later run."""
+    delay = settings.backup.retry_in_run_seconds
+    for _ in range(settings.backup.retries_in_run):
+        if not failed:
+            return
+        time.sleep(delay)
+        delay *= 2
+        for target in list(failed):
+            try:
+                sent = _store_copy(settings, target, backup, folder, show_progress)
+            except BackupError as e:
+                report.failed[target.name] = e.message
+                continue
+            failed.remove(target)
+            del report.failed[target.name]
+            report.stored.append(target.name)
+            report.bytes += sent
+            mark(target.name)
 
 
 def _reason(error: BaseException) -> str:

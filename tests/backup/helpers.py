@@ -44,7 +44,9 @@ def write_targets(home: Path, targets: list[dict], backup_options: dict | None =
     text = path.read_text()
     head = text.split("[backup]")[0]
     lines = ["[backup]", 'key_file = "keys/backup.key"']
-    lines += [f"{k} = {_toml_value(v)}" for k, v in (backup_options or {}).items()]
+    # Retries within a run are quick here (tests stop servers on purpose); their own test sets them.
+    options = {"retry_in_run_seconds": 0.1, **(backup_options or {})}
+    lines += [f"{k} = {_toml_value(v)}" for k, v in options.items()]
     for target in targets:
         lines.append("\n[[backup.targets]]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in target.items()]

@@ -2,6 +2,7 @@
 backup; the next run catches up what it missed."""
 from __future__ import annotations
 
+import threading
 import time
 
 from backup.models import BackupCopy, BackupJobRun
@@ -18,7 +19,7 @@ def test_a_stopped_sftp_server_misses_one_backup_and_gets_it_at_the_next_run(
     try:
         settings = configure(local_target("disk", tmp_path / "disk"), sftp_target("nas", nas, "shop"),
                              s3_target("offsite", s3_server, s3_server.new_bucket(), home),
-                             retry_base_seconds=1)
+                             retry_base_seconds=1, retries_in_run=0)
         nas.stop()
 
         missed = run_backup(settings, show_progress=False)
@@ -51,3 +52,42 @@ def test_an_unreachable_s3_endpoint_fails_fast_and_the_local_copy_completes(shop
     assert time.monotonic() - started < 20
     assert report.stored == ["disk"] and "offsite" in report.failed
     assert backups_on(open_targets(settings, "disk")[0].list()) == ([report.backup_id], [])
+
+
+def test_a_server_back_within_seconds_gets_its_copy_in_the_same_run(shop, configure, home, tmp_path):
+    nas = start_sshd(tmp_path / "sshd")
+    try:
+        settings = configure(local_target("disk", tmp_path / "disk"), sftp_target("nas", nas, "shop"),
+                             retries_in_run=2, retry_in_run_seconds=1.5)
+        nas.stop()
+        back = threading.Timer(0.5, nas.start)  # back before the first retry, 1.5 s after the failure
+        back.start()
+
+        report = run_backup(settings, show_progress=False)
+        back.join()
+
+        assert report.failed == {} and sorted(report.stored) == ["disk", "nas"]
+        copy = BackupCopy.get(BackupCopy.target == "nas")
+        assert copy.state == "complete" and copy.attempts == 1  # one failed attempt, then the retry
+        assert BackupJobRun.select().order_by(BackupJobRun.id.desc()).get().outcome == "ok"
+        assert backups_on(open_targets(settings, "nas")[0].list()) == ([report.backup_id], [])
+    finally:
+        nas.stop()
+
+
+def test_a_server_that_stays_down_is_tried_again_then_left_to_catch_up(shop, configure, home, tmp_path):
+    nas = start_sshd(tmp_path / "sshd")
+    try:
+        settings = configure(local_target("disk", tmp_path / "disk"), sftp_target("nas", nas, "shop"),
+                             retries_in_run=2, retry_in_run_seconds=0.2)
+        nas.stop()
+        started = time.monotonic()
+
+        report = run_backup(settings, show_progress=False)
+
+        assert time.monotonic() - started >= 0.2 + 0.4
+        assert report.stored == ["disk"] and "cannot connect" in report.failed["nas"]
+        copy = BackupCopy.get(BackupCopy.target == "nas")
+        assert copy.state == "failed" and copy.attempts == 3 and copy.next_attempt_at is not None
+    finally:
+        nas.stop()
