@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import peewee
+import psutil
 
 from . import errors, runtime
 from .config import Settings
@@ -43,6 +44,22 @@ SOCKET_NAME = "order-writer.sock"
 
 def socket_path(settings: Settings) -> Path:
     return settings.home / "run" / SOCKET_NAME
+
+
+def pid_path(settings: Settings) -> Path:
+    return settings.home / "run" / "order-writer.pid"
+
+
+def running(settings: Settings) -> int | None:
+    """The pid of this box's live order writer, or None (the file names a process start time, so a
+    reused pid does not count)."""
+    try:
+        pid, started = pid_path(settings).read_text().split()
+        if abs(psutil.Process(int(pid)).create_time() - float(started)) < 1.0:
+            return int(pid)
+    except (OSError, ValueError, psutil.Error):
+        pass
+    return None
 
 
 def auth_key(settings: Settings) -> bytes:
@@ -183,6 +200,7 @@ def serve(settings: Settings, alive_fd: int) -> None:
     path.unlink(missing_ok=True)
     listener = Listener(str(path), family="AF_UNIX", authkey=auth_key(settings))
     os.chmod(path, 0o600)
+    pid_path(settings).write_text(f"{os.getpid()} {psutil.Process().create_time()}")
 
     def accept_forever() -> None:
         while True:
@@ -196,6 +214,7 @@ def serve(settings: Settings, alive_fd: int) -> None:
     while os.read(alive_fd, 1):
         pass
     path.unlink(missing_ok=True)
+    pid_path(settings).unlink(missing_ok=True)
     os._exit(0)  # daemon threads may be mid-group for requests nobody waits for any more
 
 

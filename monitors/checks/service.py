@@ -1,5 +1,5 @@
 """Service checks: /readyz and its response time, a database write+read probe, SQLite quick_check,
-scheduler and web worker liveness."""
+scheduler, web worker and order writer liveness."""
 from __future__ import annotations
 
 import json
@@ -103,6 +103,19 @@ def web_workers(ctx: CheckContext) -> Result:
     return Result(state, len(alive), f"{len(alive)} of {expected} web workers alive")
 
 
+def order_writer(ctx: CheckContext) -> Result:
+    from appliance import order_writer as writer
+    if not ctx.settings.server.order_writer:
+        return ok(0, "turned off (server.order_writer): web workers write orders themselves")
+    if not liveness.live_web_workers(ctx.settings):
+        return unknown("no web worker is running, so no order writer is expected")
+    pid = writer.running(ctx.settings)
+    if pid is None:
+        return Result("warn", 0, "the order writer is not running: web workers write orders themselves, "
+                                 "far slower under load (serve restarts it; see its log)")
+    return ok(1, f"order writer running (pid {pid})")
+
+
 CHECKS = [
     Check("readyz", "service", readyz, "/readyz answers 200; seconds", 30, "web-down", warn=1.0, crit=5.0),
     Check("db_probe", "service", db_probe, "database write+read latency, seconds", 60, "database-down",
@@ -112,4 +125,5 @@ CHECKS = [
     Check("scheduler", "service", scheduler, "age of the scheduler heartbeat, seconds", 60, "scheduler-down",
           warn=180, crit=600),
     Check("web_workers", "service", web_workers, "live web worker processes", 60, "web-down"),
+    Check("order_writer", "service", order_writer, "the order writer process runs", 60, "web-down"),
 ]
