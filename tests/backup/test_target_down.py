@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 from backup.models import BackupCopy, BackupJobRun
 from backup.run import run_backup
@@ -54,12 +55,21 @@ def test_an_unreachable_s3_endpoint_fails_fast_and_the_local_copy_completes(shop
     assert backups_on(open_targets(settings, "disk")[0].list()) == ([report.backup_id], [])
 
 
-def test_a_server_back_within_seconds_gets_its_copy_in_the_same_run(shop, configure, home, tmp_path):
+@contextmanager
+def stopped_nas(configure, tmp_path, **backup_options):
+    """(settings, nas): a local target and an SFTP target whose server is stopped; stopped again after."""
     nas = start_sshd(tmp_path / "sshd")
     try:
         settings = configure(local_target("disk", tmp_path / "disk"), sftp_target("nas", nas, "shop"),
-                             retries_in_run=2, retry_in_run_seconds=1.5)
+                             **backup_options)
         nas.stop()
+        yield settings, nas
+    finally:
+        nas.stop()
+
+
+def test_a_server_back_within_seconds_gets_its_copy_in_the_same_run(shop, configure, tmp_path):
+    with stopped_nas(configure, tmp_path, retries_in_run=2, retry_in_run_seconds=1.5) as (settings, nas):
         back = threading.Timer(0.5, nas.start)  # back before the first retry, 1.5 s after the failure
         back.start()
 
@@ -71,16 +81,10 @@ def test_a_server_back_within_seconds_gets_its_copy_in_the_same_run(shop, config
         assert copy.state == "complete" and copy.attempts == 1  # one failed attempt, then the retry
         assert BackupJobRun.select().order_by(BackupJobRun.id.desc()).get().outcome == "ok"
         assert backups_on(open_targets(settings, "nas")[0].list()) == ([report.backup_id], [])
-    finally:
-        nas.stop()
 
 
-def test_a_server_that_stays_down_is_tried_again_then_left_to_catch_up(shop, configure, home, tmp_path):
-    nas = start_sshd(tmp_path / "sshd")
-    try:
-        settings = configure(local_target("disk", tmp_path / "disk"), sftp_target("nas", nas, "shop"),
-                             retries_in_run=2, retry_in_run_seconds=0.2)
-        nas.stop()
+def test_a_server_that_stays_down_is_tried_again_then_left_to_catch_up(shop, configure, tmp_path):
+    with stopped_nas(configure, tmp_path, retries_in_run=2, retry_in_run_seconds=0.2) as (settings, nas):
         started = time.monotonic()
 
         report = run_backup(settings, show_progress=False)
@@ -89,5 +93,3 @@ def test_a_server_that_stays_down_is_tried_again_then_left_to_catch_up(shop, con
         assert report.stored == ["disk"] and "cannot connect" in report.failed["nas"]
         copy = BackupCopy.get(BackupCopy.target == "nas")
         assert copy.state == "failed" and copy.attempts == 3 and copy.next_attempt_at is not None
-    finally:
-        nas.stop()
