@@ -1,29 +1,32 @@
-"""Continuous copy (low RPO): Litestream streams the SQLite WAL to an SFTP or S3 replica.
+"""Continuous copy (low RPO): Litestream streams the SQLite WAL, and the appliance ships it, sealed,
+to an SFTP or S3 replica.
 
-The appliance configures, supervises and measures Litestream; Litestream does the replication.
+The appliance configures, supervises and measures Litestream; Litestream captures the transactions
+into a local outbox (a `file` replica), and backup/sealed_replica.py encrypts each file with the
+backup key and ships it to the replica target (Litestream v0.5 cannot encrypt: see there).
 
-- Config: `run/litestream.yml`, written from `[backup.replication]` and the chosen target's settings
-  (server, pinned host key, key file / endpoint, bucket). It holds no secret: the S3 secret is read
-  from `secret_access_key_file` and handed to Litestream in its environment only; the SSH key stays
-  in its file (`key-path`). `AWS_CA_BUNDLE` is removed from Litestream's environment (it breaks its
-  S3 client).
+- Config: `run/litestream.yml`, written from `[backup.replication]`: the database and its outbox.
+  It holds no secret, and Litestream never talks to the network: the target's credentials (SSH key,
+  pinned host key, S3 secret) are used by the shipper, through the backup targets.
 - Supervision: `Supervisor` starts `litestream replicate`, restarts it with exponential backoff when
-  it dies, and stops it (SIGTERM, then SIGKILL) on shutdown. Exactly one supervisor runs per box: it
-  holds an flock on `run/replication.lock`. The box's scheduler holder starts one (backup/jobs.py
-  `register`, stopped with the scheduler); `appliance replication run` runs one in its own process.
-  Whichever gets the lock supervises; the other waits and takes over if the first one dies. A
-  Litestream left behind by a supervisor killed with -9 is found by its pid file and stopped.
-- Lag: every `probe_interval_seconds` the supervisor lists the replica (`litestream ltx -json
-  -level all`) and records the newest transaction id (TXID) it holds. Litestream writes each
-  captured transaction locally as an LTX file (`.<db>-litestream/ltx/0/<min>-<max>.ltx`, whose
-  header carries the capture time in ms). The lag is `now - capture time of the oldest local
-  transaction the replica was not known to hold at the last probe`, and 0 when the replica held the
-  newest one. So it is "seconds of committed writes that exist only on this box", an upper bound
-  by up to one probe interval (a transaction shipped since the last probe still counts), and blind
-  to a commit Litestream has not captured yet (at most its 1 s WAL monitor interval). Clocks of
-  the replica server are never used.
-- Restore: `litestream restore -o` into a file beside the destination, then the same integrity check
-  and business counts as `appliance restore`, then one atomic rename.
+  it dies, and stops it (SIGTERM, then SIGKILL) on shutdown; its shipper thread ships the outbox
+  every SHIP_SECONDS, retrying with backoff while the target is down, and once more after Litestream
+  stopped. Exactly one supervisor runs per box: it holds an flock on `run/replication.lock`. The
+  box's scheduler holder starts one (backup/jobs.py `register`, stopped with the scheduler);
+  `appliance replication run` runs one in its own process. Whichever gets the lock supervises; the
+  other waits and takes over if the first one dies. A Litestream left behind by a supervisor killed
+  with -9 is found by its pid file and stopped.
+- Lag: the shipper knows the newest transaction id (TXID) the replica holds (what it shipped,
+  checked against a listing every `probe_interval_seconds`). Litestream writes each captured
+  transaction locally as an LTX file (`.<db>-litestream/ltx/0/<min>-<max>.ltx`, whose header carries
+  the capture time in ms). The lag is `now - capture time of the oldest local transaction the
+  replica was not known to hold when the state was last written`, and 0 when the replica held the
+  newest one. So it is "seconds of committed writes that exist only on this box", blind to a commit
+  Litestream has not captured yet (at most its 1 s WAL monitor interval). Clocks of the replica
+  server are never used.
+- Restore: the sealed files are downloaded and opened into a scratch file replica, `litestream
+  restore -o` builds a file beside the destination from it, then the same integrity check and
+  business counts as `appliance restore`, then one atomic rename.
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ from pathlib import Path
 from appliance.config import Settings
 from appliance.db import open_database
 
+from . import keys, sealed_replica
 from .errors import BackupError
 
 log = logging.getLogger(__name__)
@@ -55,10 +59,10 @@ PID_FILE = "run/litestream.pid"
 LOG_FILE = "logs/litestream.log"
 STABLE_SECONDS = 30      # a Litestream that ran this long resets the restart backoff
 LOCK_RETRY_SECONDS = 5   # a waiting supervisor tries to take over this often
-PROBE_TIMEOUT = 30
+STATE_GRACE_SECONDS = 30  # the state may be this late (a slow listing) before the supervisor counts as gone
+SHIP_SECONDS = 0.25       # how often the outbox is shipped
+SHIP_RETRY_MAX_SECONDS = 15
 LOG_MAX_BYTES = 10 * 1024 * 1024
-LTX_TIMESTAMP = struct.Struct(">q")  # LTX header: magic, flags, page size, commit, min, max TXID, then ms
-LTX_TIMESTAMP_OFFSET = 32
 
 
 class ReplicationError(BackupError):
@@ -110,6 +114,10 @@ def replica_location(settings: Settings) -> str:
     return (t.prefix.strip("/") or "appliance") + "-litestream"
 
 
+def outbox_dir(settings: Settings) -> Path:
+    return settings.path(settings.backup.replication.outbox).resolve()
+
+
 def describe_replica(settings: Settings) -> str:
     t = replica_target(settings)
     if t.kind == "sftp":
@@ -121,46 +129,28 @@ def _q(value) -> str:
     return json.dumps(str(value))  # a JSON string is a valid YAML scalar
 
 
-def config_text(settings: Settings, db_path: Path) -> str:
-    """Litestream's YAML for the one database and its one replica (v0.5: `replica:`). No secrets."""
-    r, t = settings.backup.replication, replica_target(settings)
-    lines = ["dbs:", f"  - path: {_q(db_path)}", f"    meta-path: {_q(meta_dir(db_path))}", "    replica:"]
-    if t.kind == "sftp":
-        lines += ["      type: sftp", f"      host: {_q(f'{t.host}:{t.port}')}", f"      user: {_q(t.user)}",
-                  f"      key-path: {_q(settings.path(t.key_file).resolve())}",
-                  f"      host-key: {_q(' '.join(t.host_key.split()[:2]))}"]  # pinned: a mismatch is refused
-    else:
-        lines += ["      type: s3", f"      bucket: {_q(t.bucket)}", f"      region: {_q(t.region)}"]
-        if t.endpoint:
-            lines += [f"      endpoint: {_q(t.endpoint)}", "      force-path-style: true"]
-    lines += [f"      path: {_q(replica_location(settings))}",
-              f"      sync-interval: {int(r.sync_interval_seconds * 1000)}ms"]
+def config_text(settings: Settings, db_path: Path, outbox: Path | None = None) -> str:
+    """Litestream's YAML: the one database and its outbox, a `file` replica (v0.5: `replica:`). No secrets."""
+    r = settings.backup.replication
+    lines = ["dbs:", f"  - path: {_q(db_path)}", f"    meta-path: {_q(meta_dir(db_path))}", "    replica:",
+             "      type: file", f"      path: {_q(outbox or outbox_dir(settings))}",
+             f"      sync-interval: {int(r.sync_interval_seconds * 1000)}ms"]
     return "\n".join(lines) + "\n"
 
 
-def child_env(settings: Settings) -> dict[str, str]:
-    """Litestream's environment: S3 credentials (from their file) and no AWS_CA_BUNDLE."""
-    env = {k: v for k, v in os.environ.items()
-           if k != "AWS_CA_BUNDLE" and not k.startswith(("AWS_ACCESS_KEY", "AWS_SECRET", "AWS_SESSION",
-                                                          "LITESTREAM_ACCESS", "LITESTREAM_SECRET"))}
-    t = replica_target(settings)
-    if t.kind == "s3":
-        secret_file = settings.path(t.secret_access_key_file)
-        try:
-            secret = secret_file.read_text().strip()
-        except OSError as e:
-            raise ReplicationError(f"Replication cannot read secret_access_key_file {secret_file}: {e.strerror}.") from None
-        env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = t.access_key_id, secret
-    return env
+def child_env() -> dict[str, str]:
+    """Litestream's environment: no credentials (it writes only to the outbox on this box)."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("AWS_", "LITESTREAM_ACCESS", "LITESTREAM_SECRET"))}
 
 
-def write_config(settings: Settings, path: Path | None = None) -> Path:
+def write_config(settings: Settings, path: Path | None = None, outbox: Path | None = None) -> Path:
     path = path or settings.path(CONFIG_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(config_text(settings, database_path(settings)))
+        f.write(config_text(settings, database_path(settings), outbox))
     os.replace(tmp, path)
     return path
 
@@ -187,26 +177,11 @@ def local_ltx(db_path: Path) -> list[LocalLtx]:
             continue
         try:
             lo, hi = (int(part, 16) for part in name[:-4].split("-"))
-            with open(folder / name, "rb") as f:
-                f.seek(LTX_TIMESTAMP_OFFSET)
-                (ms,) = LTX_TIMESTAMP.unpack(f.read(LTX_TIMESTAMP.size))
+            captured_at = sealed_replica.ltx_time(folder / name)
         except (OSError, ValueError, struct.error):
             continue  # being written or removed right now
-        found.append(LocalLtx(lo, hi, ms / 1000))
+        found.append(LocalLtx(lo, hi, captured_at))
     return sorted(found, key=lambda x: x.max_txid)
-
-
-def replica_txid(settings: Settings, config_path: Path, db_path: Path) -> int:
-    """The newest TXID the replica holds (0 when it is empty), by listing it with Litestream."""
-    command = [litestream_binary(settings), "ltx", "-json", "-level", "all", "-config", str(config_path), str(db_path)]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=PROBE_TIMEOUT, env=child_env(settings))
-    except subprocess.TimeoutExpired:
-        raise ReplicationError(f"Listing the replica took over {PROBE_TIMEOUT} s.") from None
-    if result.returncode != 0:
-        raise ReplicationError(f"Listing the replica failed: {_last_line(result.stderr)}")
-    files = json.loads(result.stdout or "[]") or []
-    return max((int(f["max_txid"], 16) for f in files), default=0)
 
 
 def _last_line(text: str) -> str:
@@ -265,11 +240,17 @@ class Supervisor:
         self._started_at: float | None = None
         self._next_start = 0.0
         self._last_exit: dict | None = None
-        self._replica_txid: int | None = None
-        self._probed_at: float | None = None
-        self._probe_error: str | None = None
-        self._next_probe = 0.0
+        self._next_state = 0.0
         self._log_offset = 0
+        self._state_lock = threading.Lock()
+        self._ship_thread: threading.Thread | None = None
+        self._ship_error: str | None = None
+        try:
+            key = keys.load(settings.path(settings.backup.key_file))
+        except BackupError as e:
+            raise ReplicationError(f"Replication seals the replica with the backup key: {e.message}") from None
+        self.shipper = sealed_replica.Shipper(settings, replica_target(settings), replica_location(settings),
+                                              describe_replica(settings), outbox_dir(settings), key.encryption)
 
     # public -------------------------------------------------------------------------------------
 
@@ -305,6 +286,8 @@ class Supervisor:
             self._stop_stale()
             write_config(self.settings, self.config_path)
             log.info("supervising litestream for %s -> %s", self.db_path, describe_replica(self.settings))
+            self._ship_thread = threading.Thread(target=self._ship_loop, name="replica-shipper", daemon=True)
+            self._ship_thread.start()
             while not self._stop.is_set():
                 self._tick()
                 self._stop.wait(0.1)
@@ -315,6 +298,10 @@ class Supervisor:
             raise
         finally:
             self._stop_litestream()
+            if self._ship_thread is not None:
+                self._ship_thread.join()
+                self._ship()  # what Litestream synced as it stopped
+            self.shipper.close()
             if self.supervising:
                 self._write_state(stopped=True)
                 os.close(self._lock_fd)
@@ -326,9 +313,8 @@ class Supervisor:
             self._on_exit(now)
         if self.process is None and now >= self._next_start:
             self._spawn()
-        if now >= self._next_probe:
-            self._probe()
-            self._next_probe = time.time() + self.cfg.probe_interval_seconds
+        if now >= self._next_state:
+            self._next_state = now + self.cfg.probe_interval_seconds
             self._write_state()
 
     def _spawn(self) -> None:
@@ -344,7 +330,7 @@ class Supervisor:
                 self.process = subprocess.Popen(
                     [litestream_binary(self.settings), "replicate", "-config", str(self.config_path)],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    env=child_env(self.settings), start_new_session=True)
+                    env=child_env(), start_new_session=True)
             except (OSError, ReplicationError) as e:
                 self.process = None
                 self._on_failure(time.time(), {"at": time.time(), "code": None, "reason": str(e)})
@@ -371,13 +357,27 @@ class Supervisor:
         self._next_start = now + delay
         self._write_state()
 
-    def _probe(self) -> None:
+    def _ship_loop(self) -> None:
+        failures = 0
+        while not self._stop.wait(SHIP_SECONDS if not failures else min(SHIP_RETRY_MAX_SECONDS, 2 ** (failures - 1))):
+            failures = 0 if self._ship() else failures + 1
+
+    def _ship(self) -> bool:
+        """One shipping pass; False (the reason recorded) when the target failed it."""
         try:
-            self._replica_txid = replica_txid(self.settings, self.config_path, self.db_path)
-            self._probed_at = time.time()
-            self._probe_error = None
-        except (ReplicationError, ValueError, KeyError) as e:
-            self._probe_error = getattr(e, "message", None) or str(e)
+            changed = self.shipper.ship_once()
+        except Exception as e:  # noqa: BLE001 - any failure is retried; the monitors show the reason
+            self.shipper.close()  # reconnect on the next pass
+            reason = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
+            if reason != self._ship_error:
+                log.warning("shipping the replica failed: %s", reason)
+            self._ship_error = reason
+            self._write_state()
+            return False
+        if changed or self._ship_error:
+            self._ship_error = None
+            self._write_state()
+        return True
 
     def _log_error(self) -> str | None:
         """The last error Litestream logged since it was started (its log never holds secrets)."""
@@ -452,16 +452,17 @@ class Supervisor:
             "next_start_at": self._next_start if p is None and not stopped else None,
             "last_exit": self._last_exit,
             "replica": describe_replica(self.settings),
-            "replica_txid": self._replica_txid,
-            "replica_probed_at": self._probed_at,
-            "probe_error": self._probe_error,
+            "replica_txid": self.shipper.replica_txid,
+            "replica_probed_at": self.shipper.confirmed_at,
+            "probe_error": self._ship_error,
             "probe_interval_seconds": self.cfg.probe_interval_seconds,
             "updated_at": time.time(),
         }
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_path.with_name(self.state_path.name + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(state, indent=1))
-        os.replace(tmp, self.state_path)
+        with self._state_lock:  # the supervisor and the shipper threads both write it
+            tmp.write_text(json.dumps(state, indent=1))
+            os.replace(tmp, self.state_path)
 
 
 # -- facts for status and monitors ----------------------------------------------------------------
@@ -490,7 +491,7 @@ def facts(settings: Settings, now: float | None = None) -> dict | None:
            "local_txid": local[-1].max_txid if local else None,
            "replica_txid": state.get("replica_txid"), "replica_probed_at": state.get("replica_probed_at"),
            "restarts": state.get("restarts", 0), "litestream_pid": state.get("litestream_pid")}
-    stale_after = 3 * r.probe_interval_seconds + PROBE_TIMEOUT
+    stale_after = 3 * r.probe_interval_seconds + STATE_GRACE_SECONDS
     if not state:
         out["reason"] = "not started: `appliance serve` (its scheduler) or `appliance replication run` supervises it"
         return out
@@ -506,12 +507,12 @@ def facts(settings: Settings, now: float | None = None) -> dict | None:
         return out
     out["running"] = True
     known = state.get("replica_txid")
-    if known is None:
-        out["reason"] = "the replica has not been listed yet" + (f": {state['probe_error']}" if state.get("probe_error") else "")
+    if known is None and not state.get("probe_error"):
+        out["reason"] = "nothing shipped to the replica yet"
         return out
-    pending = [x for x in local if x.max_txid > known]
+    pending = [x for x in local if x.max_txid > (known or 0)]  # never shipped, and failing: all of it is only here
     out["lag_seconds"] = round(max(0.0, now - pending[0].captured_at), 3) if pending else 0.0
-    probe_note = f"; last listing failed: {state['probe_error']}" if state.get("probe_error") else ""
+    probe_note = f"; shipping fails: {state['probe_error']}" if state.get("probe_error") else ""
     out["reason"] = (f"{len(pending)} local transaction(s) not yet known on the replica" if pending
                      else "the replica holds every captured transaction") + probe_note
     return out
@@ -533,8 +534,9 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
             timestamp: str | None = None, full_check: bool = False) -> ReplicaRestore:
     """Newest state of the replica (or as of `timestamp`) into the home's database or `output`.
 
-    Checked like a backup restore: quick_check (Litestream itself checks each LTX file's checksums
-    and the restored database's checksum) and the business counts; `full_check` runs integrity_check.
+    Checked like a backup restore: every file opens with the backup key (AES-GCM), Litestream checks
+    each LTX file's checksums and the restored database's checksum, then quick_check and the business
+    counts; `full_check` runs integrity_check. A wrong key or a damaged file changes nothing.
     """
     from . import restore as restoring, snapshot
     from .run import staging_dir
@@ -547,6 +549,7 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
     if dest.engine != "sqlite":
         raise ReplicationError("A Litestream replica restores into a SQLite file only.")
     restoring._refuse_overwrite(dest, force)
+    key = keys.load(settings.path(settings.backup.key_file))
     work = staging_dir(settings) / f"replica-restore-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
     dest.path.parent.mkdir(parents=True, exist_ok=True)
@@ -555,12 +558,15 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
     try:
         for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
             leftover.unlink(missing_ok=True)
-        config = write_config(settings, work / "litestream.yml")
+        unsealed = work / "replica"
+        sealed_replica.fetch(settings, replica_target(settings), replica_location(settings),
+                             describe_replica(settings), key.encryption, unsealed)
+        config = write_config(settings, work / "litestream.yml", outbox=unsealed)
         command = [litestream_binary(settings), "restore", "-json", "-config", str(config), "-o", str(building)]
         if timestamp:
             command += ["-timestamp", timestamp]
         result = subprocess.run(command + [str(source_db)], capture_output=True, text=True,
-                                env=child_env(settings), timeout=3600)
+                                env=child_env(), timeout=3600)
         if result.returncode != 0:
             raise ReplicationError(f"Restoring from {where} failed: {_last_line(result.stderr)}; nothing was changed.")
         try:
@@ -570,7 +576,7 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
         counts = snapshot.check_sqlite_file(building, where, full=full_check)
         restoring._refuse_overwrite(dest, force)
         restoring._set_aside(dest.path)
-        _set_aside_meta(dest.path)
+        _set_aside_meta(settings, dest.path)
         os.replace(building, dest.path)
     finally:
         for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
@@ -579,8 +585,11 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
     return ReplicaRestore(txid, counts, str(dest.path), describe_replica(settings), time.monotonic() - started)
 
 
-def _set_aside_meta(db_path: Path) -> None:
-    """Litestream's local state describes the replaced database's history, not the restored one."""
-    meta = meta_dir(db_path)
-    if meta.exists():
-        os.replace(meta, meta.with_name(meta.name + f".before-restore-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"))
+def _set_aside_meta(settings: Settings, db_path: Path) -> None:
+    """Litestream's local state (and, for the box's own database, its outbox) describes the replaced
+    database's history, not the restored one."""
+    stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())
+    history = [meta_dir(db_path)] + ([outbox_dir(settings)] if db_path.resolve() == database_path(settings) else [])
+    for folder in history:
+        if folder.exists():
+            os.replace(folder, folder.with_name(f"{folder.name}.before-restore-{stamp}"))

@@ -58,9 +58,11 @@ def alive(pid: int | None) -> bool:
     return replication._pid_alive(pid)
 
 
-def discard_database(db_path: Path) -> None:
-    """The box's disk is gone: database, WAL, shared memory and Litestream's local state."""
+def discard_database(settings) -> None:
+    """The box's disk is gone: database, WAL, shared memory, Litestream's local state and the outbox."""
     import shutil
+    db_path = replication.database_path(settings)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     shutil.rmtree(replication.meta_dir(db_path), ignore_errors=True)
+    shutil.rmtree(replication.outbox_dir(settings), ignore_errors=True)

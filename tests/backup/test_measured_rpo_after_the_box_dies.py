@@ -54,7 +54,7 @@ def test_orders_lost_when_the_box_dies_are_within_the_rpo(shop, configure, home,
     wait_for(lambda: not alive(litestream_pid), timeout=5, what="litestream to die")  # SIGKILL is asynchronous
     db_path = replication.database_path(settings)
     runtime.close()
-    discard_database(db_path)
+    discard_database(settings)
 
     result = cli("restore", "--from-replica")  # onto the replacement box (same home, empty disk)
 

@@ -52,9 +52,16 @@ class Sshd:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            # The listener's process group: also ends sessions it forked.
+            # The sessions it forked too (they would outlive the listener): the server is gone.
+            import psutil
+            sessions = psutil.Process(self.process.pid).children(recursive=True)
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(5)
+            for session in sessions:
+                try:
+                    session.kill()
+                except psutil.NoSuchProcess:
+                    pass
         self.process = None
 
     def _wait_ready(self, timeout: float = 10) -> None:
