@@ -33,7 +33,13 @@ def _nonce(prefix: bytes, index: int) -> bytes:
 
 
 class EncryptingWriter:
-    """A write-only file object: plaintext in, encrypted chunks out to `sink`."""
+    """A write-only file object: plaintext in, encrypted chunks out to `sink`.
+
+    Plaintext is gathered into one chunk-sized buffer and each chunk is encrypted into another
+    (AESGCM.encrypt_into), both reused: one copy of each byte in, no allocation per chunk. So
+    `sink.write` gets a view of that reused buffer and must consume it before returning, as files,
+    BytesIO and stream.GrowingFile do.
+    """
 
     def __init__(self, sink: BinaryIO, key: bytes, chunk_size: int):
         self._sink = sink
@@ -41,22 +47,33 @@ class EncryptingWriter:
         self._chunk_size = chunk_size
         self._prefix = os.urandom(8)
         self._header = HEADER.pack(MAGIC, self._prefix, chunk_size)
-        self._buffer = bytearray()
+        self._plain = bytearray(chunk_size)
+        self._filled = 0
+        self._sealed = bytearray(chunk_size + TAG_BYTES)
         self._index = 0
         self._closed = False
         sink.write(self._header)
 
     def write(self, data) -> int:
-        self._buffer += data
-        # Keep at least one full chunk back: only close() knows which chunk is the final one.
-        while len(self._buffer) > self._chunk_size:
-            self._emit(bytes(self._buffer[: self._chunk_size]), final=False)
-            del self._buffer[: self._chunk_size]
-        return len(data)
+        view = memoryview(data).cast("B")
+        size = len(view)
+        while view:
+            if self._filled == self._chunk_size:
+                # A full chunk is emitted only once more data follows: only close() knows which
+                # chunk is the final one.
+                self._emit(final=False)
+            take = min(len(view), self._chunk_size - self._filled)
+            self._plain[self._filled:self._filled + take] = view[:take]
+            self._filled += take
+            view = view[take:]
+        return size
 
-    def _emit(self, plain: bytes, final: bool) -> None:
-        self._sink.write(self._aes.encrypt(_nonce(self._prefix, self._index), plain,
-                                           _aad(self._header, self._index, final)))
+    def _emit(self, final: bool) -> None:
+        sealed = memoryview(self._sealed)[: self._filled + TAG_BYTES]
+        self._aes.encrypt_into(_nonce(self._prefix, self._index), memoryview(self._plain)[: self._filled],
+                               _aad(self._header, self._index, final), sealed)
+        self._sink.write(sealed)
+        self._filled = 0
         self._index += 1
 
     def flush(self) -> None:
@@ -64,8 +81,7 @@ class EncryptingWriter:
 
     def close(self) -> None:
         if not self._closed:
-            self._emit(bytes(self._buffer), final=True)
-            self._buffer.clear()
+            self._emit(final=True)
             self._closed = True
 
 
