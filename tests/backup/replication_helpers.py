@@ -45,6 +45,16 @@ def add_orders(settings, n: int, start: int = 0) -> list[str]:
     return numbers
 
 
+def order_numbers(db_path: Path) -> set[str]:
+    """The order numbers a (restored) database file holds."""
+    import sqlite3
+    conn = sqlite3.connect(db_path)
+    try:
+        return {row[0] for row in conn.execute("SELECT number FROM orders")}
+    finally:
+        conn.close()
+
+
 def kill_pid(pid: int | None) -> None:
     if not pid:
         return

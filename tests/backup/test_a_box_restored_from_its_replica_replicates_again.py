@@ -3,13 +3,11 @@ same replica: the restored box's new orders reach it, and a second restore has e
 replaced history is set aside on the box and removed from the replica)."""
 from __future__ import annotations
 
-import sqlite3
-
 from appliance import runtime
 from backup import replication, sealed_replica
 
 from .helpers import sftp_target
-from .replication_helpers import add_orders, caught_up, replication_options, wait_for
+from .replication_helpers import add_orders, caught_up, order_numbers, replication_options, wait_for
 
 
 def _replicate(settings, then):
@@ -36,12 +34,7 @@ def test_a_box_restored_from_its_replica_replicates_its_new_orders_into_the_same
     result = cli("restore", "--from-replica", "--output", str(out))
 
     assert result.exit_code == 0, result.output
-    conn = sqlite3.connect(out)
-    try:
-        numbers = {row[0] for row in conn.execute("SELECT number FROM orders")}
-    finally:
-        conn.close()
-    assert set(before) | set(after) <= numbers
+    assert set(before) | set(after) <= order_numbers(out)
     remote = sshd_server.root / "again-litestream"
     shipped = {str(p.relative_to(remote)) for p in remote.rglob("*.ltx.aes")}
     assert shipped == set(sealed_replica.outbox_files(replication.outbox_dir(settings)))  # no earlier life left

@@ -6,7 +6,6 @@ of the death, and nothing after a missing order came back (no holes)."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,7 +15,8 @@ from appliance import config, inventory, orders, runtime
 from backup import replication
 
 from .helpers import sftp_target
-from .replication_helpers import alive, caught_up, discard_database, kill_pid, replication_options, wait_for
+from .replication_helpers import (alive, caught_up, discard_database, kill_pid, order_numbers, replication_options,
+                                  wait_for)
 
 WRITE_SECONDS = 4
 
@@ -59,11 +59,7 @@ def test_orders_lost_when_the_box_dies_are_within_the_rpo(shop, configure, home,
     result = cli("restore", "--from-replica")  # onto the replacement box (same home, empty disk)
 
     assert result.exit_code == 0, result.output
-    conn = sqlite3.connect(db_path)
-    try:
-        restored = {row[0] for row in conn.execute("SELECT number FROM orders")}
-    finally:
-        conn.close()
+    restored = order_numbers(db_path)
     numbers = [number for number, _ in acknowledged]
     kept = [number for number in numbers if number in restored]
     assert kept == numbers[:len(kept)], "an order after a missing one came back: the replica has a hole"

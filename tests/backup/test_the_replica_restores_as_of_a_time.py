@@ -3,14 +3,13 @@ acknowledged before it, none after (the unsealed files keep their capture times)
 all of them (what Litestream synced as the supervisor stopped was shipped too)."""
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import datetime, timezone
 
 from backup import replication
 
 from .helpers import sftp_target
-from .replication_helpers import add_orders, caught_up, replication_options, wait_for
+from .replication_helpers import add_orders, caught_up, order_numbers, replication_options, wait_for
 
 
 def test_a_replica_restore_as_of_a_time_has_the_orders_before_it_and_none_after(
@@ -33,16 +32,9 @@ def test_a_replica_restore_as_of_a_time_has_the_orders_before_it_and_none_after(
     result = cli("restore", "--from-replica", "--as-of", as_of, "--output", str(out))
 
     assert result.exit_code == 0, result.output
-    assert set(before) <= _numbers(out)
-    assert not set(after) & _numbers(out)
+    assert set(before) <= order_numbers(out)
+    assert not set(after) & order_numbers(out)
     latest = tmp_path / "latest.db"
     assert cli("restore", "--from-replica", "--output", str(latest)).exit_code == 0
-    assert set(before) | set(after) <= _numbers(latest)  # the later orders were on the replica
+    assert set(before) | set(after) <= order_numbers(latest)  # the later orders were on the replica
 
-
-def _numbers(path) -> set[str]:
-    conn = sqlite3.connect(path)
-    try:
-        return {row[0] for row in conn.execute("SELECT number FROM orders")}
-    finally:
-        conn.close()
