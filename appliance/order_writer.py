@@ -22,11 +22,13 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import Connection, Listener, answer_challenge, deliver_challenge
 from pathlib import Path
 from typing import Any, Callable
 
@@ -292,9 +294,29 @@ class OrderWriterClient:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = self._local.conn = Client(self.path, family="AF_UNIX", authkey=self.key)
+                conn = self._local.conn = self._connect()
             except (OSError, EOFError, multiprocessing.AuthenticationError) as e:
                 raise WriterUnavailable(str(e)) from None
+        return conn
+
+    def _connect(self) -> Connection:
+        """multiprocessing.connection.Client's handshake, bounded by answer_timeout: a frozen writer
+        still accepts connections (the kernel queues them) but never answers the challenge."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            _set_os_timeouts(sock, self.answer_timeout)  # Connection reads the raw fd: SO_RCVTIMEO, not settimeout
+            sock.connect(self.path)
+            conn = Connection(sock.detach())
+        finally:
+            sock.close()
+        try:
+            answer_challenge(conn, self.key)
+            deliver_challenge(conn, self.key)
+            with socket.socket(fileno=os.dup(conn.fileno())) as same:
+                _set_os_timeouts(same, 0)  # from now on poll() bounds the wait for an answer
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def send(self, request: dict) -> tuple:
@@ -319,6 +341,12 @@ class OrderWriterClient:
     def _drop(self, conn: Connection) -> None:
         self._local.conn = None
         conn.close()
+
+
+def _set_os_timeouts(sock: socket.socket, seconds: float) -> None:
+    timeval = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
 
 _client: OrderWriterClient | None = None

@@ -3,7 +3,9 @@
 A request is answered only once the writer has committed its order: while the writer is frozen
 (SIGSTOP) the request waits. If the writer dies with an order in hand, that request gets a 503
 saying it may or may not be saved, and a retry with the same Idempotency-Key gives exactly one
-order. The master starts a new writer, and meanwhile the web workers write orders themselves.
+order. The master starts a new writer, and meanwhile the web workers write orders themselves. A
+thread that first connects to a frozen writer gives up the handshake in bounded time and writes the
+order itself.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ def order(client, key: str, qty: int = 1):
                        headers={"Idempotency-Key": key})
 
 
-def one_thread_box(served, **env):
+def one_thread_box(served, warm_up: bool = True, **env):
     """One worker with one thread: after one order, that thread's connection to the writer is open."""
     box = served(env={"APPLIANCE_SERVER_THREADS": "1", **env})
     token = box.token("manager")
@@ -38,8 +40,9 @@ def one_thread_box(served, **env):
              and (box.home / "run" / "order-writer.pid").read_text().split()[0] == str(pid), 30,
              "the order writer to listen")
     seed_products(box.client(token), {"TEA": 100})
-    status, _, _ = order(box.client(token), "warm-up")
-    assert status == 201
+    if warm_up:
+        status, _, _ = order(box.client(token), "warm-up")
+        assert status == 201
     return box, token
 
 
@@ -120,3 +123,27 @@ def test_a_writer_that_hangs_gives_503_and_the_retry_finds_the_order_it_saved_la
     with box_database(box.home):
         assert IdempotencyKey.select().where(IdempotencyKey.key == "hangs-1").count() == 1
         ledger_and_levels({"TEA": 1 + 3})
+
+
+def test_a_thread_that_first_connects_to_a_frozen_writer_writes_the_order_itself(served):
+    # The kernel accepts the connection for the frozen writer, which never answers the handshake:
+    # the thread gives up after 2 x busy_timeout (1 s here), before sending anything, and writes
+    # the order itself.
+    box, token = one_thread_box(served, warm_up=False, APPLIANCE_DATABASE_BUSY_TIMEOUT_MS="500")
+    writer = box.writer_pid()
+
+    os.kill(writer, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        status, body, _ = order(box.client(token), "first-1")
+        waited = time.monotonic() - started
+    finally:
+        os.kill(writer, signal.SIGCONT)
+
+    assert status == 201, (status, body)
+    assert 0.9 < waited < 10
+    status, _, _ = order(box.client(token), "first-2")  # connects to the writer, awake again
+    assert status == 201
+    with box_database(box.home):
+        assert IdempotencyKey.select().where(IdempotencyKey.key == "first-1").count() == 1
+        ledger_and_levels({"TEA": 2})
