@@ -403,4 +403,13 @@ first_order_amount_cents = {s.approval.first_order_amount_cents}
 [backup]
 schedule = "{s.backup.schedule}"
 key_file = "{s.backup.key_file}"
+
+# The first copy: a folder on this box. On the database's own disk it guards against mistakes and a
+# damaged database, not a dead disk: for the 3-2-1 rule add a second disk, a NAS (kind = "sftp") and
+# an offsite bucket (kind = "s3"); docs/backup.md shows each.
+[[backup.targets]]
+name = "local"
+kind = "local"
+path = "backups"
+medium = "disk"
 """

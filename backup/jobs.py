@@ -5,8 +5,13 @@ import fcntl
 import os
 import time
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import peewee
+from peewee import fn
+
+from appliance.db import database
 from appliance.models import utcnow
 
 from .errors import BackupError
@@ -54,15 +59,40 @@ def register(scheduler, settings) -> list[str]:
     """
     from apscheduler.triggers.cron import CronTrigger
     jobs = (
-        ("backup.run", ["backup", "run", "--quiet"], settings.backup.schedule),
-        ("backup.verify", ["backup", "verify", "--quiet", "--sample", settings.backup.verify_sample],
+        ("backup.run", "run", ["backup", "run", "--quiet"], settings.backup.schedule),
+        ("backup.verify", "verify", ["backup", "verify", "--quiet", "--sample", settings.backup.verify_sample],
          settings.backup.verify_schedule),
     )
-    for job_id, args, cron in jobs:
-        scheduler.add_job(_child(settings.home, args), CronTrigger.from_crontab(cron, timezone="UTC"),
-                          id=job_id, replace_existing=True)
+    for job_id, kind, args, cron in jobs:
+        trigger = CronTrigger.from_crontab(cron, timezone="UTC")
+        scheduler.add_job(_child(settings.home, args), trigger, id=job_id, replace_existing=True,
+                          **missed_run(trigger, kind, MISSED_RUN_DELAY[kind]))
     _supervise_replication(scheduler, settings)
-    return [job_id for job_id, _, _ in jobs]
+    return [job_id for job_id, _, _, _ in jobs]
+
+
+# A run the schedule wanted while the box was off starts this long after the scheduler, so the box
+# serves first; verify after the backup, so a new box verifies its first backup.
+MISSED_RUN_DELAY = {"run": timedelta(minutes=1), "verify": timedelta(minutes=5)}
+
+
+def missed_run(trigger, kind: str, delay: timedelta, now: datetime | None = None) -> dict:
+    """`{"next_run_time": soon}` when the schedule fired since the last recorded `kind` job began
+    (the box was off, or never made one), else `{}` (the trigger's own next time). Like anacron: a
+    box switched off over its backup hour still gets that backup when it comes back."""
+    now = now or datetime.now(timezone.utc)
+    query = BackupJobRun.select(fn.MAX(BackupJobRun.started_at)).where(BackupJobRun.kind == kind)
+    try:
+        if database.is_closed():  # on the scheduler's thread; a caller's open connection stays open
+            with database.connection_context():
+                last = query.scalar()
+        else:
+            last = query.scalar()
+    except peewee.DatabaseError:
+        return {}  # no catalog yet (or unreadable): the schedule alone
+    if last is not None and trigger.get_next_fire_time(None, last.replace(tzinfo=timezone.utc)) > now:
+        return {}
+    return {"next_run_time": now + delay}
 
 
 def _supervise_replication(scheduler, settings) -> None:

@@ -50,6 +50,21 @@ def test_init_demo_loads_a_shop_and_prints_logins(tmp_path):
     runtime.close()
 
 
+def test_a_new_home_backs_up_to_its_local_folder_out_of_the_box(tmp_path):
+    home = tmp_path / "box"
+    assert _run(home, "init", "--admin-password-stdin", input="a long admin password\n").exit_code == 0
+    runtime.close()
+
+    result = _run(home, "backup", "run", "--quiet")
+
+    assert result.exit_code == 0, result.output
+    assert "stored on local" in result.output
+    assert list((home / "backups").glob("*/manifest.json"))
+    status = _run(home, "backup", "status")
+    assert "3-2-1 NOT met: 1 copies, 1 media, 0 offsite" in status.output  # honest: one disk only
+    runtime.close()
+
+
 def test_user_add_reads_the_password_from_stdin(home, db):
     result = _run(home, "user", "add", "carol", "--role", "manager", "--password-stdin", input="carols password\n")
     assert result.exit_code == 0, result.output
