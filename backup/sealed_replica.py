@@ -147,14 +147,9 @@ class Shipper:
         self._strays: set[str] = set()
         self._undeletable: set[str] = set()
         self._listed_at = 0.0
-        self.confirmed_at: float | None = None  # when the remote was last known to hold self._shipped
-
-    @property
-    def replica_txid(self) -> int | None:
-        """The newest transaction the remote holds, as far as this shipper knows; None before it knows."""
-        if self.confirmed_at is None:
-            return None
-        return max((max_txid(k) for k in self._shipped), default=0)
+        # Read by the supervisor's thread: plain values, replaced whole at the end of each good pass.
+        self.replica_txid: int | None = None  # the newest transaction the remote holds; None before a pass
+        self.confirmed_at: float | None = None  # when the remote was last known to hold it
 
     def ship_once(self) -> bool:
         """One pass; True when it changed the remote. Raises TargetUnavailable (nothing lost: the
@@ -171,6 +166,7 @@ class Shipper:
             if pending:
                 self._save_journal()
         deleted = self._delete_gone(local)
+        self.replica_txid = max((max_txid(k) for k in self._shipped), default=0)
         self.confirmed_at = time.time()
         return bool(pending or deleted)
 
