@@ -13,7 +13,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_HOME = "./var"
 CONFIG_FILE = "appliance.toml"
@@ -44,6 +44,20 @@ class ServerSettings(Section):
     max_request_bytes: int = Field(1_048_576, ge=1024, description="Largest accepted request body; larger ones get 413.")
     max_upload_bytes: int = Field(20_971_520, ge=1024, description="Largest accepted import file upload.")
     secret_key_file: str = Field("keys/secret.key", description="File holding the key that signs session cookies (created by `appliance init`).")
+
+
+class ShopSettings(Section):
+    timezone: str = Field("UTC", description="IANA time zone of the shop (e.g. `Europe/Berlin`): report days, \"today\" and \"this week\" begin at its midnight. Times are stored in UTC. `appliance init` writes the machine's zone.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin or UTC)") from None
+        return value
 
 
 class RecoverySettings(Section):
@@ -223,6 +237,7 @@ class MonitorSettings(Section):
 class Settings(Section):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    shop: ShopSettings = Field(default_factory=ShopSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)
     orders: OrderSettings = Field(default_factory=OrderSettings)
     approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
@@ -376,7 +391,7 @@ def reference_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-def default_toml(database_url: str | None = None) -> str:
+def default_toml(database_url: str | None = None, timezone: str | None = None) -> str:
     """The appliance.toml `appliance init` writes: the settings people change most."""
     s = Settings()
     url = database_url or s.database.url
@@ -388,6 +403,9 @@ url = "{url}"
 host = "{s.server.host}"
 port = {s.server.port}
 workers = {s.server.workers}
+
+[shop]
+timezone = "{timezone or s.shop.timezone}"   # report days begin at the shop's midnight
 
 [recovery]
 rto_seconds = {s.recovery.rto_seconds}

@@ -27,7 +27,7 @@ def create(home: Path, database_url: str | None = None) -> list[str]:
     os.chmod(home / "keys", 0o700)
     config_path = home / config.CONFIG_FILE
     if not config_path.exists():
-        config_path.write_text(config.default_toml(database_url))
+        config_path.write_text(config.default_toml(database_url, machine_timezone()))
         created.append(str(config_path))
     settings = config.load(home)
     for setting, make in ((settings.server.secret_key_file, lambda: secrets.token_bytes(32)),
@@ -38,6 +38,28 @@ def create(home: Path, database_url: str | None = None) -> list[str]:
             _write_private(path, make())
             created.append(str(path))
     return created
+
+
+def machine_timezone(environ: dict[str, str] | None = None, etc: Path = Path("/etc")) -> str:
+    """The machine's IANA time zone (TZ, /etc/timezone, or where /etc/localtime points), else UTC."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    environ = os.environ if environ is None else environ
+    candidates = [environ.get("TZ", "").lstrip(":")]
+    try:
+        candidates.append((etc / "timezone").read_text().strip())
+    except OSError:
+        pass
+    try:
+        candidates.append(os.readlink(etc / "localtime").partition("zoneinfo/")[2])
+    except OSError:
+        pass
+    for name in candidates:
+        try:
+            if name and ZoneInfo(name):
+                return name
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return "UTC"
 
 
 def new_backup_key() -> bytes:

@@ -1,11 +1,16 @@
 """Report queries for the web and API: sales by day/product/channel, processing time, overdue rate.
 
-Periods are [start, end) in UTC. Sales count orders that were not cancelled or returned.
+Times are stored in UTC; report days are the shop's days (`shop.timezone`): a `Period` is a run of
+local days, and its bounds are the UTC instants of their midnights (a day with a daylight-saving
+change is 23 or 25 hours long). Sales count orders that were not cancelled or returned.
 """
 from __future__ import annotations
 
 import statistics
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Iterator
+from zoneinfo import ZoneInfo
 
 from peewee import fn
 
@@ -15,24 +20,56 @@ from .models import Order, OrderLine, Product, utcnow
 SOLD = ("confirmed", "shipped", "delivered")  # pending orders are not sales yet
 
 
+def shop_zone(settings: Settings) -> ZoneInfo:
+    return ZoneInfo(settings.shop.timezone)
+
+
+def midnight_utc(zone: ZoneInfo, day: date) -> datetime:
+    """The UTC instant (naive, as stored) at which `day` begins in the shop."""
+    return datetime.combine(day, time(), zone).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def shop_today(zone: ZoneInfo, now: datetime | None = None) -> date:
+    """The shop's date at `now` (naive UTC; default: now)."""
+    return (now or utcnow()).replace(tzinfo=timezone.utc).astimezone(zone).date()
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local days `first` up to `end` (exclusive) in the shop's zone."""
+    first: date
+    end: date
+    zone: ZoneInfo
+
+    @property
+    def start(self) -> datetime:
+        return midnight_utc(self.zone, self.first)
+
+    @property
+    def stop(self) -> datetime:
+        return midnight_utc(self.zone, self.end)
+
+    def days(self) -> Iterator["Period"]:
+        day = self.first
+        while day < self.end:
+            yield Period(day, day + timedelta(days=1), self.zone)
+            day += timedelta(days=1)
+
+
 def _in_period(start: datetime, end: datetime):
     return (Order.created_at >= start) & (Order.created_at < end) & Order.status.in_(SOLD)
 
 
-def sales_by_day(start: datetime, end: datetime, channel: str | None = None) -> list[dict]:
-    day = fn.DATE(Order.created_at).coerce(False)  # a date string on SQLite, a date on PostgreSQL
-    query = (Order.select(day.alias("day"), fn.COUNT(Order.id).alias("orders"),
-                          fn.SUM(Order.total_cents).alias("total_cents"))
-             .where(_in_period(start, end)).group_by(day).order_by(day))
-    if channel:
-        query = query.where(Order.channel == channel)
-    totals = {str(r["day"]): r for r in query.dicts()}
-    days, current = [], start.date()
-    while current < end.date() or (current == end.date() and end.time() != datetime.min.time()):
-        row = totals.get(current.isoformat())
-        days.append({"day": current.isoformat(), "orders": int(row["orders"]) if row else 0,
-                     "total_cents": int(row["total_cents"] or 0) if row else 0})
-        current += timedelta(days=1)
+def sales_by_day(period: Period, channel: str | None = None) -> list[dict]:
+    """One row per local day. One query per day: a local day's UTC bounds move with daylight saving,
+    so no single SQL grouping fits every zone (and days are indexed ranges of created_at)."""
+    days = []
+    for day in period.days():
+        query = Order.select(fn.COUNT(Order.id), fn.SUM(Order.total_cents)).where(_in_period(day.start, day.stop))
+        if channel:
+            query = query.where(Order.channel == channel)
+        orders, total = query.scalar(as_tuple=True)
+        days.append({"day": day.first.isoformat(), "orders": int(orders or 0), "total_cents": int(total or 0)})
     return days
 
 

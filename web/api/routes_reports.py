@@ -1,55 +1,59 @@
 """Reports for managers: sales, processing time, overdue rate."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app, jsonify, request
 
 from appliance import reports
 from appliance.errors import Invalid
-from appliance.models import utcnow
 
 from . import route
 
-PERIOD = {"from": "start date (ISO, UTC; default 30 days ago)", "to": "end date, exclusive (default tomorrow)"}
+PERIOD = {"from": "first day (ISO date, the shop's day: shop.timezone; default 29 days before today)",
+          "to": "end day, exclusive (default tomorrow)"}
 
 
-def period() -> tuple[datetime, datetime]:
-    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    start = _date_arg("from", today - timedelta(days=29))
+def period() -> reports.Period:
+    zone = reports.shop_zone(current_app.config["SETTINGS"])
+    today = reports.shop_today(zone)
+    first = _date_arg("from", today - timedelta(days=29))
     end = _date_arg("to", today + timedelta(days=1))
-    if end <= start:
+    if end <= first:
         raise Invalid("'to' must be after 'from'.", [{"field": "to", "message": "before from"}])
-    if end - start > timedelta(days=731):
+    if end - first > timedelta(days=731):
         raise Invalid("A report covers at most two years.", [{"field": "from", "message": "period too long"}])
-    return start, end
+    return reports.Period(first, end, zone)
 
 
-def _date_arg(name: str, default: datetime) -> datetime:
+def _date_arg(name: str, default: date) -> date:
     raw = request.args.get(name)
     if not raw:
         return default
     try:
-        return datetime.fromisoformat(raw)
+        return datetime.fromisoformat(raw).date()  # a date; a time, if given, is ignored
     except ValueError:
         raise Invalid(f"Query parameter {name} must be an ISO date.", [{"field": name, "message": "not a date"}]) from None
+
+
+def _period_fields(p: reports.Period) -> dict:
+    return {"from": p.first.isoformat(), "to": p.end.isoformat(), "timezone": p.zone.key}
 
 
 @route("GET", "/reports/sales", role="manager", summary="Sales by day, channel and product for a period.",
        query=PERIOD | {"channel": "only this channel (by-day figures)"})
 def sales_report():
-    start, end = period()
-    return jsonify({"from": start.date().isoformat(), "to": end.date().isoformat(),
-                    "by_day": reports.sales_by_day(start, end, request.args.get("channel") or None),
-                    "by_channel": reports.sales_by_channel(start, end),
-                    "by_product": reports.sales_by_product(start, end)})
+    p = period()
+    return jsonify({**_period_fields(p),
+                    "by_day": reports.sales_by_day(p, request.args.get("channel") or None),
+                    "by_channel": reports.sales_by_channel(p.start, p.stop),
+                    "by_product": reports.sales_by_product(p.start, p.stop)})
 
 
 @route("GET", "/reports/processing", role="manager", summary="Order processing time (confirmed to shipped) and overdue rate.",
        query=PERIOD)
 def processing_report():
-    start, end = period()
-    settings = current_app.config["SETTINGS"]
-    return jsonify({"from": start.date().isoformat(), "to": end.date().isoformat(),
-                    "processing_time": reports.processing_time(start, end),
-                    "overdue": reports.overdue_rate(settings, start, end)})
+    p = period()
+    return jsonify({**_period_fields(p),
+                    "processing_time": reports.processing_time(p.start, p.stop),
+                    "overdue": reports.overdue_rate(current_app.config["SETTINGS"], p.start, p.stop)})
