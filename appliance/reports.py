@@ -12,9 +12,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from peewee import fn
+from peewee import SQL, fn
 
 from .config import Settings
+from .db import is_postgres
 from .models import Order, OrderLine, Product, utcnow
 
 SOLD = ("confirmed", "shipped", "delivered")  # pending orders are not sales yet
@@ -57,20 +58,60 @@ class Period:
 
 
 def _in_period(start: datetime, end: datetime):
-    return (Order.created_at >= start) & (Order.created_at < end) & Order.status.in_(SOLD)
+    # The status test goes through LOWER() so that no engine answers it with the status index: that
+    # index (chosen by SQLite without statistics) scans every sale ever made, where the created_at
+    # range reads just the period's (a day on a 1 GB database: 0.5 s before, milliseconds after).
+    return (Order.created_at >= start) & (Order.created_at < end) & fn.LOWER(Order.status).in_(SOLD)
 
 
 def sales_by_day(period: Period, channel: str | None = None) -> list[dict]:
-    """One row per local day. One query per day: a local day's UTC bounds move with daylight saving,
-    so no single SQL grouping fits every zone (and days are indexed ranges of created_at)."""
-    days = []
+    """One row per local day. A stretch of days with one UTC offset is one grouped query (its orders'
+    times shifted by that offset); a day when the clocks change is a query of its own, by its exact
+    bounds. So a two-year report is a handful of queries, in every zone."""
+    found: dict[str, tuple] = {}
+    for part in _constant_offset_parts(period):
+        sales = [fn.COUNT(Order.id), fn.SUM(Order.total_cents)]
+        if part.offset is None:
+            query = Order.select(*sales).where(_in_period(part.start, part.stop))
+            keyed = [(part.first.isoformat(), *query.where(*_channel(channel)).scalar(as_tuple=True))]
+        else:
+            day = _local_date(part.offset)
+            query = (Order.select(day, *sales).where(_in_period(part.start, part.stop), *_channel(channel))
+                     .group_by(day).tuples())
+            keyed = [(str(d), n, total) for d, n, total in query]
+        found.update((d, (n, total)) for d, n, total in keyed)
+    return [{"day": d.first.isoformat(), "orders": int((found.get(d.first.isoformat()) or (0, 0))[0] or 0),
+             "total_cents": int((found.get(d.first.isoformat()) or (0, 0))[1] or 0)} for d in period.days()]
+
+
+@dataclass(frozen=True)
+class _Part(Period):
+    offset: timedelta | None = None  # the UTC offset of every instant in it; None: the clocks change
+
+
+def _constant_offset_parts(period: Period) -> list[_Part]:
+    parts: list[_Part] = []
     for day in period.days():
-        query = Order.select(fn.COUNT(Order.id), fn.SUM(Order.total_cents)).where(_in_period(day.start, day.stop))
-        if channel:
-            query = query.where(Order.channel == channel)
-        orders, total = query.scalar(as_tuple=True)
-        days.append({"day": day.first.isoformat(), "orders": int(orders or 0), "total_cents": int(total or 0)})
-    return days
+        begins, ends = (datetime.combine(d, time(), period.zone).utcoffset() for d in (day.first, day.end))
+        offset = begins if begins == ends else None
+        last = parts[-1] if parts else None
+        if offset is not None and last is not None and last.offset == offset:
+            parts[-1] = _Part(last.first, day.end, period.zone, offset)
+        else:
+            parts.append(_Part(day.first, day.end, period.zone, offset))
+    return parts
+
+
+def _local_date(offset: timedelta):
+    """The shop's date of Order.created_at, for orders in a stretch with this UTC offset."""
+    minutes = int(offset.total_seconds() // 60)  # from zoneinfo, never user text
+    if is_postgres():
+        return fn.DATE(Order.created_at + SQL(f"interval '{minutes} minutes'")).coerce(False)
+    return fn.DATE(Order.created_at, f"{minutes:+d} minutes").coerce(False)
+
+
+def _channel(channel: str | None) -> list:
+    return [Order.channel == channel] if channel else []
 
 
 def sales_by_channel(start: datetime, end: datetime) -> list[dict]:

@@ -41,6 +41,19 @@ def test_sales_fall_on_the_shops_day_across_a_daylight_saving_change(api, shop):
     assert two_days["by_channel"] == [{"channel": "store", "orders": 2, "total_cents": 700}]
 
 
+def test_the_day_clocks_go_back_holds_25_hours_of_sales(api, shop):
+    _order_at(api, datetime(2026, 11, 1, 3, 30))  # 23:30 EDT on 31 October
+    _order_at(api, datetime(2026, 11, 1, 4, 30))  # 00:30 EDT on 1 November
+    _order_at(api, datetime(2026, 11, 2, 4, 30))  # 23:30 EST on 1 November (clocks went back at 02:00)
+    _order_at(api, datetime(2026, 11, 2, 5, 30))  # 00:30 EST on 2 November
+
+    report = api.get("manager", "/reports/sales?from=2026-10-25&to=2026-11-08").get_json()
+
+    by_day = {d["day"]: d["orders"] for d in report["by_day"]}
+    assert (by_day["2026-10-31"], by_day["2026-11-01"], by_day["2026-11-02"]) == (1, 2, 1)
+    assert sum(by_day.values()) == 4 and len(by_day) == 14
+
+
 def test_the_day_clocks_go_forward_is_23_hours_long():
     day = reports.Period(date(2026, 3, 8), date(2026, 3, 9), ZoneInfo(NEW_YORK))
 
