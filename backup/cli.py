@@ -208,7 +208,8 @@ def restore_command(app, backup_id, as_of, target, output, force, from_replica, 
             raise BackupError("--from-replica restores the replica; it takes no --backup-id or --target.")
         when = _parse_time(as_of)
         report = replication.restore(settings, output=output, force=force, full_check=full_check,
-                                     timestamp=when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None)
+                                     timestamp=when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None,
+                                     show_progress=not quiet)
         counts = ", ".join(f"{k}={v}" for k, v in report.counts.items())
         click.echo(f"restored the replica {report.replica} up to transaction {report.txid} into "
                    f"{report.destination} in {report.seconds:.1f} s")

@@ -531,7 +531,7 @@ class ReplicaRestore:
 
 
 def restore(settings: Settings, *, output: str | None = None, force: bool = False,
-            timestamp: str | None = None, full_check: bool = False) -> ReplicaRestore:
+            timestamp: str | None = None, full_check: bool = False, show_progress: bool = True) -> ReplicaRestore:
     """Newest state of the replica (or as of `timestamp`) into the home's database or `output`.
 
     Checked like a backup restore: every file opens with the backup key (AES-GCM), Litestream checks
@@ -560,7 +560,7 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
             leftover.unlink(missing_ok=True)
         unsealed = work / "replica"
         sealed_replica.fetch(settings, replica_target(settings), replica_location(settings),
-                             describe_replica(settings), key.encryption, unsealed)
+                             describe_replica(settings), key.encryption, unsealed, show_progress)
         config = write_config(settings, work / "litestream.yml", outbox=unsealed)
         command = [litestream_binary(settings), "restore", "-json", "-config", str(config), "-o", str(building)]
         if timestamp:

@@ -40,6 +40,7 @@ from appliance.config import Settings
 from . import targets
 from .crypto import EncryptingWriter, decrypt_chunks
 from .errors import BackupError, CorruptCopy, ObjectLocked
+from .progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,7 @@ class Shipper:
 
 
 def fetch(settings: Settings, target_settings, location: str, description: str, encryption_key: bytes,
-          into: Path) -> int:
+          into: Path, show_progress: bool = True) -> int:
     """Downloads and unseals every replica file into `into` (a Litestream file replica); returns how many."""
     target = open_replica_target(settings, target_settings, location)
     download = into.with_name(into.name + ".download")
@@ -245,11 +246,13 @@ def fetch(settings: Settings, target_settings, location: str, description: str, 
         keys = [k for k in target.list() if REMOTE_KEY.match(k)]
         if not keys:
             raise BackupError(f"The replica {description} holds no files: nothing to restore.")
+        total = sum(info.size for info in map(target.stat, keys) if info) if show_progress else None
+        progress = Progress(f"replica: download {len(keys)} files", total, enabled=show_progress)
         for key in keys:
             level, name = key.split("/")
             plain = into / "ltx" / level / (name[:-len(SEALED_SUFFIX)] + ".ltx")
             plain.parent.mkdir(parents=True, exist_ok=True)
-            target.get(key, download)
+            target.get(key, download, progress)
             try:
                 unseal(download, plain, encryption_key, f"the replica file {key}")
             except CorruptCopy as e:
@@ -258,6 +261,7 @@ def fetch(settings: Settings, target_settings, location: str, description: str, 
                                   "was damaged. Nothing was changed.") from None
             captured = ltx_time(plain)
             os.utime(plain, (captured, captured))  # restore --as-of goes by the file times
+        progress.finish()
         return len(keys)
     finally:
         download.unlink(missing_ok=True)
