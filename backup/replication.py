@@ -454,7 +454,7 @@ class Supervisor:
             "replica": describe_replica(self.settings),
             "replica_txid": self.shipper.replica_txid,
             "replica_probed_at": self.shipper.confirmed_at,
-            "probe_error": self._ship_error,
+            "shipping_error": self._ship_error,
             "probe_interval_seconds": self.cfg.probe_interval_seconds,
             "updated_at": time.time(),
         }
@@ -507,14 +507,14 @@ def facts(settings: Settings, now: float | None = None) -> dict | None:
         return out
     out["running"] = True
     known = state.get("replica_txid")
-    if known is None and not state.get("probe_error"):
+    if known is None and not state.get("shipping_error"):
         out["reason"] = "nothing shipped to the replica yet"
         return out
     pending = [x for x in local if x.max_txid > (known or 0)]  # never shipped, and failing: all of it is only here
     out["lag_seconds"] = round(max(0.0, now - pending[0].captured_at), 3) if pending else 0.0
-    probe_note = f"; shipping fails: {state['probe_error']}" if state.get("probe_error") else ""
+    shipping_note = f"; shipping fails: {state['shipping_error']}" if state.get("shipping_error") else ""
     out["reason"] = (f"{len(pending)} local transaction(s) not yet known on the replica" if pending
-                     else "the replica holds every captured transaction") + probe_note
+                     else "the replica holds every captured transaction") + shipping_note
     return out
 
 
