@@ -169,6 +169,17 @@ def replication_run_command(app) -> None:
     supervisor.run()
 
 
+@replication_group.command("verify")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+@pass_app
+def replication_verify_command(app, quiet: bool) -> None:
+    """Restore the replica into a scratch database and run the full integrity check (recorded)."""
+    settings = app.settings()
+    report = replication.verify(settings, show_progress=not quiet)
+    click.echo(f"replica {report.replica}: ok, restored up to transaction {report.txid} in {report.seconds:.1f} s")
+    click.echo(", ".join(f"{k}={v}" for k, v in report.counts.items()))
+
+
 @replication_group.command("status")
 @pass_app
 def replication_status_command(app) -> None:

@@ -52,7 +52,8 @@ def exclusive(staging: Path):
 
 
 def register(scheduler, settings) -> list[str]:
-    """Scheduled `backup run` and `backup verify` (cron from config), each in a child process.
+    """Scheduled `backup run`, `backup verify` and, with replication, `replication verify` (cron from
+    config), each in a child process.
 
     The scheduler lives in a web worker; a child process keeps a long backup's memory and CPU, and
     verify's temporary rebinding of models to a scratch database, away from the worker's requests.
@@ -63,6 +64,9 @@ def register(scheduler, settings) -> list[str]:
         ("backup.verify", "verify", ["backup", "verify", "--quiet", "--sample", settings.backup.verify_sample],
          settings.backup.verify_schedule),
     )
+    if settings.backup.replication.enabled and settings.database.url.startswith("sqlite:"):
+        jobs += (("replication.verify", "replica-verify", ["replication", "verify", "--quiet"],
+                  settings.backup.verify_schedule),)
     for job_id, kind, args, cron in jobs:
         trigger = CronTrigger.from_crontab(cron, timezone="UTC")
         scheduler.add_job(_child(settings.home, args), trigger, id=job_id, replace_existing=True,
@@ -73,7 +77,8 @@ def register(scheduler, settings) -> list[str]:
 
 # A run the schedule wanted while the box was off starts this long after the scheduler, so the box
 # serves first; verify after the backup, so a new box verifies its first backup.
-MISSED_RUN_DELAY = {"run": timedelta(minutes=1), "verify": timedelta(minutes=5)}
+MISSED_RUN_DELAY = {"run": timedelta(minutes=1), "verify": timedelta(minutes=5),
+                    "replica-verify": timedelta(minutes=5)}
 
 
 def missed_run(trigger, kind: str, delay: timedelta, now: datetime | None = None) -> dict:
