@@ -47,7 +47,7 @@ class ServerSettings(Section):
 
 
 class ShopSettings(Section):
-    timezone: str = Field("UTC", description="IANA time zone of the shop (e.g. `Europe/Berlin`): report days, \"today\" and \"this week\" begin at its midnight. Times are stored in UTC. `appliance init` writes the machine's zone.")
+    timezone: str = Field("UTC", description="IANA time zone of the shop (e.g. `Europe/Berlin`): pages show and read times on its clock, and report days, \"today\" and \"this week\" begin at its midnight. Times are stored (and the API and CLI speak) in UTC. `appliance init` writes the machine's zone.")
 
     @field_validator("timezone")
     @classmethod

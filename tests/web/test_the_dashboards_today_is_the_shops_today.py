@@ -28,4 +28,4 @@ def test_sales_today_start_at_the_shops_midnight(manager, make_product, settings
     body = " ".join(manager.get("/reports").get_data(as_text=True).split())
 
     assert 'id="sales-today">7.00<' in body  # two minutes apart in UTC, on two days in the shop
-    assert f"Days are the shop's ({KIRITIMATI})" in body
+    assert f"Days and times are the shop's ({KIRITIMATI})" in body

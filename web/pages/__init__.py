@@ -6,10 +6,11 @@ and the HTML error pages. Each area has its own blueprint module.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask import Flask, current_app, g, request
 
+from appliance.reports import shop_zone
 from appliance.config import Settings
 
 from . import security
@@ -39,7 +40,8 @@ def register(app: Flask) -> None:
     @app.context_processor
     def _page_globals():
         return {"user": g.get("user"), "csrf_token": security.csrf_token, "can": security.can,
-                "nav": security.navigation(), "current_path": request.path}
+                "nav": security.navigation(), "current_path": request.path,
+                "shop_zone": settings().shop.timezone}
 
 
 def money(cents: int | None) -> str:
@@ -52,9 +54,16 @@ def money(cents: int | None) -> str:
 
 
 def when(value: datetime | str | None) -> str:
-    """A stored UTC time, to the minute."""
+    """A stored time (UTC) as the shop's clock shows it (`shop.timezone`), to the minute."""
     if not value:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value.rstrip("Z"))
-    return value.strftime("%Y-%m-%d %H:%M")
+    utc = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return utc.astimezone(shop_zone(settings())).strftime("%Y-%m-%d %H:%M")
+
+
+def from_shop_clock(value: datetime) -> datetime:
+    """A time typed on a page (the shop's clock, unless it carries an offset) as stored: naive UTC."""
+    local = value if value.tzinfo else value.replace(tzinfo=shop_zone(settings()))
+    return local.astimezone(timezone.utc).replace(tzinfo=None)

@@ -26,7 +26,7 @@ from appliance import health
 from appliance.config import Settings
 from appliance.models import utcnow
 
-from . import settings
+from . import from_shop_clock, settings, when
 from .forms import FORM, FormError, whole_number
 from .security import requires
 
@@ -199,8 +199,7 @@ def silence_check():
     until = now + timedelta(minutes=minutes)
     engine.silence(check, until, user, reason, now=now)
     what = "every check" if check == "*" else check
-    flash(f"Notifications for {what} are held back until {until:%Y-%m-%d %H:%M} UTC; states are still recorded.",
-          "success")
+    flash(f"Notifications for {what} are held back until {when(until)}; states are still recorded.", "success")
     return redirect(url_for(".ops_page"))
 
 
@@ -223,7 +222,7 @@ def plan_maintenance():
     user = g.user.username
     ends = starts + timedelta(minutes=minutes)
     window = engine.plan_maintenance(starts, ends, user, reason, checks)
-    flash(f"Maintenance #{window.id} planned {starts:%Y-%m-%d %H:%M}–{ends:%H:%M} UTC "
+    flash(f"Maintenance #{window.id} planned {when(starts)}–{when(ends)[-5:]} "
           f"({'all checks' if checks == '*' else checks}): no notifications, and uptime counts it as planned.",
           "success")
     return redirect(url_for(".ops_page"))
@@ -235,9 +234,9 @@ def _start_time(raw: str | None, now: datetime) -> datetime:
     if not raw:
         return now
     try:
-        start = datetime.fromisoformat(raw).replace(tzinfo=None, second=0, microsecond=0)
+        start = from_shop_clock(datetime.fromisoformat(raw)).replace(second=0, microsecond=0)
     except ValueError:
-        raise FormError("start", "Enter a date and time like 2026-03-01 22:00 (UTC).") from None
+        raise FormError("start", f"Enter a date and time like 2026-03-01 22:00 ({settings().shop.timezone}).") from None
     if start < now - PAST_START_GRACE:
         raise FormError("start", "A maintenance window cannot start in the past: "
                                  "that would turn recorded downtime into planned time.")

@@ -12,7 +12,7 @@ from appliance import customers, inventory, orders
 from appliance.errors import AppError, Conflict, Forbidden, InsufficientStock, Invalid
 from appliance.models import CHANNELS, ORDER_STATUSES, Customer, Product
 
-from . import settings
+from . import from_shop_clock, settings
 from .forms import FORM, field_errors
 from .security import can, requires
 
@@ -36,8 +36,8 @@ def list_orders():
         status=_choice(args.get("status"), ORDER_STATUSES, "status", problems),
         channel=_choice(args.get("channel"), CHANNELS, "channel", problems),
         customer_id=_customer_id(args.get("customer"), problems),
-        created_from=_date(args.get("from"), "from", problems),
-        created_to=_end_of_day(_date(args.get("to"), "to", problems)),
+        created_from=_shop_time(_date(args.get("from"), "from", problems)),
+        created_to=_shop_time(_end_of_day(_date(args.get("to"), "to", problems))),
         overdue=args.get("overdue") == "1",
         query=(args.get("q") or "").strip() or None,
     )
@@ -78,6 +78,10 @@ def _date(value: str | None, name: str, problems: list[str]) -> datetime | None:
     except ValueError:
         problems.append(f"The {name} date must look like 2026-01-31.")
         return None
+
+
+def _shop_time(value: datetime | None) -> datetime | None:
+    return from_shop_clock(value) if value else None
 
 
 def _end_of_day(day: datetime | None) -> datetime | None:

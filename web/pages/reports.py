@@ -4,7 +4,7 @@ Days are the shop's days (`shop.timezone`; times are stored in UTC); the page sa
 """
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from flask import Blueprint, render_template
 from peewee import JOIN
@@ -34,7 +34,7 @@ def dashboard():
                    .where(Order.status == "pending").order_by(Order.created_at).limit(50))
     overdue = orders.overdue_orders(settings(), now)
     return render_template(
-        "reports.html", now=now, shop_now=now.replace(tzinfo=timezone.utc).astimezone(zone), zone=zone.key,
+        "reports.html", now=now,
         today=_channel_table(reports.sales_by_channel(day.start, day.stop)),
         week=_channel_table(reports.sales_by_channel(week.start, week.stop)),
         pending=pending, overdue=overdue[:50], overdue_count=len(overdue),
