@@ -80,8 +80,11 @@ def sales_by_day(period: Period, channel: str | None = None) -> list[dict]:
                      .group_by(day).tuples())
             keyed = [(str(d), n, total) for d, n, total in query]
         found.update((d, (n, total)) for d, n, total in keyed)
-    return [{"day": d.first.isoformat(), "orders": int((found.get(d.first.isoformat()) or (0, 0))[0] or 0),
-             "total_cents": int((found.get(d.first.isoformat()) or (0, 0))[1] or 0)} for d in period.days()]
+    days = []
+    for d in period.days():
+        orders, total = found.get(d.first.isoformat(), (0, 0))
+        days.append({"day": d.first.isoformat(), "orders": int(orders or 0), "total_cents": int(total or 0)})
+    return days
 
 
 @dataclass(frozen=True)
