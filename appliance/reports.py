@@ -25,14 +25,24 @@ def shop_zone(settings: Settings) -> ZoneInfo:
     return ZoneInfo(settings.shop.timezone)
 
 
+def to_shop_clock(stored: datetime, zone: ZoneInfo) -> datetime:
+    """A stored time (naive UTC, or aware) as the shop's clock shows it."""
+    return (stored if stored.tzinfo else stored.replace(tzinfo=timezone.utc)).astimezone(zone)
+
+
+def from_shop_clock(local: datetime, zone: ZoneInfo) -> datetime:
+    """A time on the shop's clock (unless it carries its own offset) as stored: naive UTC."""
+    return (local if local.tzinfo else local.replace(tzinfo=zone)).astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def midnight_utc(zone: ZoneInfo, day: date) -> datetime:
     """The UTC instant (naive, as stored) at which `day` begins in the shop."""
-    return datetime.combine(day, time(), zone).astimezone(timezone.utc).replace(tzinfo=None)
+    return from_shop_clock(datetime.combine(day, time()), zone)
 
 
 def shop_today(zone: ZoneInfo, now: datetime | None = None) -> date:
     """The shop's date at `now` (naive UTC; default: now)."""
-    return (now or utcnow()).replace(tzinfo=timezone.utc).astimezone(zone).date()
+    return to_shop_clock(now or utcnow(), zone).date()
 
 
 @dataclass(frozen=True)

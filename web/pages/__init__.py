@@ -6,11 +6,11 @@ and the HTML error pages. Each area has its own blueprint module.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import Flask, current_app, g, request
 
-from appliance.reports import shop_zone
+from appliance import reports as shop_clock
 from appliance.config import Settings
 
 from . import security
@@ -59,11 +59,9 @@ def when(value: datetime | str | None) -> str:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value.rstrip("Z"))
-    utc = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return utc.astimezone(shop_zone(settings())).strftime("%Y-%m-%d %H:%M")
+    return shop_clock.to_shop_clock(value, shop_clock.shop_zone(settings())).strftime("%Y-%m-%d %H:%M")
 
 
 def from_shop_clock(value: datetime) -> datetime:
-    """A time typed on a page (the shop's clock, unless it carries an offset) as stored: naive UTC."""
-    local = value if value.tzinfo else value.replace(tzinfo=shop_zone(settings()))
-    return local.astimezone(timezone.utc).replace(tzinfo=None)
+    """A time typed on a page, read on the shop's clock, as stored (naive UTC)."""
+    return shop_clock.from_shop_clock(value, shop_clock.shop_zone(settings()))
