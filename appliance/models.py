@@ -1,7 +1,7 @@
 """Tables of the order & inventory service. Money is integer cents, quantities integers, times UTC."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from peewee import (
     BooleanField,
@@ -15,12 +15,13 @@ from peewee import (
     TextField,
 )
 
+from . import clock
 from .db import database
 
 
 def utcnow() -> datetime:
-    """Naive UTC: stored the same way on SQLite and PostgreSQL."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """Naive UTC: stored the same way on SQLite and PostgreSQL (read from the box's clock)."""
+    return clock.utcnow()
 
 
 class BaseModel(Model):

@@ -11,6 +11,7 @@ from pathlib import Path
 import peewee
 from peewee import fn
 
+from appliance import clock
 from appliance.db import database
 from appliance.models import utcnow
 
@@ -83,9 +84,9 @@ MISSED_RUN_DELAY = {"run": timedelta(minutes=1), "verify": timedelta(minutes=5),
 
 def missed_run(trigger, kind: str, delay: timedelta, now: datetime | None = None) -> dict:
     """`{"next_run_time": soon}` when the schedule fired since the last recorded `kind` job began
-    (the box was off, or never made one), else `{}` (the trigger's own next time). Like anacron: a
+    (the box was off, or never made one), else the trigger's own next time after `now`. Like anacron: a
     box switched off over its backup hour still gets that backup when it comes back."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     query = BackupJobRun.select(fn.MAX(BackupJobRun.started_at)).where(BackupJobRun.kind == kind)
     try:
         if database.is_closed():  # on the scheduler's thread; a caller's open connection stays open
@@ -93,10 +94,11 @@ def missed_run(trigger, kind: str, delay: timedelta, now: datetime | None = None
                 last = query.scalar()
         else:
             last = query.scalar()
-    except peewee.DatabaseError:
-        return {}  # no catalog yet (or unreadable): the schedule alone
+    except peewee.DatabaseError:  # no catalog yet (or unreadable): the schedule alone
+        return {"next_run_time": trigger.get_next_fire_time(None, now)}
     if last is not None and trigger.get_next_fire_time(None, last.replace(tzinfo=timezone.utc)) > now:
-        return {}
+        # the schedule's own next time, read from the box's clock like the last run was
+        return {"next_run_time": trigger.get_next_fire_time(None, now)}
     return {"next_run_time": now + delay}
 
 

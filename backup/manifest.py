@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
+
+from appliance import clock
 
 from .errors import CorruptCopy, KeyProblem, UnsupportedFormat
 from .keys import BackupKey
@@ -21,7 +23,7 @@ PAYLOAD_NAME = "payload.zst.aes"
 def new_backup_id(now: datetime | None = None) -> str:
     """`20261122T153000Z-ab12`: sorts by creation time, also within one second: the suffix is the
     fraction of the second in 1/65536ths (random digits would order same-second backups at random)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     return now.strftime("%Y%m%dT%H%M%SZ") + f"-{now.microsecond * 65536 // 1_000_000:04x}"
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from appliance import config, runtime
+from appliance import clock, config, runtime
 from appliance.db import database
 from appliance.schema import migrate
 from tests.servers.postgres import postgres_server, postgres_url  # noqa: F401
@@ -61,3 +62,36 @@ def db(settings: config.Settings):
     migrate(extra_models())
     yield database
     runtime.close()
+
+
+# Instants where date arithmetic breaks: a test marked `calendar` runs at today's real time and again
+# at each of these (the box's clock shifted there, still ticking). Naive UTC; the zone notes are for
+# a shop in Europe/Berlin, the zone the calendar tests give their shop.
+AWKWARD_INSTANTS = {
+    "first-of-month-0030": datetime(2027, 3, 1, 0, 30),       # 01:30 in Berlin, day 1 of a month
+    "new-years-eve-2330": datetime(2026, 12, 31, 23, 30),     # already the new year in Berlin
+    "dst-spring-forward": datetime(2027, 3, 28, 1, 30),       # 03:30 CEST: the local day has 23 h
+    "dst-fall-back": datetime(2026, 10, 25, 0, 30),           # 02:30 CEST: an hour that comes twice
+    "last-of-february-2330": datetime(2027, 2, 28, 23, 30),   # 00:30 on March 1st in Berlin
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "calendar: runs at today's time and again at each of AWKWARD_INSTANTS")
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("calendar"):
+        metafunc.parametrize("calendar_now", [None, *AWKWARD_INSTANTS.values()],
+                             ids=["today", *AWKWARD_INSTANTS], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def calendar_now(request):
+    """The instant a `calendar` test runs at (the box's clock moved there); plain tests: real now."""
+    instant = getattr(request, "param", None)
+    if instant is None:
+        yield clock.now()
+        return
+    with clock.shifted_to(instant) as shifted:
+        yield shifted

@@ -16,6 +16,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from appliance import clock
 from appliance.config import Settings
 
 from ..errors import MissingObject, ObjectLocked, TargetUnavailable
@@ -75,7 +76,7 @@ class S3Target:
         days = self._cfg.object_lock_days
         if days <= 0:
             return {}
-        until = datetime.now(timezone.utc) + timedelta(days=days)
+        until = clock.now() + timedelta(days=days)
         return {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": until}
 
     def put(self, source: Path, key: str, progress: ProgressFn | None = None) -> None:

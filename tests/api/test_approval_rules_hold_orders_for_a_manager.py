@@ -6,6 +6,8 @@ from appliance.models import Customer, Order, OrderLine, Product, utcnow
 
 from .conftest import order_body, stock
 
+pytestmark = pytest.mark.calendar
+
 
 @pytest.fixture
 def low_limit(settings):

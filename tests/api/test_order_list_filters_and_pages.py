@@ -1,9 +1,13 @@
 """GET /orders: newest first, filters, and a cursor that visits every order exactly once."""
 from datetime import timedelta
 
+import pytest
+
 from appliance.models import Order, utcnow
 
 from .conftest import order_body
+
+pytestmark = pytest.mark.calendar
 
 
 def _make(api, n, **extra):

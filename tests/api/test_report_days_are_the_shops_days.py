@@ -12,6 +12,8 @@ from appliance.models import Order
 
 from .conftest import order_body
 
+pytestmark = pytest.mark.calendar
+
 NEW_YORK = "America/New_York"
 
 

@@ -1,9 +1,13 @@
 """Sales, processing time and overdue rate computed from known orders."""
 from datetime import timedelta
 
+import pytest
+
 from appliance.models import Order, utcnow
 
 from .conftest import order_body
+
+pytestmark = pytest.mark.calendar
 
 
 def _order(api, *lines, channel="store"):

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from appliance import clock
 from backup.jobs import MISSED_RUN_DELAY, missed_run, register
 from backup.models import BackupJobRun
+
+pytestmark = pytest.mark.calendar
 
 HOURLY = CronTrigger.from_crontab("0 * * * *", timezone="UTC")
 NOW = datetime(2026, 11, 22, 15, 20, tzinfo=timezone.utc)
@@ -33,13 +37,13 @@ def test_a_backup_made_since_the_last_scheduled_time_keeps_the_schedule(db):
     _ran_at("run", NOW - timedelta(minutes=19))  # 15:01, after the 15:00 time
     _ran_at("verify", NOW - timedelta(days=3))   # another kind does not count
 
-    assert missed_run(HOURLY, "run", timedelta(minutes=1), now=NOW) == {}
+    assert missed_run(HOURLY, "run", timedelta(minutes=1), now=NOW) == {"next_run_time": NOW.replace(hour=16, minute=0)}
 
 
 def test_the_scheduler_gets_the_missed_backup_soon_and_the_verify_after_it(settings, db):
-    _ran_at("verify", datetime.now(timezone.utc) - timedelta(minutes=1))
+    _ran_at("verify", clock.now() - timedelta(minutes=1))
     scheduler = BackgroundScheduler(timezone="UTC")
-    started = datetime.now(timezone.utc)
+    started = clock.now()
     register(scheduler, settings)
     scheduler.start(paused=True)
     try:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from appliance import inventory, orders
 from appliance.models import Order, StockLevel, utcnow
 from monitors import engine
+
+pytestmark = pytest.mark.calendar
 
 
 def _order(settings, qty: int = 1) -> Order:

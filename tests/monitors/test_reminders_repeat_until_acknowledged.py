@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from monitors import engine
 
 from .monitor_helpers import feed, queued
+
+pytestmark = pytest.mark.calendar
 
 START = datetime(2026, 3, 2, 9, 0)
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from monitors import engine
 from monitors.models import StateChange
 
 from .monitor_helpers import feed, queued
+
+pytestmark = pytest.mark.calendar
 
 START = datetime(2026, 3, 2, 9, 0)
 

@@ -9,6 +9,8 @@ import pytest
 from monitors import engine, uptime
 from monitors.models import StateChange
 
+pytestmark = pytest.mark.calendar
+
 H = 3600
 DAY = 86400
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from appliance import config
+from appliance import clock, config
 from appliance.models import utcnow
 from backup.run import run_backup
 from backup.verify import verify
@@ -26,6 +26,13 @@ READINGS = [("readyz", "crit", 5.2, "GET /readyz took 5.2 s (limit 5 s)"),
             ("cpu", "ok", 12.5, "12% busy"), ("memory", "ok", 41, "41% used"),
             ("disk", "ok", 63.2, "/ 63% full (3.6 GiB free of 9.8 GiB)"), ("db_probe", "ok", 0.004, "write+read in 4 ms"),
             ("stock_ledger", "ok", 0, "stock matches the ledger")]
+
+
+@pytest.fixture(autouse=True)
+def mid_month():
+    """The month's history below needs days 3 and 6 behind it: the box's clock reads the 20th."""
+    with clock.shifted_to(datetime(2026, 11, 20, 14, 0)) as instant:
+        yield instant
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from monitors.models import Acknowledgement, CheckState, MaintenanceWindow, Sile
 
 from .web_helpers import post_form
 
+pytestmark = pytest.mark.calendar
+
 ACTIONS = ["/ops/health/acknowledge", "/ops/health/silence", "/ops/health/maintenance"]
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from appliance import orders
 from appliance.models import Customer, Order, utcnow
+
+pytestmark = pytest.mark.calendar
 
 
 def numbers(client, query: str) -> list[str]:

@@ -7,11 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance import config, orders
+from appliance import clock, config, orders
 from appliance.models import Order
 from monitors.models import MaintenanceWindow
 
 from .web_helpers import post_form
+
+pytestmark = pytest.mark.calendar
 
 KOLKATA = "Asia/Kolkata"
 
@@ -37,7 +39,7 @@ def test_the_orders_list_shows_and_filters_by_the_shops_clock(staff, make_produc
 
 
 def test_a_maintenance_start_is_read_on_the_shops_clock(admin, settings):
-    local_start = (datetime.now(ZoneInfo(KOLKATA)) + timedelta(days=2)).replace(second=0, microsecond=0, tzinfo=None)
+    local_start = (clock.now().astimezone(ZoneInfo(KOLKATA)) + timedelta(days=2)).replace(second=0, microsecond=0, tzinfo=None)
 
     response = post_form(admin, "/ops/health/maintenance", {"start": local_start.strftime("%Y-%m-%dT%H:%M"),
                                                             "minutes": "30", "checks": "*", "reason": "new UPS"})

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from appliance import orders
 from appliance.models import Order, utcnow
+
+pytestmark = pytest.mark.calendar
 
 
 def test_dashboard_counts_sales_waiting_and_overdue(manager, make_product, settings):

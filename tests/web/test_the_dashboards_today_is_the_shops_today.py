@@ -8,6 +8,8 @@ import pytest
 from appliance import config, orders, reports
 from appliance.models import Order
 
+pytestmark = pytest.mark.calendar
+
 KIRITIMATI = "Pacific/Kiritimati"  # UTC+14: its midnight is 10:00 UTC of the day before
 
 

@@ -11,6 +11,8 @@ import pytest
 from monitors import engine, uptime
 from monitors.models import StateChange
 
+pytestmark = pytest.mark.calendar
+
 MARCH = 31 * 86400   # 2026-03 has 31 days; the whole month is in the past
 
 
