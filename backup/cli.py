@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import click
 
 from appliance import config, runtime
-from appliance.cli.base import AppGroup, pass_app
+from appliance.commandline import AppGroup, pass_app
 
 from . import keys, replication, restore as restoring, retention, run as running, status as statuses, verify as verifying
 from .errors import BackupError

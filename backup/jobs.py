@@ -127,7 +127,7 @@ def _child(home: Path, args: list[str]):
     import sys
 
     def run() -> None:
-        command = [sys.executable, "-c", "from appliance.cli import main; main()", "--home", str(home), *args]
+        command = [sys.executable, "-c", "from cli import main; main()", "--home", str(home), *args]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]

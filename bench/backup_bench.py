@@ -58,7 +58,7 @@ def generate(db_path: Path, size_mb: int, seed: int = 1, quiet: bool = False) ->
     (products, customers, orders with lines, order events, stock movements, audit events in a hash
     chain), bulk-inserted in large transactions. Returns row counts."""
     from appliance import runtime
-    from appliance.cli.wiring import extra_models
+    from cli.wiring import extra_models
     from appliance.db import init_database
     from appliance.schema import migrate
 

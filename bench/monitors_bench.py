@@ -39,7 +39,7 @@ def main() -> None:
     import monitors.notify  # noqa: F401
     from monitors import engine
     from monitors.checks import enabled_checks
-    from appliance.cli.wiring import extra_models
+    from cli.wiring import extra_models
     rss_imported = me.memory_info().rss
 
     home = make_home(Path(tempfile.mkdtemp(prefix="monbench-")) / "home")

@@ -45,7 +45,7 @@ def order_body(rng: random.Random) -> dict:
 def seed(home: Path) -> None:
     """50 products with plenty of stock, written in-process before the server starts."""
     from appliance import config, inventory, runtime
-    from appliance.cli.wiring import extra_models
+    from cli.wiring import extra_models
     from appliance.schema import migrate
     runtime.connect(config.load(home))
     migrate(extra_models())

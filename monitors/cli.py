@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import click
 
-from appliance.cli.base import pass_app
+from appliance.commandline import pass_app
 from appliance.models import utcnow
 
 from . import engine, notify, status as status_module, uptime

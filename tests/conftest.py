@@ -57,7 +57,7 @@ def settings(home: Path, database_url: str) -> config.Settings:
 
 @pytest.fixture
 def db(settings: config.Settings):
-    from appliance.cli.wiring import extra_models
+    from cli.wiring import extra_models
     runtime.connect(settings)
     migrate(extra_models())
     yield database

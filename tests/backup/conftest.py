@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from appliance import config, inventory, orders
-from appliance.cli import main
+from cli import main
 from tests.servers.s3 import s3_server  # noqa: F401
 from tests.servers.sshd import sshd_server  # noqa: F401
 

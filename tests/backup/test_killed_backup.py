@@ -56,7 +56,7 @@ def test_a_backup_killed_during_its_sftp_upload_never_lists_and_is_caught_up(
         settings = configure(local_target("disk", tmp_path / "disk"), sftp_target("nas", sshd, "killed"))
         remote = sshd.root / "killed"
         child = subprocess.Popen(
-            [sys.executable, "-c", "from appliance.cli import main; main()", "--home", str(home), "backup", "run",
+            [sys.executable, "-c", "from cli import main; main()", "--home", str(home), "backup", "run",
              "--quiet"],
             env={**os.environ, "APPLIANCE_DATABASE_URL": settings.database.url},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -2,7 +2,7 @@
 from click.testing import CliRunner
 
 from appliance import audit, inventory
-from appliance.cli import main
+from cli import main
 from appliance.models import AuditEvent, AuditHead
 
 

@@ -5,7 +5,7 @@ import stat
 from click.testing import CliRunner
 
 from appliance import accounts, config, runtime
-from appliance.cli import main
+from cli import main
 from appliance.models import Order, User
 
 

@@ -1,9 +1,9 @@
-"""Commands are imported only when used (appliance/cli/wiring.py COMMANDS): each entry must load,
+"""Commands are imported only when used (cli/wiring.py COMMANDS): each entry must load,
 be a click command, and carry the name it is listed under, or `appliance <name>` would break."""
 import click
 
-from appliance.cli import main
-from appliance.cli.wiring import COMMANDS
+from cli import main
+from cli.wiring import COMMANDS
 
 
 def test_every_wired_command_loads_under_its_name():

@@ -20,7 +20,7 @@ import psutil
 
 _SCRIPT = Path(sys.executable).parent / "appliance"
 # The console script of this venv; without it (not installed), the same entry point through python.
-APPLIANCE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from appliance.cli import main; main()"]
+APPLIANCE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from cli import main; main()"]
 REPO = Path(__file__).resolve().parents[2]
 
 

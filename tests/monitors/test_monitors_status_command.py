@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from appliance.cli import main
+from cli import main
 from monitors.models import MaintenanceWindow, Silence
 
 

@@ -206,7 +206,7 @@ class PostgresServer:
 
     def _make_template(self) -> None:
         """Migrates the template once; every create_database() clones it (no per-test migration)."""
-        from appliance.cli.wiring import extra_models
+        from cli.wiring import extra_models
         from appliance.db import database, open_database
         from appliance.schema import migrate
 

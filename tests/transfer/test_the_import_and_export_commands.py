@@ -4,7 +4,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from appliance.cli import main
+from cli import main
 
 
 def run(home, *args):

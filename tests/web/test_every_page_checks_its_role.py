@@ -59,7 +59,7 @@ PUBLIC = {"/login", "/logout"}
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory, password_hash):
     """One shop for the whole table (these requests change nothing), so 75 checks cost one set-up."""
-    from appliance.cli.wiring import extra_models
+    from cli.wiring import extra_models
     home = make_home(tmp_path_factory.mktemp("roles") / "home")
     settings = config.load(home, environ={"APPLIANCE_DATABASE_URL": "sqlite:///appliance.db"})
     runtime.connect(settings)

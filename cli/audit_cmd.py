@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from .. import audit
-from .base import CliContext, pass_app
+from appliance import audit
+from appliance.commandline import CliContext, pass_app
 
 
 @click.group("audit")

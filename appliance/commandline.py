@@ -1,26 +1,32 @@
-"""What every command shares: lazy settings + database, and one-line errors with a non-zero exit."""
+"""What every command of every package shares: lazy settings + database, and one-line errors with a non-zero exit."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Callable
 
 import click
 import peewee
 
-from .. import config, runtime
-from ..errors import AppError
+from . import config, runtime
+from .errors import AppError
 
 
 class CliContext:
-    def __init__(self, home: str | None):
+    """What a command gets from the `appliance` group: the home, and settings + database on demand.
+
+    `extra_models` lists the tables of the packages above the core; the composition root passes it.
+    """
+
+    def __init__(self, home: str | None, extra_models: Callable[[], list] = list):
         self.home = Path(home).resolve() if home else config.home_from_env()
+        self.extra_models = extra_models
         self._settings: config.Settings | None = None
 
     def settings(self) -> config.Settings:
         """Loads settings and opens the database (schema brought up to date) on first use."""
         if self._settings is None:
-            from .wiring import extra_models
-            self._settings = runtime.bootstrap(self.home, extra_models=extra_models())
+            self._settings = runtime.bootstrap(self.home, extra_models=self.extra_models())
         return self._settings
 
 

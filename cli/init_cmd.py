@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from .. import accounts, home as home_module
-from ..models import User
-from .base import CliContext, pass_app, read_secret_stdin
+from appliance import accounts, home as home_module
+from appliance.models import User
+from appliance.commandline import CliContext, pass_app, read_secret_stdin
 
 
 @click.command("init")
@@ -32,7 +32,7 @@ def command(app: CliContext, demo: bool, admin_user: str, admin_password_stdin: 
         if not admin_password_stdin:
             logins.append(f"admin user: {admin_user}  one-time password: {password}  (change it after signing in)")
     if demo:
-        from ..demo import load_demo
+        from appliance.demo import load_demo
         logins += [f"demo user: {username}  password: {password}" for username, password in load_demo(settings).items()]
         if logins:
             # A demo box shows its logins again on every `./dev run`; a real box never writes them.

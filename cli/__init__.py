@@ -1,7 +1,9 @@
-"""`appliance` command line: the composition root, the only place that wires every package together.
+"""`appliance` command line: the composition root, the only package that knows every other one.
 
-One module per command (init, serve, user, token, import/export, audit, config); other packages
-contribute their own click commands through `wiring.py`.
+It sits above them all (web → runbooks → monitors → failover → backup → appliance) and wires them
+together: commands, tables, scheduled jobs, operations (`wiring.py`). One module per core command
+(init, serve, user, token, import/export, audit, config); other packages bring their own click
+commands, listed in `wiring.COMMANDS`.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import importlib
 
 import click
 
-from .base import AppGroup, CliContext
+from appliance.commandline import AppGroup, CliContext
 
 
 class LazyGroup(AppGroup):
@@ -33,4 +35,5 @@ class LazyGroup(AppGroup):
 @click.pass_context
 def main(ctx: click.Context, home: str | None) -> None:
     """Store Appliance: orders, stock, backups, monitors and recovery runbooks."""
-    ctx.obj = CliContext(home)
+    from .wiring import extra_models
+    ctx.obj = CliContext(home, extra_models)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from .. import transfer
-from .base import CliContext, pass_app
+from appliance import transfer
+from appliance.commandline import CliContext, pass_app
 
 ACTOR = "cli"
 

@@ -12,8 +12,8 @@ import sys
 import click
 from gunicorn.app.base import BaseApplication
 
-from .. import config, order_writer, runtime
-from .base import CliContext, pass_app
+from appliance import config, order_writer, runtime
+from appliance.commandline import CliContext, pass_app
 
 
 class ApplianceServer(BaseApplication):
@@ -39,7 +39,7 @@ def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None) ->
         # interval) for the GIL while another request thread parses JSON: measured +20-70% orders/s.
         sys.setswitchinterval(0.0005)
         from .wiring import configure_scheduler
-        from ..scheduler import SingleScheduler
+        from appliance.scheduler import SingleScheduler
         worker.scheduler = SingleScheduler(settings.home / "run" / "scheduler.lock",
                                            lambda scheduler: configure_scheduler(scheduler, settings))
         worker.scheduler.start()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import click
 
-from .. import accounts
-from ..models import ROLES, User
-from .base import CliContext, pass_app, read_secret_stdin
+from appliance import accounts
+from appliance.models import ROLES, User
+from appliance.commandline import CliContext, pass_app, read_secret_stdin
 
 ACTOR = "cli"
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import click
 
-from .. import accounts
-from ..models import ROLES, ApiToken
-from .base import CliContext, pass_app
+from appliance import accounts
+from appliance.models import ROLES, ApiToken
+from appliance.commandline import CliContext, pass_app
 
 
 @click.group("token")

@@ -8,14 +8,14 @@ from __future__ import annotations
 # Command name -> "module:attribute". Imported only when the command runs (or `--help` lists them):
 # `appliance backup run` need not import gunicorn, openpyxl or the monitors (about 0.15 s).
 COMMANDS = {
-    "init": "appliance.cli.init_cmd:command",
-    "serve": "appliance.cli.serve_cmd:command",
-    "user": "appliance.cli.user_cmd:command",
-    "token": "appliance.cli.token_cmd:command",
-    "import": "appliance.cli.transfer_cmd:import_command",
-    "export": "appliance.cli.transfer_cmd:export_command",
-    "audit": "appliance.cli.audit_cmd:command",
-    "config": "appliance.cli.config_cmd:command",
+    "init": "cli.init_cmd:command",
+    "serve": "cli.serve_cmd:command",
+    "user": "cli.user_cmd:command",
+    "token": "cli.token_cmd:command",
+    "import": "cli.transfer_cmd:import_command",
+    "export": "cli.transfer_cmd:export_command",
+    "audit": "cli.audit_cmd:command",
+    "config": "cli.config_cmd:command",
     # Other packages' commands (backup, restore, monitors, runbook, drill, failover) go below.
     "monitors": "monitors.cli:command",
     "backup": "backup.cli:backup_group",
@@ -34,8 +34,8 @@ def extra_models() -> list:
 
 def configure_scheduler(scheduler, settings) -> None:
     """The box's scheduled jobs; other packages add theirs below, one line each."""
-    from ..orders import forget_old_idempotency_keys, refresh_usual_quantities
-    from ..scheduler import with_db, write_heartbeat
+    from appliance.orders import forget_old_idempotency_keys, refresh_usual_quantities
+    from appliance.scheduler import with_db, write_heartbeat
     scheduler.add_job(with_db(write_heartbeat), "interval", seconds=15, id="heartbeat", next_run_time=_now())
     scheduler.add_job(with_db(lambda: forget_old_idempotency_keys(settings)), "interval", hours=1, id="forget-idempotency-keys")
     scheduler.add_job(with_db(lambda: refresh_usual_quantities(settings)), "interval", hours=1,

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from .. import config
-from .base import CliContext, pass_app
+from appliance import config
+from appliance.commandline import CliContext, pass_app
 
 
 @click.group("config")
