@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 from appliance import orders
@@ -14,17 +13,6 @@ def replication_options(target: str, **extra) -> dict:
     """`[backup] replication = {...}` for helpers.write_targets."""
     return {"replication": {"enabled": True, "target": target, "probe_interval_seconds": 1,
                             "restart_base_seconds": 0.2, "restart_max_seconds": 2, **extra}}
-
-
-def wait_for(predicate, timeout: float = 15, what: str = "condition", step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
 def caught_up(settings) -> dict | bool:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from appliance import runtime
 from backup import replication, sealed_replica
 
+from tests.servers.waiting import wait_for
+
 from .helpers import sftp_target
-from .replication_helpers import add_orders, caught_up, order_numbers, replication_options, wait_for
+from .replication_helpers import add_orders, caught_up, order_numbers, replication_options
 
 
 def _replicate(settings, then):

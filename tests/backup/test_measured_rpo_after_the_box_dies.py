@@ -14,9 +14,10 @@ from pathlib import Path
 from appliance import config, inventory, orders, runtime
 from backup import replication
 
+from tests.servers.waiting import wait_for
+
 from .helpers import sftp_target
-from .replication_helpers import (alive, caught_up, discard_database, kill_pid, order_numbers, replication_options,
-                                  wait_for)
+from .replication_helpers import alive, caught_up, discard_database, kill_pid, order_numbers, replication_options
 
 WRITE_SECONDS = 4
 

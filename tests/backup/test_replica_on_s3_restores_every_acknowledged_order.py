@@ -5,8 +5,10 @@ from __future__ import annotations
 from backup import replication
 from backup.status import monitor_facts
 
+from tests.servers.waiting import wait_for
+
 from .helpers import order_rows, s3_target, sqlite_counts
-from .replication_helpers import add_orders, alive, caught_up, replication_options, wait_for
+from .replication_helpers import add_orders, alive, caught_up, replication_options
 
 
 def test_orders_streamed_to_s3_come_back_from_the_replica(shop, configure, home, tmp_path, s3_server, cli):

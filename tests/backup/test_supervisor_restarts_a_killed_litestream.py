@@ -11,8 +11,10 @@ import pytest
 from backup import replication
 from backup.status import monitor_facts
 
+from tests.servers.waiting import wait_for
+
 from .helpers import sftp_target
-from .replication_helpers import add_orders, alive, caught_up, replication_options, wait_for
+from .replication_helpers import add_orders, alive, caught_up, replication_options
 
 
 def test_a_killed_litestream_is_restarted_and_catches_up(shop, configure, home, sshd_server):

@@ -43,7 +43,7 @@ def test_a_stopped_sftp_server_misses_one_backup_and_gets_it_at_the_next_run(
 
 
 def test_an_unreachable_s3_endpoint_fails_fast_and_the_local_copy_completes(shop, configure, home, tmp_path):
-    from tests.servers.sshd import free_port
+    from tests.servers.ports import free_port
     down = type("Down", (), {"endpoint": f"http://127.0.0.1:{free_port()}"})()
     settings = configure(local_target("disk", tmp_path / "disk"), s3_target("offsite", down, "nobucket", home))
     started = time.monotonic()

@@ -11,8 +11,10 @@ from backup.jobs import register
 from backup.models import BackupJobRun
 from backup.run import staging_dir
 
+from tests.servers.waiting import wait_for
+
 from .helpers import flip_byte, sftp_target
-from .replication_helpers import add_orders, caught_up, replication_options, wait_for
+from .replication_helpers import add_orders, caught_up, replication_options
 
 
 def _replicated(settings):

@@ -10,8 +10,10 @@ from appliance import orders
 from backup import keys, replication, sealed_replica
 from backup.crypto import MAGIC
 
+from tests.servers.waiting import wait_for
+
 from .helpers import flip_byte, sftp_target
-from .replication_helpers import caught_up, replication_options, wait_for
+from .replication_helpers import caught_up, replication_options
 
 CANARY = "CANARY-7f3a-customer-note-that-must-not-leak"
 

@@ -8,8 +8,10 @@ from datetime import datetime, timezone
 
 from backup import replication
 
+from tests.servers.waiting import wait_for
+
 from .helpers import sftp_target
-from .replication_helpers import add_orders, caught_up, order_numbers, replication_options, wait_for
+from .replication_helpers import add_orders, caught_up, order_numbers, replication_options
 
 
 def test_a_replica_restore_as_of_a_time_has_the_orders_before_it_and_none_after(

@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,12 @@ from pathlib import Path
 
 import psutil
 
+from tests.servers.ports import free_port
+
 _SCRIPT = Path(sys.executable).parent / "appliance"
 # The console script of this venv; without it (not installed), the same entry point through python.
 APPLIANCE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from cli import main; main()"]
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ServedAppliance:
@@ -244,17 +239,6 @@ class Client:
 
     def close(self) -> None:
         self.reset()
-
-
-def wait_for(predicate, timeout: float, what: str):
-    """predicate()'s first truthy value, polled every 50 ms; AssertionError after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def seed_products(client: Client, stock: dict[str, int], price_cents: int = 100) -> None:

@@ -21,7 +21,9 @@ import pytest
 
 from appliance.models import Order
 
-from .served import seed_products, wait_for
+from tests.servers.waiting import wait_for
+
+from .served import seed_products
 from .stock_checks import box_database, ledger_and_levels
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,8 @@ import pytest
 from appliance.models import utcnow
 from monitors import engine
 
-from .served import wait_for
+from tests.servers.waiting import wait_for
+
 from .stock_checks import box_database
 
 pytestmark = pytest.mark.slow

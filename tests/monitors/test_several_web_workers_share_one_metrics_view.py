@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitors import engine
 
-from .monitor_servers import free_port
+from tests.servers.ports import free_port
 
 APPLIANCE = Path(sys.executable).with_name("appliance")
 

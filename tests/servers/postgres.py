@@ -23,7 +23,6 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -31,6 +30,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from .ports import free_port
 
 TEMPLATE = "appliance_template"
 PG_USER = "postgres"
@@ -65,12 +66,6 @@ def _major(name: str) -> int:
         return int(name)
     except ValueError:
         return 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PostgresServer:

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from .sshd import free_port
+from .ports import free_port
 
 ACCESS_KEY, SECRET_KEY = "appliance-test", "appliance-test-secret"
 
