@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from appliance import transfer
+from appliance import import_export
 from appliance.commandline import CliContext, pass_app
 
 ACTOR = "cli"
 
 
 @click.command("import")
-@click.argument("kind", type=click.Choice(list(transfer.KINDS)))
+@click.argument("kind", type=click.Choice(list(import_export.KINDS)))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the whole file and report; write nothing.")
 @pass_app
@@ -27,9 +27,9 @@ def import_command(app: CliContext, kind: str, file: Path, dry_run: bool) -> Non
     """
     settings = app.settings()
     if dry_run:
-        report = transfer.validate(kind, file, settings=settings)
+        report = import_export.validate(kind, file, settings=settings)
     else:
-        report = transfer.apply(kind, file, actor=ACTOR, settings=settings)
+        report = import_export.apply(kind, file, actor=ACTOR, settings=settings)
     for error in report.errors:
         click.echo(str(error), err=True)
     click.echo(report.summary(), err=not report.ok)
@@ -38,8 +38,8 @@ def import_command(app: CliContext, kind: str, file: Path, dry_run: bool) -> Non
 
 
 @click.command("export")
-@click.argument("kind", type=click.Choice(list(transfer.KINDS)))
-@click.option("--format", "fmt", type=click.Choice(transfer.FORMATS), default=None,
+@click.argument("kind", type=click.Choice(list(import_export.KINDS)))
+@click.option("--format", "fmt", type=click.Choice(import_export.FORMATS), default=None,
               help="csv or xlsx (default: from --output's extension, else csv).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File to write (default: standard output, CSV only).")
@@ -51,7 +51,7 @@ def export_command(app: CliContext, kind: str, fmt: str | None, output: Path | N
         raise click.UsageError("An XLSX export needs --output FILE (it is not text for a terminal).")
     settings = app.settings()
     # A file on disk gets the byte-order mark Excel needs to read UTF-8; a pipe gets plain UTF-8.
-    data = transfer.export(kind, fmt, settings=settings, byte_order_mark=output is not None)
+    data = import_export.export(kind, fmt, settings=settings, byte_order_mark=output is not None)
     if output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)

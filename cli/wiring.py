@@ -12,8 +12,8 @@ COMMANDS = {
     "serve": "cli.serve_cmd:command",
     "user": "cli.user_cmd:command",
     "token": "cli.token_cmd:command",
-    "import": "cli.transfer_cmd:import_command",
-    "export": "cli.transfer_cmd:export_command",
+    "import": "cli.import_export_cmd:import_command",
+    "export": "cli.import_export_cmd:export_command",
     "audit": "cli.audit_cmd:command",
     "config": "cli.config_cmd:command",
     # Other packages' commands (backup, restore, monitors, runbook, drill, failover) go below.

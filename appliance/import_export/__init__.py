@@ -2,9 +2,9 @@
 
 The functions the CLI and the web upload page use:
 
-    report = transfer.validate("products", data_or_path, "products.xlsx", settings=settings)
-    report = transfer.apply("products", data_or_path, "products.xlsx", actor="alice", settings=settings)
-    data = transfer.export("stock", "csv")
+    report = import_export.validate("products", data_or_path, "products.xlsx", settings=settings)
+    report = import_export.apply("products", data_or_path, "products.xlsx", actor="alice", settings=settings)
+    data = import_export.export("stock", "csv")
 
 An import checks the whole file first and reports every bad row (row, column, reason). `apply` then
 writes all rows in one transaction, or nothing when any row is bad; the checks run again inside that

@@ -2,7 +2,7 @@
 nothing, even for a file that would change every kind of row."""
 from __future__ import annotations
 
-from appliance import transfer
+from appliance import import_export
 
 from .shop import every_row, stock_a_shop
 
@@ -16,7 +16,7 @@ def test_a_dry_run_reports_what_would_change_and_writes_nothing(settings, db):
         "orders": b"number,channel,status,sku,qty,unit_price\nW-1,web,confirmed,MUG,2,12.99\n",
     }
 
-    reports = {kind: transfer.validate(kind, data, f"{kind}.csv", settings=settings) for kind, data in files.items()}
+    reports = {kind: import_export.validate(kind, data, f"{kind}.csv", settings=settings) for kind, data in files.items()}
 
     assert reports["products"].counts == {"created": 1, "updated": 1, "unchanged": 1}
     assert reports["stock"].counts == {"changed": 1, "unchanged": 0}

@@ -2,7 +2,7 @@
 what is reserved for orders is refused: stock promised to a customer cannot silently vanish."""
 from __future__ import annotations
 
-from appliance import transfer
+from appliance import import_export
 from appliance.inventory import product_by_sku, stock_summary
 from appliance.models import AuditEvent, StockMovement
 
@@ -13,7 +13,7 @@ def test_a_stock_count_below_reserved_stock_is_refused(settings, db):
     stock_a_shop(settings)  # 10 TEA reserved on the shop floor
     before = every_row()
 
-    report = transfer.apply("stock", b"sku,location,on_hand\nTEA,floor,9\n", "count.csv", actor=ACTOR,
+    report = import_export.apply("stock", b"sku,location,on_hand\nTEA,floor,9\n", "count.csv", actor=ACTOR,
                             settings=settings)
 
     assert [str(e) for e in report.errors] == [
@@ -26,7 +26,7 @@ def test_a_count_sets_on_hand_through_the_ledger_with_one_audit_event(settings, 
     tea_floor = stock_summary(product_by_sku("TEA"))["locations"][0]
     audit_before = AuditEvent.select().count()
 
-    report = transfer.apply("stock", b"sku,location,on_hand\nTEA,floor,11\nMUG,,6\nMUG,back,4\n", "count.csv",
+    report = import_export.apply("stock", b"sku,location,on_hand\nTEA,floor,11\nMUG,,6\nMUG,back,4\n", "count.csv",
                             actor=ACTOR, settings=settings)
 
     assert report.ok and report.counts == {"changed": 2, "unchanged": 1}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance import transfer
+from appliance import import_export
 from appliance.inventory import create_location
 
 from .shop import ACTOR, assert_consistent, business_data, fresh_box, order, stock_a_shop
@@ -20,12 +20,12 @@ def database_url(postgres_server) -> str:
 def test_an_export_imported_into_a_fresh_postgresql_box_gives_the_same_data(settings, db, tmp_path, postgres_server):
     stock_a_shop(settings)
     before = business_data()
-    exported = {kind: transfer.export(kind, "xlsx") for kind in ("products", "stock", "orders")}
+    exported = {kind: import_export.export(kind, "xlsx") for kind in ("products", "stock", "orders")}
 
     with fresh_box(tmp_path, settings, postgres_server.create_database()) as fresh:
         create_location("back", "Back room", 20, ACTOR)
         for kind, data in exported.items():
-            assert transfer.apply(kind, data, f"{kind}.xlsx", actor=ACTOR, settings=fresh).ok
+            assert import_export.apply(kind, data, f"{kind}.xlsx", actor=ACTOR, settings=fresh).ok
         assert business_data() == before
         new_number = order(fresh, [("MUG", 1)])
         assert new_number not in {o["number"] for o in before["orders"]}

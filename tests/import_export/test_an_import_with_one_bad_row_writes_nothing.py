@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from appliance import transfer
-from appliance.transfer import RowError
+from appliance import import_export
+from appliance.import_export import RowError
 
 from .shop import ACTOR, audit_count, every_row, ledger_count, stock_a_shop
 
@@ -26,7 +26,7 @@ def test_an_import_with_one_bad_row_writes_nothing(kind, settings, db):
     data, expected_error = FILES[kind]
     before, ledger_before, audit_before = every_row(), ledger_count(), audit_count()
 
-    report = transfer.apply(kind, data, f"{kind}.csv", actor=ACTOR, settings=settings)
+    report = import_export.apply(kind, data, f"{kind}.csv", actor=ACTOR, settings=settings)
 
     assert report.errors == [expected_error]
     assert not report.written
@@ -42,7 +42,7 @@ def test_a_row_that_fails_only_against_the_stock_still_stops_the_whole_file(sett
     data = (b"number,channel,status,sku,qty,unit_price\n"
             b"W-1,web,confirmed,MUG,3,12.99\nW-2,web,confirmed,MUG,3,12.99\n")
 
-    report = transfer.apply("orders", data, "orders.csv", actor=ACTOR, settings=settings)
+    report = import_export.apply("orders", data, "orders.csv", actor=ACTOR, settings=settings)
 
     assert [(e.row, e.column) for e in report.errors] == [(3, "qty")]
     assert "3 wanted, 2 available" in report.errors[0].message

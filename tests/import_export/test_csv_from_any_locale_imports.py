@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance import transfer
+from appliance import import_export
 from appliance.inventory import product_by_sku
 
 from .shop import ACTOR
@@ -18,7 +18,7 @@ SAME_PRODUCTS = {
 
 @pytest.mark.parametrize("variant", SAME_PRODUCTS)
 def test_csv_from_any_locale_imports_the_same_products(variant, settings, db):
-    report = transfer.apply("products", SAME_PRODUCTS[variant].encode(), "products.csv", actor=ACTOR,
+    report = import_export.apply("products", SAME_PRODUCTS[variant].encode(), "products.csv", actor=ACTOR,
                             settings=settings)
 
     assert report.ok, report.errors
@@ -28,6 +28,6 @@ def test_csv_from_any_locale_imports_the_same_products(variant, settings, db):
 
 
 def test_blank_lines_at_the_end_are_ignored(settings, db):
-    report = transfer.validate("products", b"sku,name,price\nA1,Tea,1\n,,\n\n , ,\n", "p.csv", settings=settings)
+    report = import_export.validate("products", b"sku,name,price\nA1,Tea,1\n,,\n\n , ,\n", "p.csv", settings=settings)
     assert report.ok, report.errors
     assert report.rows == 1

@@ -2,7 +2,7 @@
 the row number a spreadsheet shows (header = row 1), the column and the reason."""
 from __future__ import annotations
 
-from appliance import transfer
+from appliance import import_export
 
 from .shop import stock_a_shop
 
@@ -22,7 +22,7 @@ def test_every_bad_product_row_is_reported(settings, db):
             "D1,Dish,1.00,,,,0012345\n"             # 7: TEA's barcode
             ).encode()
 
-    report = transfer.validate("products", data, "products.csv", settings=settings)
+    report = import_export.validate("products", data, "products.csv", settings=settings)
 
     assert problems(report) == [
         (3, "sku", "is required"),
@@ -47,7 +47,7 @@ def test_every_bad_stock_count_is_reported(settings, db):
             "TEA,floor,8\n"
             "MUG,floor,2.5\n").encode()
 
-    report = transfer.validate("stock", data, "stock.csv", settings=settings)
+    report = import_export.validate("stock", data, "stock.csv", settings=settings)
 
     assert problems(report) == [
         (3, "sku", "unknown SKU NOPE"),
@@ -70,7 +70,7 @@ def test_every_bad_order_row_is_reported(settings, db):
             "SO-000001,,store,confirmed,,,TEA,99,3.50\n"                          # 8: exists, differs
             ).encode()
 
-    report = transfer.validate("orders", data, "orders.csv", settings=settings)
+    report = import_export.validate("orders", data, "orders.csv", settings=settings)
 
     assert problems(report) == [
         (3, "channel", "differs from row 2 of the same order W-1"),
@@ -88,11 +88,11 @@ def test_every_bad_order_row_is_reported(settings, db):
 
 
 def test_errors_convert_to_the_api_error_shape(settings, db):
-    report = transfer.validate("stock", b"sku,on_hand\nNOPE,1\n", "stock.csv", settings=settings)
+    report = import_export.validate("stock", b"sku,on_hand\nNOPE,1\n", "stock.csv", settings=settings)
 
     try:
         report.raise_if_errors()
-    except transfer.Invalid as error:
+    except import_export.Invalid as error:
         assert error.status == 422
         assert error.details == [{"row": 2, "column": "sku", "message": "unknown SKU NOPE"}]
     else:

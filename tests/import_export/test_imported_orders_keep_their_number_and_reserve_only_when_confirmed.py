@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from appliance import transfer
+from appliance import import_export
 from appliance.inventory import product_by_sku, receive, stock_summary
 from appliance.models import AuditEvent, Customer, Order, StockMovement
 from appliance.orders import transition
@@ -17,14 +17,14 @@ HEADER = "number,created_at,channel,status,customer_name,customer_phone,sku,qty,
 
 
 def setup_products(settings):
-    transfer.apply("products", b"sku,name,price\nTEA,Tea,3.50\nMUG,Mug,12.99\n", "p.csv", actor=ACTOR,
+    import_export.apply("products", b"sku,name,price\nTEA,Tea,3.50\nMUG,Mug,12.99\n", "p.csv", actor=ACTOR,
                    settings=settings)
     receive("TEA", 10, ACTOR)
     receive("MUG", 10, ACTOR)
 
 
 def import_orders(settings, body: str):
-    return transfer.apply("orders", (HEADER + body).encode(), "orders.csv", actor=ACTOR, settings=settings)
+    return import_export.apply("orders", (HEADER + body).encode(), "orders.csv", actor=ACTOR, settings=settings)
 
 
 def stock(sku: str) -> tuple[int, int]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance import transfer
+from appliance import import_export
 from appliance.inventory import product_by_sku
 
 from .files import with_saved_formula_result, xlsx
@@ -12,7 +12,7 @@ from .shop import ACTOR, every_row
 
 def refusal(data: bytes, filename: str, settings, kind: str = "products") -> list[str]:
     before = every_row()
-    report = transfer.apply(kind, data, filename, actor=ACTOR, settings=settings)
+    report = import_export.apply(kind, data, filename, actor=ACTOR, settings=settings)
     assert not report.ok and not report.written
     assert every_row() == before
     return [str(e) for e in report.errors]
@@ -85,12 +85,12 @@ def test_an_xlsx_formula_without_a_saved_result_is_refused(settings, db):
 def test_an_xlsx_formula_with_a_saved_result_imports_its_value(settings, db):
     data = with_saved_formula_result(xlsx([["sku", "name", "price"], ["A1", "Tea", "=1+2.5"]]), "1+2.5", "3.5")
 
-    report = transfer.apply("products", data, "products.xlsx", actor=ACTOR, settings=settings)
+    report = import_export.apply("products", data, "products.xlsx", actor=ACTOR, settings=settings)
 
     assert report.ok, report.errors
     assert product_by_sku("A1").price_cents == 350
 
 
 def test_a_header_only_file_imports_nothing_and_is_fine(settings, db):
-    report = transfer.apply("products", b"sku,name,price\n", "products.csv", actor=ACTOR, settings=settings)
+    report = import_export.apply("products", b"sku,name,price\n", "products.csv", actor=ACTOR, settings=settings)
     assert report.ok and report.rows == 0 and not report.written

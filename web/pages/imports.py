@@ -1,6 +1,6 @@
 """Import: upload a CSV/XLSX file, see every row's validation result, then confirm.
 
-The checking and writing live in appliance.transfer (`validate(kind, data, filename, ...)` and
+The checking and writing live in appliance.import_export (`validate(kind, data, filename, ...)` and
 `apply(kind, data, filename, actor, ...)`, each returning a report). Between the two steps the
 upload waits in `<home>/tmp/imports/` under a random name, so confirming applies exactly the file
 that was checked; it is deleted once applied (or after a day).
@@ -8,8 +8,6 @@ that was checked; it is deleted once applied (or after a day).
 from __future__ import annotations
 
 import hashlib
-import importlib
-import inspect
 import logging
 import re
 import secrets
@@ -18,6 +16,7 @@ from pathlib import Path
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
+from appliance import import_export
 from appliance.errors import AppError
 
 from . import settings
@@ -27,106 +26,65 @@ from .security import requires
 blueprint = Blueprint("imports", __name__)
 log = logging.getLogger(__name__)
 
-DEFAULT_KINDS = ("products", "stock", "orders")
 UPLOAD_NAME = re.compile(r"^[A-Za-z0-9_-]{20,64}\.(csv|xlsx)$")
 KEEP_UPLOADS_SECONDS = 24 * 3600
-
-
-def _transfer():
-    """The import module once it exists with validate/apply; None until then."""
-    try:
-        module = importlib.import_module("appliance.transfer")
-    except ImportError:
-        return None
-    if not (callable(getattr(module, "validate", None)) and callable(getattr(module, "apply", None))):
-        return None
-    return module
-
-
-def _kinds(module) -> tuple[str, ...]:
-    return tuple(getattr(module, "KINDS", None) or DEFAULT_KINDS)
 
 
 @blueprint.get("/import")
 @requires("manager")
 def import_page():
-    module = _transfer()
-    return render_template("import.html", available=module is not None,
-                           kinds=_kinds(module) if module else DEFAULT_KINDS, form={}, errors={}, report=None)
+    return _page({}, {})
 
 
 @blueprint.post("/import")
 @requires("manager")
 def check_upload():
-    module = _transfer()
-    if module is None:
-        return import_page()
     kind = request.form.get("kind", "")
     upload = request.files.get("file")
     errors = {}
-    if kind not in _kinds(module):
+    if kind not in import_export.KINDS:
         errors["kind"] = "Choose what the file contains."
     if upload is None or not upload.filename:
         errors["file"] = "Choose a .csv or .xlsx file."
     if errors:
-        return _page(module, request.form, errors, status=422)
+        return _page(request.form, errors, status=422)
     data = upload.read()
     filename = Path(upload.filename).name
     try:
-        report = _call(module.validate, kind, data, filename)
+        report = import_export.validate(kind, data, filename, settings=settings())
     except AppError as e:
-        return _page(module, request.form, {"file": e.message, **_row_errors(e)}, status=422)
-    stored = _keep_upload(data, filename) if _report_ok(report) else None
-    return _page(module, request.form, {}, report=report, stored=stored, filename=filename, kind=kind,
+        return _page(request.form, {"file": e.message, **_row_errors(e)}, status=422)
+    stored = _keep_upload(data, filename) if report.ok else None
+    return _page(request.form, {}, report=report, stored=stored, filename=filename, kind=kind,
                  digest=hashlib.sha256(data).hexdigest())
 
 
 @blueprint.post("/import/confirm")
 @requires("manager")
 def confirm_upload():
-    module = _transfer()
-    if module is None:
-        return import_page()
     kind, stored, filename = request.form.get("kind", ""), request.form.get("stored", ""), request.form.get("filename", "")
     path = _upload_dir() / stored
-    if kind not in _kinds(module) or not UPLOAD_NAME.match(stored) or not path.exists():
-        return _page(module, {}, {FORM: "That upload is gone (applied already, or too old); upload the file again."},
+    if kind not in import_export.KINDS or not UPLOAD_NAME.match(stored) or not path.exists():
+        return _page({}, {FORM: "That upload is gone (applied already, or too old); upload the file again."},
                      status=409)
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != request.form.get("digest", ""):
-        return _page(module, {}, {FORM: "The checked file changed; upload it again."}, status=409)
+        return _page({}, {FORM: "The checked file changed; upload it again."}, status=409)
     try:
-        report = _call(module.apply, kind, data, filename, actor=g.user.username)
+        report = import_export.apply(kind, data, filename, actor=g.user.username, settings=settings())
     except AppError as e:
-        return _page(module, {"kind": kind}, {FORM: e.message, **_row_errors(e)}, status=e.status)
+        return _page({"kind": kind}, {FORM: e.message, **_row_errors(e)}, status=e.status)
     path.unlink(missing_ok=True)
-    flash(_summary(report), "success" if _report_ok(report) else "error")
+    flash(report.summary(), "success" if report.ok else "error")
     return redirect(url_for(".import_page"))
-
-
-def _call(function, kind: str, data: bytes, filename: str, **extra):
-    """Passes only what the function accepts (settings, actor), so small signature changes don't break the page."""
-    accepted = inspect.signature(function).parameters
-    options = {"settings": settings(), **extra}
-    kwargs = {k: v for k, v in options.items() if k in accepted}
-    return function(kind, data, filename, **kwargs)
-
-
-def _report_ok(report) -> bool:
-    return bool(getattr(report, "ok", not getattr(report, "errors", [])))
-
-
-def _summary(report) -> str:
-    summary = getattr(report, "summary", None)
-    return summary() if callable(summary) else "The import finished."
 
 
 def _row_errors(e: AppError) -> dict:
     return {"rows": [d for d in e.details if isinstance(d, dict)]}
 
 
-def _page(module, form, errors, status: int = 200, **shown):
-    return render_template("import.html", available=True, kinds=_kinds(module), form=form, errors=errors,
+def _page(form, errors, status: int = 200, **shown):
+    return render_template("import.html", kinds=tuple(import_export.KINDS), form=form, errors=errors,
                            report=shown.pop("report", None), **shown), status
 
 
