@@ -24,7 +24,6 @@ import os
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -33,11 +32,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import peewee
-import psutil
 
 from . import errors, runtime
 from .config import Settings
 from .db import database, write_transaction
+from .processes import Backoff, ChildSupervisor, PidFile
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +52,9 @@ def pid_path(settings: Settings) -> Path:
 
 
 def running(settings: Settings) -> int | None:
-    """The pid of this box's live order writer, or None (the file names a process start time, so a
-    reused pid does not count)."""
-    try:
-        pid, started = pid_path(settings).read_text().split()
-        if abs(psutil.Process(int(pid)).create_time() - float(started)) < 1.0:
-            return int(pid)
-    except (OSError, ValueError, psutil.Error):
-        pass
-    return None
+    """The pid of this box's live order writer, or None (the file holds the writer's start time too,
+    so a reused pid does not count)."""
+    return PidFile(pid_path(settings)).running()
 
 
 def auth_key(settings: Settings) -> bytes:
@@ -202,7 +195,7 @@ def serve(settings: Settings, alive_fd: int) -> None:
     path.unlink(missing_ok=True)
     listener = Listener(str(path), family="AF_UNIX", authkey=auth_key(settings))
     os.chmod(path, 0o600)
-    pid_path(settings).write_text(f"{os.getpid()} {psutil.Process().create_time()}")
+    PidFile(pid_path(settings)).record()  # only now: the file says "it listens"
 
     def accept_forever() -> None:
         while True:
@@ -216,7 +209,7 @@ def serve(settings: Settings, alive_fd: int) -> None:
     while os.read(alive_fd, 1):
         pass
     path.unlink(missing_ok=True)
-    pid_path(settings).unlink(missing_ok=True)
+    PidFile(pid_path(settings)).remove()
     os._exit(0)  # daemon threads may be mid-group for requests nobody waits for any more
 
 
@@ -225,52 +218,35 @@ class Supervisor:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.process: subprocess.Popen | None = None
-        self._alive_fd: int | None = None
-        self._stopping = threading.Event()
+        # The writer lives while any process holds the write end of this pipe: the master, and the
+        # workers forked from it (so it outlives their in-flight orders). Each writer gets the read end.
+        read_end, self._alive_fd = os.pipe()
+        self._read_end: int | None = read_end
+        self.child = ChildSupervisor(
+            "order writer", [sys.executable, "-m", "appliance.order_writer", str(settings.home), str(read_end)],
+            env={**os.environ, "APPLIANCE_HOME": str(settings.home)}, pass_fds=(read_end,),
+            backoff=Backoff(first=0.5, longest=30), own_session=False)
 
     def start(self) -> None:
-        self._spawn()
-        threading.Thread(target=self._watch, name="order-writer-watch", daemon=True).start()
+        """Returns once the writer listens (or died trying, or 30 s passed): the workers start next."""
+        path = socket_path(self.settings)
+        path.unlink(missing_ok=True)
+        self.child.start()
+        deadline = time.monotonic() + 30
+        while not path.exists() and self.child.pid is not None and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def stop(self, timeout: float = 10) -> None:
-        self._stopping.set()
+        """Closes the master's end of the pipe; the writer ignores SIGTERM and exits at end-of-file, once
+        the workers (holding the other copies) are gone too."""
         if self._alive_fd is not None:
             os.close(self._alive_fd)
             self._alive_fd = None
-        if self.process is not None:
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-    def _spawn(self) -> None:
-        read_end, write_end = os.pipe()
-        path = socket_path(self.settings)
-        path.unlink(missing_ok=True)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "appliance.order_writer", str(self.settings.home), str(read_end)],
-            pass_fds=(read_end,), env={**os.environ, "APPLIANCE_HOME": str(self.settings.home)})
-        os.close(read_end)
-        if self._alive_fd is not None:
-            os.close(self._alive_fd)
-        self._alive_fd = write_end  # workers forked from the master hold it too: the writer outlives them
-        deadline = time.monotonic() + 30
-        while not path.exists() and self.process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-    def _watch(self) -> None:
-        pause = 0.5
-        while not self._stopping.is_set():
-            self.process.wait()  # gunicorn's master may reap it first: then this returns at once
-            if self._stopping.is_set():
-                return
-            log.error("order writer exited with %s; starting it again in %.1f s", self.process.returncode, pause)
-            if self._stopping.wait(pause):
-                return
-            pause = min(pause * 2, 30)
-            self._spawn()
+        self.child.stop_timeout = timeout
+        self.child.stop()
+        if self._read_end is not None:
+            os.close(self._read_end)
+            self._read_end = None
 
 
 # -- the web workers' side ------------------------------------------------------------------------
@@ -366,7 +342,9 @@ def client() -> OrderWriterClient | None:
 
 def main(argv: list[str]) -> None:
     from . import config
-    serve(config.load(Path(argv[0])), int(argv[1]))
+    # The parent (`appliance serve`) validated the whole file, every package's section included;
+    # this process writes orders with the core's settings and leaves the other sections to them.
+    serve(config.load(Path(argv[0]), unregistered_sections="leave"), int(argv[1]))
 
 
 if __name__ == "__main__":

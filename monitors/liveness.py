@@ -1,13 +1,13 @@
-"""Web worker liveness: each worker process leaves a pid file under `<home>/run/web-workers/`;
-the check counts the ones whose process still runs (a pid reused by another program does not count)."""
+"""Web worker liveness: each worker process leaves a pid file under `<home>/run/web-workers/`, named
+by its pid; the check counts the ones whose process still runs (a pid reused by another program does
+not count: appliance/processes.py)."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import psutil
-
 from appliance.config import Settings
+from appliance.processes import PidFile
 
 
 def workers_dir(settings: Settings) -> Path:
@@ -16,10 +16,7 @@ def workers_dir(settings: Settings) -> Path:
 
 def announce_web_worker(settings: Settings) -> None:
     """Called in every web worker process (also after a fork)."""
-    folder = workers_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    pid = os.getpid()
-    (folder / str(pid)).write_text(str(psutil.Process(pid).create_time()))
+    PidFile(workers_dir(settings) / str(os.getpid())).record()
 
 
 def live_web_workers(settings: Settings) -> list[int] | None:
@@ -29,16 +26,11 @@ def live_web_workers(settings: Settings) -> list[int] | None:
         return None
     alive = []
     for entry in folder.iterdir():
-        if _is_alive(entry):
-            alive.append(int(entry.name))
+        if entry.name.startswith("."):
+            continue  # a file being written (PidFile writes a temporary file, then renames it)
+        pid = PidFile(entry).running()
+        if pid is not None:
+            alive.append(pid)
         else:
             entry.unlink(missing_ok=True)
     return sorted(alive)
-
-
-def _is_alive(entry: Path) -> bool:
-    try:
-        started = float(entry.read_text())
-        return abs(psutil.Process(int(entry.name)).create_time() - started) < 1.0
-    except (ValueError, OSError, psutil.Error):
-        return False
