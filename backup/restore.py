@@ -20,7 +20,7 @@ from appliance.models import utcnow
 from . import archive, keys, snapshot, store
 from .errors import (BackupError, KeyProblem, NothingToRestore, RestoreRefused, UnsupportedFormat)
 from .manifest import backup_time
-from .run import staging_dir
+from .staging import staging_dir
 from .targets import Target, backups_on, open_targets
 from .verify import compare_counts
 

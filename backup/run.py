@@ -20,6 +20,7 @@ from . import archive, jobs, keys, store
 from . import manifest as mf
 from .errors import BackupError
 from .models import BackupCopy, BackupSet
+from .staging import staging_dir
 from .stream import GrowingFile, ProductionFailed
 from .targets import Target, build
 
@@ -38,10 +39,6 @@ class RunReport:
     @property
     def outcome(self) -> str:
         return "ok" if not self.failed else ("partial" if self.stored else "failed")
-
-
-def staging_dir(settings: Settings) -> Path:
-    return settings.path(settings.backup.staging_dir)
 
 
 def run_backup(settings: Settings, show_progress: bool = True) -> RunReport:

@@ -20,7 +20,7 @@ from appliance.models import utcnow
 from . import archive, jobs, keys, snapshot, store
 from .errors import BackupError, CorruptCopy
 from .models import BackupCopy, BackupSet, VerifyResult
-from .run import staging_dir
+from .staging import staging_dir
 from .targets import Target, open_targets
 
 

@@ -9,7 +9,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from backup import replication
 from backup.jobs import register
 from backup.models import BackupJobRun
-from backup.run import staging_dir
+from backup.staging import staging_dir
 
 from tests.servers.waiting import wait_for
 
