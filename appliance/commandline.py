@@ -15,18 +15,21 @@ from .errors import AppError
 class CliContext:
     """What a command gets from the `appliance` group: the home, and settings + database on demand.
 
-    `extra_models` lists the tables of the packages above the core; the composition root passes it.
+    `extra_models` and `extra_steps` give the tables and data migrations of the packages above the
+    core; the composition root passes them.
     """
 
-    def __init__(self, home: str | None, extra_models: Callable[[], list] = list):
+    def __init__(self, home: str | None, extra_models: Callable[[], list] = list,
+                 extra_steps: Callable[[], list] = list):
         self.home = Path(home).resolve() if home else config.home_from_env()
-        self.extra_models = extra_models
+        self.extra_models, self.extra_steps = extra_models, extra_steps
         self._settings: config.Settings | None = None
 
     def settings(self) -> config.Settings:
         """Loads settings and opens the database (schema brought up to date) on first use."""
         if self._settings is None:
-            self._settings = runtime.bootstrap(self.home, extra_models=self.extra_models())
+            self._settings = runtime.bootstrap(self.home, extra_models=self.extra_models(),
+                                               extra_steps=self.extra_steps())
         return self._settings
 
 

@@ -34,6 +34,12 @@ def open_database(url: str, home: Path | str = ".", busy_timeout_ms: int = 5000)
     raise DatabaseURLError(f"database.url must start with sqlite:/// or postgresql:// (got {url!r})")
 
 
+def database_exists(url: str, home: Path | str = ".") -> bool:
+    """Whether opening `url` would find a database rather than create one (SQLite makes a file)."""
+    parsed = urlparse(url)
+    return parsed.scheme != "sqlite" or Path(_sqlite_path(parsed, Path(home))).exists()
+
+
 def _sqlite_path(parsed, home: Path) -> str:
     # sqlite:///appliance.db -> relative; sqlite:////var/lib/x.db -> absolute
     raw = unquote(parsed.path)

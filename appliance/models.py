@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from peewee import (
+    BigIntegerField,
     BooleanField,
     CharField,
     Check,
@@ -219,9 +220,26 @@ class KeyValue(BaseModel):
          .on_conflict(conflict_target=[cls.key], preserve=[cls.value, cls.updated_at]).execute())
 
 
+class OperationRun(BaseModel):
+    """One run of a registered operation (appliance/operations.py): who, what, when, how it ended."""
+    operation = CharField(max_length=64, index=True)    # dotted name: backup.run, monitors.ack, ...
+    actor = CharField(max_length=100)                   # user name, `cli:<unix user>`, `scheduler`
+    actor_role = CharField(max_length=16)
+    source = CharField(max_length=16)                   # cli | web | schedule | runbook
+    params_json = TextField(default="{}")               # secrets masked
+    started_at = DateTimeField(default=utcnow, index=True)   # queued runs: when they were asked for
+    finished_at = DateTimeField(null=True)
+    duration_seconds = FloatField(null=True)
+    outcome = CharField(max_length=16, default="running", index=True)
+    summary = TextField(null=True)                      # one line from the result, or the error
+    bytes = BigIntegerField(default=0)                  # data moved (backups); 0 when it does not apply
+    pid = IntegerField(null=True)                       # the process running it, to tell a killed run
+    pid_started = FloatField(null=True)                 # that process's start time (pids are reused)
+
+
 CORE_MODELS = [
     KeyValue, Location, Product, StockLevel, Customer, Order, OrderLine, OrderEvent, IdempotencyKey,
-    StockMovement, StocktakeSession, StocktakeCount, AuditEvent, AuditHead, User, ApiToken,
+    StockMovement, StocktakeSession, StocktakeCount, AuditEvent, AuditHead, User, ApiToken, OperationRun,
 ]
 
 ROLES = ("staff", "manager", "admin")

@@ -12,10 +12,11 @@ def connect(settings: config.Settings) -> None:
     init_database(settings.database.url, settings.home, settings.database.busy_timeout_ms)
 
 
-def bootstrap(home: Path | None = None, *, require_file: bool = True, extra_models=()) -> config.Settings:
+def bootstrap(home: Path | None = None, *, require_file: bool = True, extra_models=(),
+              extra_steps=()) -> config.Settings:
     settings = config.load(home, require_file=require_file)
     connect(settings)
-    migrate(extra_models)
+    migrate(extra_models, extra_steps)
     return settings
 
 

@@ -12,7 +12,7 @@ from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_columns
 
 from .db import database
-from .models import CORE_MODELS, AuditHead, KeyValue, Location
+from .models import CORE_MODELS, AuditHead, KeyValue, Location, OperationRun
 
 GENESIS_HASH = "0" * 64
 SCHEMA_KEY = "schema_version"
@@ -34,9 +34,14 @@ def _v2_product_usual_qty() -> None:
         migrate_columns(migrator.add_column("product", "usual_qty", FloatField(null=True)))
 
 
+def _v3_operation_runs() -> None:
+    database.create_tables([OperationRun], safe=True)
+
+
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (1, _v1_core_tables),
     (2, _v2_product_usual_qty),
+    (3, _v3_operation_runs),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -48,8 +53,9 @@ def current_version() -> int:
     return int(row.value) if row else 0
 
 
-def migrate(extra_models: Iterable = ()) -> int:
-    """Brings the schema up to date; `extra_models` are other packages' tables (created if missing)."""
+def migrate(extra_models: Iterable = (), extra_steps: Iterable[Callable[[], None]] = ()) -> int:
+    """Brings the schema up to date; `extra_models` are other packages' tables (created if missing),
+    `extra_steps` their own data migrations (each idempotent, run in its own transaction)."""
     version = current_version()
     for target, step in MIGRATIONS:
         if target <= version:
@@ -61,4 +67,7 @@ def migrate(extra_models: Iterable = ()) -> int:
     extra = list(extra_models)
     if extra:
         database.create_tables(extra, safe=True)
+    for step in extra_steps:
+        with database.atomic():
+            step()
     return version

@@ -1,17 +1,14 @@
 """`appliance backup run|list|status|verify|prune|key export` and `appliance restore`."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 import click
 
-from appliance import config, runtime
+from appliance import config, operations
 from appliance.commandline import AppGroup, pass_app
 
-from . import keys, replication, restore as restoring, retention, run as running, status as statuses, verify as verifying
+from . import keys, replication, status as statuses
 from .errors import BackupError
-from .manifest import backup_time
-from .models import BackupCopy, BackupSet
 
 
 def _mib(n: int) -> str:
@@ -37,7 +34,7 @@ def backup_group() -> None:
 @pass_app
 def run_command(app, quiet: bool) -> None:
     """Snapshot the database once and put it on every target (catching up missed copies)."""
-    report = running.run_backup(app.settings(), show_progress=not quiet)
+    report = _execute(app.settings(), "backup.run", {}, quiet)
     for backup_id, target in report.caught_up:
         click.echo(f"caught up {backup_id} on {target}")
     stored = ", ".join(report.stored) or "no target"
@@ -93,7 +90,7 @@ def status_command(app, limit: int) -> None:
 @pass_app
 def verify_command(app, sample: str | None, target: str | None, quiet: bool) -> None:
     """Restore copies into a scratch database and check them end to end."""
-    outcomes = verifying.verify(app.settings(), sample, target, show_progress=not quiet)
+    outcomes = _execute(app.settings(), "backup.verify", {"sample": sample, "target": target}, quiet)
     for o in outcomes:
         click.echo(f"{o.backup_id} on {o.target}: {'ok' if o.ok else 'FAILED'} ({o.detail}, {o.seconds:.1f} s)")
     failed = [o for o in outcomes if not o.ok]
@@ -109,7 +106,7 @@ def verify_command(app, sample: str | None, target: str | None, quiet: bool) -> 
 @pass_app
 def prune_command(app, dry_run: bool) -> None:
     """Apply retention on every target (never the last verified backup, never locked copies)."""
-    report = retention.prune(app.settings(), dry_run)
+    report = _execute(app.settings(), "backup.prune", {"dry_run": dry_run}, quiet=True)
     verb = "would delete" if dry_run else "deleted"
     for target, backup_id in report.deleted:
         click.echo(f"{verb} {backup_id} on {target}")
@@ -174,8 +171,7 @@ def replication_run_command(app) -> None:
 @pass_app
 def replication_verify_command(app, quiet: bool) -> None:
     """Restore the replica into a scratch database and run the full integrity check (recorded)."""
-    settings = app.settings()
-    report = replication.verify(settings, show_progress=not quiet)
+    report = _execute(app.settings(), "replication.verify", {}, quiet)
     click.echo(f"replica {report.replica}: ok, restored up to transaction {report.txid} in {report.seconds:.1f} s")
     click.echo(", ".join(f"{k}={v}" for k, v in report.counts.items()))
 
@@ -214,60 +210,28 @@ def replication_status_command(app) -> None:
 def restore_command(app, backup_id, as_of, target, output, force, from_replica, full_check, quiet) -> None:
     """Restore a backup from the targets (works on a new box with only the config and the key)."""
     settings = config.load(app.home)
+    report = _execute(settings, "backup.restore", {
+        "backup_id": backup_id, "as_of": as_of, "target": target, "output": output, "force": force,
+        "from_replica": from_replica, "full_check": full_check}, quiet)
+    counts = ", ".join(f"{k}={v}" for k, v in report.counts.items())
     if from_replica:
-        if backup_id or target:
-            raise BackupError("--from-replica restores the replica; it takes no --backup-id or --target.")
-        when = _parse_time(as_of)
-        report = replication.restore(settings, output=output, force=force, full_check=full_check,
-                                     timestamp=when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None,
-                                     show_progress=not quiet)
-        counts = ", ".join(f"{k}={v}" for k, v in report.counts.items())
         click.echo(f"restored the replica {report.replica} up to transaction {report.txid} into "
                    f"{report.destination} in {report.seconds:.1f} s")
         click.echo(counts)
         return
-    report = restoring.restore(settings, backup_id=backup_id, as_of=_parse_time(as_of), target=target,
-                               output=output, force=force, verified=_catalog_verified(settings, output),
-                               show_progress=not quiet, full_check=full_check)
     for reason in report.skipped:
         click.echo(f"skipped: {reason}", err=True)
     if report.newest_available and not backup_id:
         click.echo(f"note: newer backup {report.newest_available} exists but was not restored (not verified "
                    f"yet, or no good copy); --backup-id {report.newest_available} restores it", err=True)
-    counts = ", ".join(f"{k}={v}" for k, v in report.counts.items())
     click.echo(f"restored backup {report.backup_id} from {report.target} into {report.destination}")
     click.echo(f"made {report.created_at:%Y-%m-%d %H:%M:%S} UTC, {_age(report.age_seconds)} ago; {counts}")
 
 
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            return backup_time(text)
-        except ValueError:
-            raise BackupError(f"--as-of takes an ISO 8601 time like 2026-11-22T15:30 (got {text!r}).") from None
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
-
-
-def _catalog_verified(settings: config.Settings, output: str | None) -> set[str] | None:
-    """Backup ids with a verified copy, when this box still has its catalog (never creates one)."""
-    dest = restoring.destination(settings, None)
-    try:
-        if not dest.exists():
-            return None
-        runtime.connect(settings)
-        if not BackupCopy.table_exists():
-            return None
-        rows = (BackupSet.select(BackupSet.backup_id).join(BackupCopy)
-                .where(BackupCopy.verify_state == "ok").distinct())
-        return {r.backup_id for r in rows}
-    except Exception:  # a damaged database is a reason to restore, not to stop
-        return None
-    finally:
-        runtime.close()
+def _execute(settings: config.Settings, name: str, params: dict, quiet: bool):
+    """Every backup command runs its registered operation: checked, recorded, exclusive where it must be."""
+    return operations.execute(settings, name, params, actor=operations.cli_actor(), source="cli",
+                              show_progress=not quiet)
 
 
 COMMANDS = [backup_group, restore_command, replication_group]

@@ -1,100 +1,59 @@
-"""Job bookkeeping: one row per run (duration, bytes, outcome), and one backup job at a time per box."""
+"""The backup package's scheduled jobs: `backup.run`, `backup.verify` and, with replication,
+`replication.verify` on their cron schedules, each started as its registered operation (recorded in
+the operation ledger, run in a child process), plus the Litestream supervisor."""
 from __future__ import annotations
 
-import fcntl
-import os
-import time
-from contextlib import contextmanager
+import logging
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import peewee
 from peewee import fn
 
-from appliance import clock
+from appliance import clock, operations
 from appliance.db import database
-from appliance.models import utcnow
+from appliance.errors import AppError
+from appliance.models import OperationRun
 
-from .errors import BackupError
-from .models import BackupJobRun
+log = logging.getLogger(__name__)
 
-
-@contextmanager
-def recorded(kind: str):
-    """Yields the job row; an exception marks it failed (and propagates)."""
-    job = BackupJobRun.create(kind=kind)
-    start = time.monotonic()
-    try:
-        yield job
-    except BaseException as e:
-        job.outcome, job.detail = "failed", str(e)[:2000]
-        raise
-    finally:
-        if job.outcome == "running":
-            job.outcome = "ok"
-        job.finished_at = utcnow()
-        job.duration_seconds = time.monotonic() - start
-        job.save()
-
-
-@contextmanager
-def exclusive(staging: Path):
-    """A lock file in the staging folder: a second `backup run` or `prune` waits for nobody, it fails."""
-    staging.mkdir(parents=True, exist_ok=True)
-    fd = os.open(staging / ".backup.lock", os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BackupError("Another backup job is running on this box; try again when it ends.") from None
-        yield
-    finally:
-        os.close(fd)
+# A run the schedule wanted while the box was off starts this long after the scheduler, so the box
+# serves first; verify after the backup, so a new box verifies its first backup.
+MISSED_RUN_DELAY = {"backup.run": timedelta(minutes=1), "backup.verify": timedelta(minutes=5),
+                    "replication.verify": timedelta(minutes=5)}
 
 
 def register(scheduler, settings) -> list[str]:
-    """Scheduled `backup run`, `backup verify` and, with replication, `replication verify` (cron from
-    config), each in a child process.
+    """Adds the scheduled operations; returns their job ids (the operation names).
 
     The scheduler lives in a web worker; a child process keeps a long backup's memory and CPU, and
     verify's temporary rebinding of models to a scratch database, away from the worker's requests.
     """
     from apscheduler.triggers.cron import CronTrigger
-    jobs = (
-        ("backup.run", "run", ["backup", "run", "--quiet"], settings.backup.schedule),
-        ("backup.verify", "verify", ["backup", "verify", "--quiet", "--sample", settings.backup.verify_sample],
-         settings.backup.verify_schedule),
-    )
-    if settings.backup.replication.enabled and settings.database.url.startswith("sqlite:"):
-        jobs += (("replication.verify", "replica-verify", ["replication", "verify", "--quiet"],
-                  settings.backup.verify_schedule),)
-    for job_id, kind, args, cron in jobs:
+    jobs = [("backup.run", {}, settings.backup.schedule),
+            ("backup.verify", {"sample": settings.backup.verify_sample}, settings.backup.verify_schedule)]
+    if _replicating(settings):
+        jobs.append(("replication.verify", {}, settings.backup.verify_schedule))
+    for name, params, cron in jobs:
         trigger = CronTrigger.from_crontab(cron, timezone="UTC")
-        scheduler.add_job(_child(settings.home, args), trigger, id=job_id, replace_existing=True,
-                          **missed_run(trigger, kind, MISSED_RUN_DELAY[kind]))
+        scheduler.add_job(_starter(settings, name, params), trigger, id=name, replace_existing=True,
+                          **missed_run(trigger, name, MISSED_RUN_DELAY[name]))
     _supervise_replication(scheduler, settings)
-    return [job_id for job_id, _, _, _ in jobs]
+    return [name for name, _, _ in jobs]
 
 
-# A run the schedule wanted while the box was off starts this long after the scheduler, so the box
-# serves first; verify after the backup, so a new box verifies its first backup.
-MISSED_RUN_DELAY = {"run": timedelta(minutes=1), "verify": timedelta(minutes=5),
-                    "replica-verify": timedelta(minutes=5)}
-
-
-def missed_run(trigger, kind: str, delay: timedelta, now: datetime | None = None) -> dict:
-    """`{"next_run_time": soon}` when the schedule fired since the last recorded `kind` job began
-    (the box was off, or never made one), else the trigger's own next time after `now`. Like anacron: a
-    box switched off over its backup hour still gets that backup when it comes back."""
+def missed_run(trigger, operation: str, delay: timedelta, now: datetime | None = None) -> dict:
+    """`{"next_run_time": soon}` when the schedule fired since the last recorded run of `operation`
+    began (the box was off, or never made one), else the trigger's own next time after `now`. Like
+    anacron: a box switched off over its backup hour still gets that backup when it comes back."""
     now = now or clock.now()
-    query = BackupJobRun.select(fn.MAX(BackupJobRun.started_at)).where(BackupJobRun.kind == kind)
+    query = OperationRun.select(fn.MAX(OperationRun.started_at)).where(OperationRun.operation == operation)
     try:
         if database.is_closed():  # on the scheduler's thread; a caller's open connection stays open
             with database.connection_context():
                 last = query.scalar()
         else:
             last = query.scalar()
-    except peewee.DatabaseError:  # no catalog yet (or unreadable): the schedule alone
+    except peewee.DatabaseError:  # no ledger yet (or unreadable): the schedule alone
         return {"next_run_time": trigger.get_next_fire_time(None, now)}
     if last is not None and trigger.get_next_fire_time(None, last.replace(tzinfo=timezone.utc)) > now:
         # the schedule's own next time, read from the box's clock like the last run was
@@ -102,35 +61,34 @@ def missed_run(trigger, kind: str, delay: timedelta, now: datetime | None = None
     return {"next_run_time": now + delay}
 
 
+def _starter(settings, name: str, params: dict):
+    def start() -> None:
+        try:
+            with database.connection_context():
+                operations.start_in_background(settings, name, params, actor=operations.SCHEDULER,
+                                               source="schedule")
+        except AppError as refused:  # e.g. the previous run is still going: the next tick tries again
+            log.warning("scheduled %s not started: %s", name, refused.message)
+    start.__name__ = name.replace(".", "_")
+    return start
+
+
+def _replicating(settings) -> bool:
+    return settings.backup.replication.enabled and settings.database.url.startswith("sqlite:")
+
+
 def _supervise_replication(scheduler, settings) -> None:
     """The scheduler holder (one per box) also supervises Litestream, on its own thread, and stops it
     when the scheduler shuts down. If `appliance replication run` already supervises it, this one
     waits for its lock and takes over only if that process dies."""
-    if not settings.backup.replication.enabled or not settings.database.url.startswith("sqlite:"):
+    if not _replicating(settings):
         return
-    import logging
-
     from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 
     from .replication import ReplicationError, Supervisor
     try:
         supervisor = Supervisor(settings).start()
     except ReplicationError as e:
-        logging.getLogger(__name__).warning("continuous replication not started: %s", e.message)
+        log.warning("continuous replication not started: %s", e.message)
         return
     scheduler.add_listener(lambda event: supervisor.stop(), EVENT_SCHEDULER_SHUTDOWN)
-
-
-def _child(home: Path, args: list[str]):
-    import logging
-    import subprocess
-    import sys
-
-    def run() -> None:
-        command = [sys.executable, "-c", "from cli import main; main()", "--home", str(home), *args]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            logging.getLogger(__name__).warning("appliance %s failed: %s", " ".join(args[:2]), last)
-    run.__name__ = "_".join(args[:2])
-    return run

@@ -10,7 +10,8 @@ import json
 from peewee import (BigIntegerField, BooleanField, CharField, DateTimeField, FloatField,
                     ForeignKeyField, IntegerField, TextField)
 
-from appliance.models import BaseModel, utcnow
+from appliance.db import database
+from appliance.models import BaseModel, OperationRun, utcnow
 
 COPY_STATES = ("uploading", "complete", "failed", "deleted")
 VERIFY_STATES = ("unverified", "ok", "failed")
@@ -56,14 +57,28 @@ class VerifyResult(BaseModel):
     duration_seconds = FloatField()
 
 
-class BackupJobRun(BaseModel):
-    kind = CharField(max_length=16, index=True)  # run | verify | prune | restore
-    started_at = DateTimeField(default=utcnow, index=True)
-    finished_at = DateTimeField(null=True)
-    duration_seconds = FloatField(null=True)
-    bytes = BigIntegerField(default=0)
-    outcome = CharField(max_length=16, default="running")  # running | ok | partial | failed
-    detail = TextField(null=True)
+# Job runs were kept in `backupjobrun` until the operation ledger (appliance/operations.py) took
+# them over; the kinds map to operations.
+JOB_KIND_OPERATIONS = {"run": "backup.run", "verify": "backup.verify", "prune": "backup.prune",
+                       "restore": "backup.restore", "replica-verify": "replication.verify"}
 
 
-MODELS = [BackupSet, BackupCopy, VerifyResult, BackupJobRun]
+def move_job_runs_to_the_operation_ledger() -> None:
+    """Copies every row of the old backup job history into the ledger, then drops the old table
+    (one transaction: run again after a crash, it finds the table and starts over)."""
+    if "backupjobrun" not in database.get_tables():
+        return
+    cursor = database.execute_sql(
+        "SELECT kind, started_at, finished_at, duration_seconds, bytes, outcome, detail FROM backupjobrun ORDER BY id")
+    rows = [{"operation": JOB_KIND_OPERATIONS.get(kind, f"backup.{kind}"), "actor": "unknown (before the ledger)",
+             "actor_role": "admin", "source": "backup-job-history", "started_at": started, "finished_at": finished,
+             "duration_seconds": duration, "bytes": size or 0,
+             "outcome": "interrupted" if outcome == "running" else outcome, "summary": detail}
+            for kind, started, finished, duration, size, outcome, detail in cursor.fetchall()]
+    for start in range(0, len(rows), 500):
+        OperationRun.insert_many(rows[start:start + 500]).execute()
+    database.execute_sql("DROP TABLE backupjobrun")
+
+
+MODELS = [BackupSet, BackupCopy, VerifyResult]
+MIGRATIONS = [move_job_runs_to_the_operation_ledger]

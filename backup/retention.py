@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from appliance.config import RetentionSettings, Settings
+from appliance.config import Settings
 from appliance.models import utcnow
 
-from . import jobs
 from .errors import BackupError, ObjectLocked
 from .manifest import MANIFEST_NAME, backup_time
 from .models import BackupCopy, BackupSet
-from .run import staging_dir
+from .settings import RetentionSettings
 from .targets import Target, backups_on, open_targets
 
 
@@ -63,19 +62,16 @@ def newest_verified(target: str | None = None) -> str | None:
 def prune(settings: Settings, dry_run: bool = False) -> PruneReport:
     report = PruneReport(dry_run=dry_run)
     targets = open_targets(settings)
-    with jobs.exclusive(staging_dir(settings)), jobs.recorded("prune") as job:
-        protected = {b for b in (newest_verified(),) if b}
-        try:
-            for target in targets:
-                try:
-                    _prune_target(settings, target, protected, report, dry_run)
-                except BackupError as e:
-                    report.failed[target.name] = e.message
-        finally:
-            for target in targets:
-                target.close()
-        job.outcome = "partial" if report.failed else "ok"
-        job.detail = f"deleted {len(report.deleted)}, locked {len(report.locked)}, failed {len(report.failed)}"
+    protected = {b for b in (newest_verified(),) if b}
+    try:
+        for target in targets:
+            try:
+                _prune_target(settings, target, protected, report, dry_run)
+            except BackupError as e:
+                report.failed[target.name] = e.message
+    finally:
+        for target in targets:
+            target.close()
     return report
 
 

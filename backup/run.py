@@ -16,7 +16,7 @@ from pathlib import Path
 from appliance.config import Settings
 from appliance.models import utcnow
 
-from . import archive, jobs, keys, store
+from . import archive, keys, store
 from . import manifest as mf
 from .errors import BackupError
 from .models import BackupCopy, BackupSet
@@ -42,23 +42,22 @@ class RunReport:
 
 
 def run_backup(settings: Settings, show_progress: bool = True) -> RunReport:
+    """One backup run. The `backup.run` operation (backup/operations.py) records it and keeps it from
+    running beside another run or a prune."""
     key = keys.load(settings.path(settings.backup.key_file))
     if not settings.backup.targets:
         raise BackupError("No backup targets are configured: add [[backup.targets]] to appliance.toml.")
     staging = staging_dir(settings)
-    with jobs.exclusive(staging), jobs.recorded("run") as job:
-        _forget_interrupted(staging)
-        report = RunReport(mf.new_backup_id())
-        targets: list[Target] = []
-        try:
-            _make_and_store(settings, key, staging / report.backup_id, targets, show_progress, report)
-            catch_up(settings, targets, key, report, show_progress)
-        finally:
-            for target in targets:
-                target.close()
-        job.bytes, job.outcome = report.bytes, report.outcome
-        job.detail = json.dumps({"backup_id": report.backup_id, "failed": report.failed,
-                                 "caught_up": report.caught_up, "timings": report.timings})
+    staging.mkdir(parents=True, exist_ok=True)
+    _forget_interrupted(staging)
+    report = RunReport(mf.new_backup_id())
+    targets: list[Target] = []
+    try:
+        _make_and_store(settings, key, staging / report.backup_id, targets, show_progress, report)
+        catch_up(settings, targets, key, report, show_progress)
+    finally:
+        for target in targets:
+            target.close()
     return report
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from appliance.config import Settings
-from appliance.models import utcnow
+from appliance.models import OperationRun, utcnow
 
 from .models import BackupCopy, BackupSet
 
@@ -90,9 +90,9 @@ def last_success_by_target() -> dict[str, datetime]:
 
 def monitor_facts(settings: Settings) -> dict:
     """What the monitors read (see monitors/recovery_facts.py for the shape)."""
-    from .models import BackupJobRun
-    last_run = (BackupJobRun.select().where(BackupJobRun.kind == "run", BackupJobRun.outcome != "running")
-                .order_by(BackupJobRun.id.desc()).first())
+    last_run = (OperationRun.select().where(OperationRun.operation == "backup.run",
+                                            OperationRun.outcome.in_(("ok", "partial", "failed")))
+                .order_by(OperationRun.id.desc()).first())
     targets = []
     for t in settings.backup.targets:
         stored = (BackupCopy.select().where(BackupCopy.target == t.name, BackupCopy.state == "complete")

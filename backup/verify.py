@@ -17,7 +17,7 @@ from typing import Any
 from appliance.config import Settings
 from appliance.models import utcnow
 
-from . import archive, jobs, keys, snapshot, store
+from . import archive, keys, snapshot, store
 from .errors import BackupError, CorruptCopy
 from .models import BackupCopy, BackupSet, VerifyResult
 from .staging import staging_dir
@@ -96,17 +96,12 @@ def verify(settings: Settings, sample: str | None = None, target: str | None = N
     candidates = [c for c in copies_to_verify(target) if c.target in targets]
     chosen = candidates[: sample_size(sample, len(candidates))]
     outcomes = []
-    with jobs.recorded("verify") as job:
-        try:
-            for copy in chosen:
-                outcomes.append(_verify_one(settings, targets[copy.target], copy, key, show_progress))
-        finally:
-            for t in targets.values():
-                t.close()
-        failed = [o for o in outcomes if not o.ok]
-        job.outcome = "failed" if failed else "ok"
-        job.bytes = sum(c.backup.payload_bytes for c in chosen)
-        job.detail = f"{len(outcomes) - len(failed)} of {len(outcomes)} copies verified"
+    try:
+        for copy in chosen:
+            outcomes.append(_verify_one(settings, targets[copy.target], copy, key, show_progress))
+    finally:
+        for t in targets.values():
+            t.close()
     return outcomes
 
 

@@ -1,15 +1,17 @@
 """`appliance monitors …`: status, run-once, deliver, ack, silence, maintenance, report."""
 from __future__ import annotations
 
+import math
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import click
 
+from appliance import operations
 from appliance.commandline import pass_app
 from appliance.models import utcnow
 
-from . import engine, notify, status as status_module, uptime
+from . import status as status_module, uptime
 
 
 @click.group("monitors")
@@ -38,14 +40,7 @@ def status_cmd(app, as_json: bool) -> None:
 def run_once(app, names: tuple[str, ...], deliver: bool) -> None:
     """Runs the checks now (outside the scheduler) and prints the resulting status."""
     settings = app.settings()
-    if names:
-        for name in names:
-            _known(name)
-            engine.run_check(name, settings)
-    else:
-        engine.run_all(settings)
-    if deliver:
-        notify.deliver_due(settings)
+    _execute(settings, "monitors.run-checks", {"checks": ",".join(names) or None, "deliver": deliver})
     for line in status_module.table(status_module.rows(settings)):
         click.echo(line)
 
@@ -54,7 +49,7 @@ def run_once(app, names: tuple[str, ...], deliver: bool) -> None:
 @pass_app
 def deliver(app) -> None:
     """Sends the alerts that are due (normally the scheduler does this)."""
-    counts = notify.deliver_due(app.settings())
+    counts = _execute(app.settings(), "monitors.deliver", {})
     click.echo(f"{counts['delivered']} delivered, {counts['failed']} failed (kept for retry)")
 
 
@@ -65,9 +60,7 @@ def deliver(app) -> None:
 @pass_app
 def ack(app, check: str, by: str, note: str) -> None:
     """Acknowledges a check's current problem: reminders stop until its state changes."""
-    app.settings()
-    _known(check)
-    engine.acknowledge(check, by, note)
+    _execute(app.settings(), "monitors.ack", {"check": check, "by": by, "note": note})
     click.echo(f"{check} acknowledged by {by}")
 
 
@@ -79,12 +72,9 @@ def ack(app, check: str, by: str, note: str) -> None:
 @pass_app
 def silence_cmd(app, check: str, duration: str, by: str, reason: str) -> None:
     """Holds back notifications for CHECK (or '*' for all) for a time; states are still recorded."""
-    app.settings()
-    if check != "*":
-        _known(check)
-    until = utcnow() + parse_duration(duration)
-    engine.silence(check, until, by, reason)
-    click.echo(f"{check} silenced until {until:%Y-%m-%d %H:%M} UTC")
+    row = _execute(app.settings(), "monitors.silence",
+                   {"check": check, "minutes": _minutes(duration), "by": by, "reason": reason})
+    click.echo(f"{check} silenced until {row.ends_at:%Y-%m-%d %H:%M} UTC")
 
 
 @command.command("maintenance")
@@ -96,10 +86,18 @@ def silence_cmd(app, check: str, duration: str, by: str, reason: str) -> None:
 @pass_app
 def maintenance(app, start: str, duration: str, checks: str, by: str, reason: str) -> None:
     """Plans a maintenance window: no notifications, and uptime counts the time as planned."""
-    app.settings()
-    starts = utcnow() if start == "now" else _parse_time(start)
-    window = engine.plan_maintenance(starts, starts + parse_duration(duration), by, reason, checks)
+    window = _execute(app.settings(), "monitors.maintenance", {
+        "start": None if start == "now" else start, "minutes": _minutes(duration), "checks": checks,
+        "by": by, "reason": reason})
     click.echo(f"maintenance #{window.id} {window.starts_at:%Y-%m-%d %H:%M}–{window.ends_at:%H:%M} UTC ({checks})")
+
+
+def _execute(settings, name: str, params: dict):
+    return operations.execute(settings, name, params, actor=operations.cli_actor(), source="cli")
+
+
+def _minutes(duration: str) -> int:
+    return max(1, math.ceil(parse_duration(duration).total_seconds() / 60))
 
 
 @command.command("report")
@@ -119,25 +117,12 @@ def report(app, month: str | None) -> None:
     click.echo(f"report written to {path}")
 
 
-def _known(check: str) -> None:
-    from .checks import catalog
-    if check not in catalog():
-        raise click.ClickException(f"No check named {check!r}: see `appliance monitors status`.")
-
-
 def parse_duration(text: str) -> timedelta:
     match = re.fullmatch(r"(\d+)\s*([smhd])", text.strip())
     if not match:
         raise click.ClickException(f"Duration {text!r} is not like 30m, 2h or 1d.")
     amount, unit = int(match[1]), match[2]
     return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
-
-
-def _parse_time(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=None)
-    except ValueError:
-        raise click.ClickException(f"Time {text!r} is not ISO format like 2026-03-01T22:00.") from None
 
 
 def _parse_month(text: str) -> tuple[int, int]:

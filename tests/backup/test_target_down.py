@@ -6,12 +6,20 @@ import threading
 import time
 from contextlib import contextmanager
 
-from backup.models import BackupCopy, BackupJobRun
+from appliance import operations
+from appliance.models import OperationRun
+from backup.models import BackupCopy
 from backup.run import run_backup
 from backup.targets import backups_on, open_targets
 from tests.servers.sshd import start_sshd
 
 from .helpers import local_target, s3_target, sftp_target
+
+
+def _scheduled_backup(settings):
+    """A backup as the scheduler starts it: the `backup.run` operation, recorded in the ledger."""
+    return operations.execute(settings, "backup.run", actor=operations.SCHEDULER, source="schedule",
+                              show_progress=False)
 
 
 def test_a_stopped_sftp_server_misses_one_backup_and_gets_it_at_the_next_run(
@@ -23,12 +31,12 @@ def test_a_stopped_sftp_server_misses_one_backup_and_gets_it_at_the_next_run(
                              retry_base_seconds=1, retries_in_run=0)
         nas.stop()
 
-        missed = run_backup(settings, show_progress=False)
+        missed = _scheduled_backup(settings)
 
         assert sorted(missed.stored) == ["disk", "offsite"]
         assert "cannot connect" in missed.failed["nas"]
         assert BackupCopy.get(BackupCopy.target == "nas").state == "failed"
-        assert BackupJobRun.select().order_by(BackupJobRun.id.desc()).get().outcome == "partial"
+        assert OperationRun.select().order_by(OperationRun.id.desc()).get().outcome == "partial"
 
         nas.start()
         time.sleep(1.1)  # the retry backoff (retry_base_seconds = 1)
@@ -73,13 +81,13 @@ def test_a_server_back_within_seconds_gets_its_copy_in_the_same_run(shop, config
         back = threading.Timer(0.5, nas.start)  # back before the first retry, 1.5 s after the failure
         back.start()
 
-        report = run_backup(settings, show_progress=False)
+        report = _scheduled_backup(settings)
         back.join()
 
         assert report.failed == {} and sorted(report.stored) == ["disk", "nas"]
         copy = BackupCopy.get(BackupCopy.target == "nas")
         assert copy.state == "complete" and copy.attempts == 1  # one failed attempt, then the retry
-        assert BackupJobRun.select().order_by(BackupJobRun.id.desc()).get().outcome == "ok"
+        assert OperationRun.select().order_by(OperationRun.id.desc()).get().outcome == "ok"
         assert backups_on(open_targets(settings, "nas")[0].list()) == ([report.backup_id], [])
 
 

@@ -8,7 +8,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from backup import replication
 from backup.jobs import register
-from backup.models import BackupJobRun
+from appliance.models import OperationRun
 from backup.staging import staging_dir
 
 from tests.servers.waiting import wait_for
@@ -37,8 +37,8 @@ def test_verify_restores_the_replica_into_scratch_and_records_it(shop, configure
 
     assert result.exit_code == 0, result.output
     assert "ok, restored up to transaction" in result.output and "orders=" in result.output
-    run = BackupJobRun.select().where(BackupJobRun.kind == "replica-verify").get()
-    assert run.outcome == "ok" and "integrity ok" in run.detail
+    run = OperationRun.select().where(OperationRun.operation == "replication.verify").get()
+    assert run.outcome == "ok" and "integrity ok" in run.summary
     assert not list(staging_dir(settings).glob("replica-verify-*"))
     assert database.stat().st_mtime_ns == before
 
@@ -52,8 +52,8 @@ def test_a_damaged_replica_fails_verify_with_the_reason_recorded(shop, configure
     result = cli("replication", "verify", "--quiet")
 
     assert result.exit_code == 1
-    run = BackupJobRun.select().where(BackupJobRun.kind == "replica-verify").get()
-    assert run.outcome == "failed" and "fails decryption" in run.detail
+    run = OperationRun.select().where(OperationRun.operation == "replication.verify").get()
+    assert run.outcome == "failed" and "fails decryption" in run.summary
 
 
 def test_the_scheduler_verifies_the_replica_when_replication_is_on(shop, configure, sshd_server):

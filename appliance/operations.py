@@ -1,0 +1,462 @@
+"""One way to run an operation: a registry of named operations and one ledger of their runs.
+
+An operation is what an IT person (or the scheduler, or a runbook step) starts on the box: run a
+backup, verify, restore, acknowledge an alert, promote a standby. Each package registers its own
+(`register(Operation(...))` in its `operations.py`); the core knows none of them by name. The CLI
+commands, the scheduler's jobs and the /ops buttons all call `execute` or `start_in_background`, so
+every run is checked for its role, refused while an exclusive one runs, and recorded in the
+`OperationRun` ledger (who, what, parameters with secrets masked, start, end, outcome, summary).
+
+A run started from the web or the scheduler runs in a child process (`launcher` + `operations
+run-queued ID`), never inside a web request; its progress lines go to `logs/operations/<id>.log`.
+A run whose process died (SIGKILL, power cut) is marked `interrupted` by `reap_interrupted`, which
+every start calls, so nothing shows "running" forever.
+"""
+from __future__ import annotations
+
+import fcntl
+import getpass
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import psutil
+
+from .accounts import role_allows
+from .config import Settings
+from .db import database, database_exists, init_database
+from .errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from .models import ROLES, OperationRun, utcnow
+
+log = logging.getLogger(__name__)
+OUTCOMES = ("queued", "running", "ok", "partial", "failed", "interrupted")
+FINISHED = ("ok", "partial", "failed", "interrupted")
+MASK = "••••••"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed parameter. Values arrive as text (CLI, forms) or typed (runbooks); `parse` checks both."""
+    name: str
+    kind: type = str                 # str, int, float or bool
+    help: str = ""
+    default: Any = None
+    required: bool = False
+    secret: bool = False             # masked in the ledger, the logs and the pages
+    choices: tuple[str, ...] = ()
+
+    def parse(self, raw: Any) -> Any:
+        if raw is None or raw == "":
+            if self.required:
+                raise Invalid(f"Parameter {self.name} is required.", [{"param": self.name}])
+            return self.default
+        try:
+            value = _convert(self.kind, raw)
+        except (TypeError, ValueError):
+            raise Invalid(f"Parameter {self.name} must be {_kind_name(self.kind)} (got {raw!r}).",
+                          [{"param": self.name}]) from None
+        if self.choices and value not in self.choices:
+            raise Invalid(f"Parameter {self.name} must be one of {', '.join(self.choices)} (got {value!r}).",
+                          [{"param": self.name}])
+        return value
+
+
+def _convert(kind: type, raw: Any) -> Any:
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(raw)
+    if kind is int and isinstance(raw, float) or isinstance(raw, bool) and kind is not bool:
+        raise TypeError(raw)
+    return kind(raw)
+
+
+def _kind_name(kind: type) -> str:
+    return {str: "text", int: "a whole number", float: "a number", bool: "true or false"}.get(kind, kind.__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a result is recorded in the ledger."""
+    outcome: str = "ok"              # ok | partial | failed
+    summary: str = ""
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str                                     # dotted: <package>.<verb>
+    title: str                                    # what a button or a runbook step says
+    role: str                                     # the least role that may run it
+    run: Callable[..., Any]                       # run(context, **params) -> result
+    params: tuple[Param, ...] = ()
+    exclusive: str | None = None                  # lock group: one run of the group at a time per box
+    record: Callable[[Any], Outcome] = lambda result: Outcome()
+    background: bool = True                       # from the web: in a child process (False: instant ones)
+    replaces_database: bool = False               # a restore: recorded when it ends, in the new database
+    help: str = ""
+
+    def parse(self, raw: dict[str, Any]) -> dict[str, Any]:
+        known = {p.name for p in self.params}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise Invalid(f"{self.name} takes no parameter {unknown[0]} (it takes: {', '.join(sorted(known)) or 'none'}).",
+                          [{"param": name} for name in unknown])
+        return {p.name: p.parse(raw.get(p.name)) for p in self.params}
+
+    def masked(self, values: dict[str, Any]) -> dict[str, Any]:
+        secret = {p.name for p in self.params if p.secret}
+        return {k: (MASK if k in secret and v not in (None, "") else v) for k, v in values.items()}
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: str
+
+
+SCHEDULER = Actor("scheduler", "admin")
+
+
+def cli_actor() -> Actor:
+    """Whoever runs `appliance` on the box can read its keys and database: the CLI acts as admin."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in a container
+        user = str(os.getuid())
+    return Actor(f"cli:{user}", "admin")
+
+
+@dataclass
+class Context:
+    """What an operation's function gets besides its parameters."""
+    settings: Settings
+    actor: Actor
+    run_id: int | None
+    show_progress: bool = True
+    data: dict = field(default_factory=dict)
+
+
+# -- the registry ------------------------------------------------------------------------------
+
+_registry: dict[str, Operation] = {}
+
+
+def register(operation: Operation) -> Operation:
+    if operation.role not in ROLES:
+        raise ValueError(f"operation {operation.name}: role must be one of {ROLES}")
+    existing = _registry.get(operation.name)
+    if existing is not None and existing.run is not operation.run:
+        raise ValueError(f"operation {operation.name} is registered twice")
+    _registry[operation.name] = operation
+    return operation
+
+
+def get(name: str) -> Operation:
+    try:
+        return _registry[name]
+    except KeyError:
+        raise NotFound(f"There is no operation {name!r} (known: {', '.join(sorted(_registry)) or 'none'}).") from None
+
+
+def registered() -> list[Operation]:
+    return [_registry[name] for name in sorted(_registry)]
+
+
+# -- running -----------------------------------------------------------------------------------
+
+def execute(settings: Settings, name: str, params: dict[str, Any] | None = None, *, actor: Actor,
+            source: str = "cli", show_progress: bool = True, queued_run: OperationRun | None = None) -> Any:
+    """Runs an operation here and now, recorded in the ledger; returns its result, raises its error.
+
+    Refused (403) for a role below the operation's, (422) for a bad parameter, (409) while another
+    run of its exclusive group is under way on this box, naming that run.
+    """
+    operation = get(name)
+    _check_role(operation, actor)
+    values = operation.parse(params or {})
+    if operation.replaces_database:
+        return _execute_replacing_database(settings, operation, values, actor, source, show_progress)
+    reap_interrupted(settings)
+    with _exclusive(settings, operation):
+        run = _begin(operation, values, actor, source, queued_run)
+        _hold(settings, operation, run)
+        started = time.monotonic()
+        try:
+            result = operation.run(Context(settings, actor, run.id, show_progress), **values)
+        except BaseException as error:
+            _finish(run, started, Outcome("failed", _one_line(error)))
+            raise
+        _finish(run, started, operation.record(result))
+        return result
+
+
+def _execute_replacing_database(settings: Settings, operation: Operation, values: dict, actor: Actor,
+                                source: str, show_progress: bool) -> Any:
+    """A restore may run on a box without a database, and replaces the one that would hold a
+    "running" row: its run is written when it ends, into the database then in place, if it has a
+    ledger (a database restored from an older release gets its ledger at the next start)."""
+    with _exclusive(settings, operation):
+        started, began = time.monotonic(), utcnow()
+        try:
+            result = operation.run(Context(settings, actor, None, show_progress), **values)
+        except BaseException as error:
+            _record_afterwards(settings, operation, values, actor, source, began, started,
+                               Outcome("failed", _one_line(error)))
+            raise
+        _record_afterwards(settings, operation, values, actor, source, began, started, operation.record(result))
+        return result
+
+
+def _record_afterwards(settings: Settings, operation: Operation, values: dict, actor: Actor, source: str,
+                       began, started: float, outcome: Outcome) -> None:
+    try:
+        if database.obj is None:
+            if not database_exists(settings.database.url, settings.home):
+                return  # a restore elsewhere (--output) on a box without its own database: create none
+            init_database(settings.database.url, settings.home, settings.database.busy_timeout_ms)
+        with _connection():
+            if OperationRun.table_exists():
+                OperationRun.create(operation=operation.name, actor=actor.name, actor_role=actor.role, source=source,
+                                    params_json=json.dumps(operation.masked(values)), started_at=began,
+                                    finished_at=utcnow(), duration_seconds=time.monotonic() - started,
+                                    outcome=outcome.outcome, summary=outcome.summary[:2000], bytes=outcome.bytes)
+    except Exception as error:  # noqa: BLE001 - no usable database is what a restore may leave behind on failure
+        log.warning("%s: run not recorded in the ledger: %s", operation.name, error)
+
+
+def start_in_background(settings: Settings, name: str, params: dict[str, Any] | None = None, *,
+                        actor: Actor, source: str) -> OperationRun:
+    """Records a queued run and starts a child process that executes it; returns at once.
+
+    The checks `execute` makes that need no waiting (role, parameters, a running exclusive run) are
+    made here too, so a refusal is said to the person who asked, not only written to a log.
+    """
+    operation = get(name)
+    _check_role(operation, actor)
+    values = operation.parse(params or {})
+    reap_interrupted(settings)
+    _refuse_while_busy(settings, operation)
+    run = OperationRun.create(operation=name, actor=actor.name, actor_role=actor.role, source=source,
+                              params_json=json.dumps(operation.masked(values)), outcome="queued")
+    _write_params(settings, run, values)
+    log = log_path(settings, run.id)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        subprocess.Popen([*launcher, "--home", str(settings.home), "operations", "run-queued", str(run.id)],
+                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                         start_new_session=True, close_fds=True)
+    return run
+
+
+def execute_queued(settings: Settings, run_id: int) -> Any:
+    """The child's half of `start_in_background`: runs the queued run with its stored parameters."""
+    run = OperationRun.get_or_none(OperationRun.id == run_id)
+    if run is None or run.outcome != "queued":
+        raise Conflict(f"Run #{run_id} is not waiting to start ({run.outcome if run else 'no such run'}).")
+    values = _read_params(settings, run)
+    actor = Actor(run.actor, run.actor_role)
+    try:
+        return execute(settings, run.operation, values, actor=actor, source=run.source, queued_run=run)
+    except AppError as refused:
+        if run.outcome == "queued":  # refused before it began (another run took the lock meanwhile)
+            _finish(run, time.monotonic(), Outcome("failed", refused.message))
+        raise
+
+
+def log_path(settings: Settings, run_id: int) -> Path:
+    return settings.home / "logs" / "operations" / f"{run_id}.log"
+
+
+def log_tail(settings: Settings, run_id: int, max_bytes: int = 8192) -> str:
+    """The end of a background run's output (its progress lines), for the page that follows it."""
+    path = log_path(settings, run_id)
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, path.stat().st_size - max_bytes))
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+# The command that runs `appliance`; the composition root sets it (the core knows no package above).
+launcher: list[str] = [sys.executable, "-m", "cli"]
+
+
+def _check_role(operation: Operation, actor: Actor) -> None:
+    if not role_allows(actor.role, operation.role):
+        raise Forbidden(f"{operation.name} needs the {operation.role} role; {actor.name} is {actor.role}.")
+
+
+def _begin(operation: Operation, values: dict, actor: Actor, source: str,
+           queued_run: OperationRun | None) -> OperationRun:
+    me = psutil.Process()
+    fields = {"outcome": "running", "started_at": utcnow(), "pid": me.pid, "pid_started": me.create_time()}
+    if queued_run is not None:
+        OperationRun.update(**fields).where(OperationRun.id == queued_run.id).execute()
+        return OperationRun.get_by_id(queued_run.id)
+    return OperationRun.create(operation=operation.name, actor=actor.name, actor_role=actor.role, source=source,
+                               params_json=json.dumps(operation.masked(values)), **fields)
+
+
+def _finish(run: OperationRun, started: float, outcome: Outcome) -> None:
+    ended = utcnow()
+    fields = {"outcome": outcome.outcome, "summary": outcome.summary[:2000], "bytes": outcome.bytes,
+              "finished_at": ended, "duration_seconds": time.monotonic() - started}
+    with _connection():
+        OperationRun.update(**fields).where(OperationRun.id == run.id).execute()
+    for name, value in fields.items():
+        setattr(run, name, value)
+
+
+@contextmanager
+def _connection() -> Iterator[None]:
+    """A connection for the ledger write, also when the operation closed the caller's (a restore)."""
+    if database.is_closed():
+        with database.connection_context():
+            yield
+    else:
+        yield
+
+
+def _one_line(error: BaseException) -> str:
+    text = getattr(error, "message", None) or str(error) or type(error).__name__
+    return " ".join(text.split())
+
+
+# -- interrupted runs --------------------------------------------------------------------------
+
+def reap_interrupted(settings: Settings | None = None) -> int:
+    """Marks running (and long-queued) runs whose process is gone as interrupted; returns how many."""
+    reaped = 0
+    for run in OperationRun.select().where(OperationRun.outcome.in_(("running", "queued"))):
+        if run.outcome == "queued" and (utcnow() - run.started_at).total_seconds() < QUEUED_GRACE_SECONDS:
+            continue  # its child may still be starting
+        if run.outcome == "running" and _alive(run.pid, run.pid_started):
+            continue
+        changed = (OperationRun.update(outcome="interrupted", finished_at=utcnow(),
+                                       summary="interrupted: the process running it ended without finishing")
+                   .where(OperationRun.id == run.id, OperationRun.outcome == run.outcome).execute())
+        reaped += changed
+    return reaped
+
+
+QUEUED_GRACE_SECONDS = 60  # a queued run's child has this long to begin it
+
+
+def _alive(pid: int | None, started: float | None) -> bool:
+    """Is the process that began the run still the same process (a reused pid is not)?"""
+    if pid is None:
+        return False
+    try:
+        process = psutil.Process(pid)
+        return started is None or abs(process.create_time() - started) < 0.01 and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+# -- exclusive groups --------------------------------------------------------------------------
+
+def _lock_file(settings: Settings, group: str) -> Path:
+    return settings.home / "run" / "operations" / f"{group}.lock"
+
+
+@contextmanager
+def _exclusive(settings: Settings, operation: Operation) -> Iterator[None]:
+    """An flock per exclusive group: the kernel drops it when the holder dies, so a killed run never
+    blocks the next one."""
+    if operation.exclusive is None:
+        yield
+        return
+    path = _lock_file(settings, operation.exclusive)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _busy(operation, _holder_run(fd)) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _hold(settings: Settings, operation: Operation, run: OperationRun) -> None:
+    """Writes the run id into the group's lock file, so a refused run can name the one holding it."""
+    if operation.exclusive is not None:
+        _lock_file(settings, operation.exclusive).write_text(f"{run.id}\n")
+
+
+def _refuse_while_busy(settings: Settings, operation: Operation) -> None:
+    """Refuses now what the child would refuse later: the group's lock is held."""
+    with _exclusive(settings, operation):
+        pass
+
+
+def _holder_run(fd: int) -> OperationRun | None:
+    try:
+        text = os.pread(fd, 32, 0).decode().strip()
+        return OperationRun.get_or_none(OperationRun.id == int(text))
+    except (ValueError, OSError):
+        return None
+
+
+def _busy(operation: Operation, holder: OperationRun | None) -> Conflict:
+    if holder is None:
+        first = "another run of the same kind"
+    else:
+        first = (f"{holder.operation} (run #{holder.id}, started {holder.started_at:%Y-%m-%d %H:%M:%S} UTC "
+                 f"by {holder.actor})")
+    return Conflict(f"{operation.name} cannot start: {first} is running on this box; try again when it ends.",
+                    [{"operation": operation.name, "running": holder.id if holder else None}])
+
+
+# -- parameters of queued runs -----------------------------------------------------------------
+# The ledger keeps masked parameters; the child needs the real ones. They wait in a file only the
+# box's user can read, removed as soon as the child has read them.
+
+def _params_file(settings: Settings, run: OperationRun) -> Path:
+    return settings.home / "run" / "operations" / f"{run.id}.params.json"
+
+
+def _write_params(settings: Settings, run: OperationRun, values: dict) -> None:
+    path = _params_file(settings, run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(values, f)
+
+
+def _read_params(settings: Settings, run: OperationRun) -> dict:
+    path = _params_file(settings, run)
+    try:
+        values = json.loads(path.read_text())
+    except FileNotFoundError:
+        values = json.loads(run.params_json)
+    path.unlink(missing_ok=True)
+    return values
+
+
+# -- reading the ledger ------------------------------------------------------------------------
+
+def recent_runs(limit: int = 20, operation: str | None = None) -> list[OperationRun]:
+    query = OperationRun.select()
+    if operation:
+        query = query.where(OperationRun.operation == operation)
+    return list(query.order_by(OperationRun.id.desc()).limit(limit))
+
+
+def params_of(run: OperationRun) -> dict:
+    return json.loads(run.params_json or "{}")
