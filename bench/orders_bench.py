@@ -273,6 +273,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     from appliance import config
+    from cli.wiring import register_settings; register_settings()  # noqa: E702 - seed() loads [backup]
     from tests.durability.served import ServedAppliance
     defaults = config.Settings().server
     workers, threads = args.workers or defaults.workers, args.threads or defaults.threads

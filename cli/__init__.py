@@ -35,5 +35,6 @@ class LazyGroup(AppGroup):
 @click.pass_context
 def main(ctx: click.Context, home: str | None) -> None:
     """Store Appliance: orders, stock, backups, monitors and recovery runbooks."""
-    from .wiring import extra_models
+    from .wiring import extra_models, register_settings
+    register_settings()  # before any command loads the config
     ctx.obj = CliContext(home, extra_models)

@@ -1,6 +1,6 @@
-"""Which commands and which packages' tables make up the appliance.
+"""Which commands and which packages' settings, tables and jobs make up the appliance.
 
-Each package adds its commands and models here, one line each.
+Each package adds its commands, settings section and models here, one line each.
 """
 from __future__ import annotations
 
@@ -22,6 +22,18 @@ COMMANDS = {
     "restore": "backup.cli:restore_command",
     "replication": "backup.cli:replication_group",
 }
+
+
+def register_settings() -> None:
+    """Sections of appliance.toml owned by packages other than the core ([backup], [monitors]).
+
+    Every process that loads the config calls this first, or their tables are refused as unknown:
+    `appliance` does (cli.main; gunicorn's workers are forked from it), and so do scripts outside it
+    (tests/conftest.py, bench/). The order writer's child process loads only the core's sections,
+    leaving the others to the parent that validated them (appliance/order_writer.py `main`).
+    """
+    from backup.settings import register as register_backup; register_backup()  # noqa: E702
+    from monitors.settings import register as register_monitors; register_monitors()  # noqa: E702
 
 
 def extra_models() -> list:

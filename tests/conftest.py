@@ -15,7 +15,11 @@ import pytest
 from appliance import clock, config, runtime
 from appliance.db import database
 from appliance.schema import migrate
+from cli.wiring import register_operations, register_settings
 from tests.servers.postgres import postgres_server, postgres_url  # noqa: F401
+
+register_settings()  # the packages' sections ([backup], [monitors]), as `appliance` has them
+register_operations()  # every package's operations, as `appliance` has them
 
 
 def make_home(path: Path) -> Path:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from appliance.config import RetentionSettings
+from backup.settings import RetentionSettings
 from backup.manifest import new_backup_id
 from backup.models import BackupCopy
 from backup.retention import keep_set, prune

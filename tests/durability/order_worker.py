@@ -21,6 +21,7 @@ def main() -> None:
     from appliance import config, orders, runtime
     from appliance.db import database
     from appliance.errors import InsufficientStock
+    from cli.wiring import register_settings; register_settings()  # noqa: E702 - [backup], [monitors]
 
     settings = config.load(Path(job["home"]), environ={"APPLIANCE_DATABASE_URL": job["url"]})
     runtime.connect(settings)
