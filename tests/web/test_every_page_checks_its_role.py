@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from appliance import accounts, config, customers, inventory, orders, runtime, stocktake
-from appliance.models import ROLES
+from appliance.models import ROLES, OperationRun
 from appliance.schema import migrate
 from tests.conftest import make_home
 from web import create_app
@@ -37,6 +37,7 @@ PAGES = [
     ("/admin/users", "admin"),
     ("/admin/tokens", "admin"),
     ("/ops", "admin"),
+    ("/ops/runs/<int:run_id>", "admin"),
 ]
 # Form posts whose role is above staff (sent with a valid CSRF token: the role alone must refuse them).
 FORMS = [
@@ -52,6 +53,7 @@ FORMS = [
     ("/ops/health/acknowledge", "admin"),
     ("/ops/health/silence", "admin"),
     ("/ops/health/maintenance", "admin"),
+    ("/ops/operations/<operation>", "admin"),
 ]
 PUBLIC = {"/login", "/logout"}
 
@@ -81,8 +83,9 @@ def _sample(settings) -> dict:
     pending, _ = orders.create_order(settings, channel="phone", lines=[orders.LineRequest("SAFE", 1)], actor="test")
     assert pending.status == "pending"
     session = stocktake.open_session("floor", "test")
+    run = OperationRun.create(operation="backup.run", actor="test", actor_role="admin", source="cli", outcome="ok")
     return {"number": order.number, "pending": pending.number, "int:session_id": session.id,
-            "int:customer_id": customer.id, "username": "sam"}
+            "int:customer_id": customer.id, "username": "sam", "int:run_id": run.id, "operation": "backup.run"}
 
 
 @pytest.fixture
