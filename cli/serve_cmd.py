@@ -12,7 +12,7 @@ import sys
 import click
 from gunicorn.app.base import BaseApplication
 
-from appliance import config, order_writer, runtime
+from appliance import config, operations, order_writer, runtime
 from appliance.commandline import CliContext, pass_app
 
 
@@ -28,6 +28,9 @@ class ApplianceServer(BaseApplication):
 
     def load(self):
         from web import create_app
+
+        from .wiring import register_panels
+        register_panels()
         return create_app(self.settings)
 
 
@@ -82,6 +85,7 @@ def _metrics_dir(settings: config.Settings) -> str:
 def command(app: CliContext, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web pages and the API with a production WSGI server."""
     settings = app.settings()  # validates config and migrates before any worker starts
+    operations.reap_interrupted(settings)  # runs a crash or kill -9 left "running" are interrupted
     runtime.close()            # workers open their own connections after the fork
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir(settings)
     s = settings.server
