@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from appliance.config import Settings
 
@@ -71,14 +71,12 @@ class LocalTarget:
             raise self._fail(f"read {key}", e) from None
 
     def list(self) -> list[str]:
+        """Every file below the root at any depth (a key put is a key listed, or prune never sees
+        it); hidden folders are not the target's."""
         if not self.root.exists():
             return []
         try:
-            return sorted(
-                f"{folder.name}/{f.name}"
-                for folder in self.root.iterdir() if folder.is_dir() and not folder.name.startswith(".")
-                for f in folder.iterdir() if f.is_file()
-            )
+            return sorted(_files_below(self.root))
         except OSError as e:
             raise self._fail("list backups", e) from None
 
@@ -88,7 +86,8 @@ class LocalTarget:
             path.unlink(missing_ok=True)
             for leftover in path.parent.glob(".*.partial"):
                 leftover.unlink(missing_ok=True)
-            if path.parent.exists() and not any(path.parent.iterdir()):
+            # An emptied backup folder goes with its last key; the root stays (it may be a mount point).
+            if path.parent != self.root and path.parent.exists() and not any(path.parent.iterdir()):
                 path.parent.rmdir()
         except OSError as e:
             raise self._fail(f"delete {key}", e) from None
@@ -103,6 +102,16 @@ class LocalTarget:
 
     def close(self) -> None:
         pass
+
+
+def _files_below(folder: Path, prefix: str = "") -> Iterator[str]:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if not entry.name.startswith("."):
+                    yield from _files_below(Path(entry.path), f"{prefix}{entry.name}/")
+            elif entry.is_file():
+                yield prefix + entry.name
 
 
 def _fsync_dir(path: Path) -> None:

@@ -125,6 +125,7 @@ class SftpTarget:
         def upload(sftp: paramiko.SFTPClient) -> None:
             _makedirs(sftp, posixpath.dirname(remote))
             sent = 0
+            source_failed = False
             try:
                 with sftp.open(partial, "wb", bufsize=0) as out:
                     out.set_pipelined(True)
@@ -132,15 +133,24 @@ class SftpTarget:
                     # Whole write requests per read: 1 MiB reads made 4 requests of 255 KiB and a
                     # 4 KiB one per MiB, each costing a request, a reply and a write on the server.
                     read_size = max(1, WRITE_BLOCK // self._write_size) * self._write_size
-                    while block := source.read(read_size):
+                    while True:
+                        try:
+                            block = source.read(read_size)
+                        except BaseException:
+                            source_failed = True
+                            raise
+                        if not block:
+                            break
                         out.write(block)
                         sent += len(block)
                         if progress:
                             progress(len(block))
-            except (IOError, paramiko.SSHException, EOFError, socket.timeout):
-                raise
-            except BaseException:
-                _remove_quietly(sftp, partial)  # the source failed: leave nothing behind
+            except BaseException as e:
+                # The source failed (any error, an OSError from a disk too): the server is fine, so
+                # leave nothing behind. A failing server is not asked again: the partial file is
+                # removed by the next delete in its folder (prune).
+                if source_failed or not isinstance(e, (IOError, paramiko.SSHException, EOFError, socket.timeout)):
+                    _remove_quietly(sftp, partial)
                 raise
             size = sftp.stat(partial).st_size
             if size != sent:
@@ -150,23 +160,29 @@ class SftpTarget:
         self._call(f"upload {key}", upload)
 
     def get(self, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
+        def download(sftp: paramiko.SFTPClient) -> None:
+            remote = self._remote(key)
+            sftp.stat(remote)  # first: paramiko creates `dest` before it opens a missing file
+            sftp.get(remote, str(dest), callback=_deltas(progress))
         try:
-            self._call(f"download {key}",
-                       lambda sftp: sftp.get(self._remote(key), str(dest), callback=_deltas(progress)))
+            self._call(f"download {key}", download)
         except FileNotFoundError:
             raise MissingObject(f"Target {self.name} has no {key}.") from None
 
     def list(self) -> list[str]:
-        def walk(sftp: paramiko.SFTPClient) -> list[str]:
+        """Every file below the root at any depth (a key put is a key listed, or prune never sees
+        it); hidden folders are not the target's."""
+        def walk(sftp: paramiko.SFTPClient, folder: str, prefix: str) -> list[str]:
             keys = []
-            for folder in sftp.listdir_attr(self.root):
-                if stat_mode.S_ISDIR(folder.st_mode or 0) and not folder.filename.startswith("."):
-                    base = posixpath.join(self.root, folder.filename)
-                    keys += [f"{folder.filename}/{f.filename}" for f in sftp.listdir_attr(base)
-                             if stat_mode.S_ISREG(f.st_mode or 0)]
-            return sorted(keys)
+            for entry in sftp.listdir_attr(folder):
+                if stat_mode.S_ISDIR(entry.st_mode or 0):
+                    if not entry.filename.startswith("."):
+                        keys += walk(sftp, posixpath.join(folder, entry.filename), f"{prefix}{entry.filename}/")
+                elif stat_mode.S_ISREG(entry.st_mode or 0):
+                    keys.append(prefix + entry.filename)
+            return keys
         try:
-            return self._call("list backups", walk)
+            return sorted(self._call("list backups", lambda sftp: walk(sftp, self.root, "")))
         except FileNotFoundError:
             return []
 
@@ -182,7 +198,8 @@ class SftpTarget:
             for name in sftp.listdir(folder):
                 if name.endswith(".partial"):
                     sftp.remove(posixpath.join(folder, name))
-            if not sftp.listdir(folder):
+            # An emptied backup folder goes with its last key; the root stays.
+            if folder != self.root and not sftp.listdir(folder):
                 sftp.rmdir(folder)
 
         try:
