@@ -35,6 +35,7 @@ class LazyGroup(AppGroup):
 @click.pass_context
 def main(ctx: click.Context, home: str | None) -> None:
     """Store Appliance: orders, stock, backups, monitors and recovery runbooks."""
-    from .wiring import extra_models, register_settings
+    from .wiring import extra_models, extra_steps, register_operations, register_settings
     register_settings()  # before any command loads the config
-    ctx.obj = CliContext(home, extra_models)
+    register_operations()
+    ctx.obj = CliContext(home, extra_models, extra_steps)

@@ -21,7 +21,29 @@ COMMANDS = {
     "backup": "backup.cli:backup_group",
     "restore": "backup.cli:restore_command",
     "replication": "backup.cli:replication_group",
+    "operations": "cli.operations_cmd:command",
 }
+
+
+def register_operations() -> None:
+    """Each package registers its operations (appliance/operations.py) when its module is imported."""
+    import sys
+
+    from appliance import operations
+    import backup.operations  # noqa: F401
+    import monitors.operations  # noqa: F401
+    # Background runs start `appliance` again, as this same program (the core knows no package above).
+    operations.launcher = [sys.executable, "-m", "cli"]
+
+
+def register_panels() -> None:
+    """The /ops page's panels (appliance/panels.py): each package registers its own when imported.
+
+    `appliance serve` calls this before it makes the web app, and so does tests/conftest.py. The
+    page shows them in this order, after the core's readiness panel.
+    """
+    import monitors.panel  # noqa: F401  (isort: skip - the order is the page's)
+    import backup.panel  # noqa: F401
 
 
 def register_settings() -> None:
@@ -42,6 +64,12 @@ def extra_models() -> list:
     from backup.models import MODELS as backup_models; models += backup_models  # noqa: E702
     from monitors.models import MODELS as monitor_models; models += monitor_models  # noqa: E702
     return models
+
+
+def extra_steps() -> list:
+    """Data migrations owned by packages other than the core (run by `migrate`, each idempotent)."""
+    from backup.models import MIGRATIONS as backup_steps
+    return list(backup_steps)
 
 
 def configure_scheduler(scheduler, settings) -> None:
