@@ -66,21 +66,31 @@ def update_customer(customer_id: int, data: dict, actor: str) -> Customer:
 
 
 def resolve(ref: int | dict, actor: str) -> Customer:
-    """An order's customer: an id, or contact data matched by phone or e-mail, else created."""
+    """An order's customer: an id, or contact data matched by `matching`, else created. The one rule
+    for every order: from the API, the counter page and import files."""
     if isinstance(ref, int) and not isinstance(ref, bool):
         return get_customer(ref)
     if isinstance(ref, dict):
         if "id" in ref and ref["id"] is not None:
             return get_customer(int(ref["id"]))
         cleaned = _clean(ref)
-        for field in ("phone", "email"):
-            if cleaned.get(field):
-                found = Customer.get_or_none(getattr(Customer, field) == cleaned[field])
-                if found is not None:
-                    return found
-        return create_customer(cleaned, actor)
+        return matching(cleaned) or create_customer(cleaned, actor)
     raise Invalid("customer must be an id or an object with name, phone, email.",
                   [{"field": "customer", "message": "wrong type"}])
+
+
+def matching(contact: dict) -> Customer | None:
+    """The customer with this phone, else with this e-mail; with neither given, the one with exactly
+    this name and no phone or e-mail either (the name is all that tells such customers apart)."""
+    for field in ("phone", "email"):
+        if contact.get(field):
+            found = Customer.get_or_none(getattr(Customer, field) == contact[field])
+            if found is not None:
+                return found
+    if contact.get("phone") or contact.get("email") or not contact.get("name"):
+        return None
+    return Customer.get_or_none((Customer.name == contact["name"]) & Customer.phone.is_null()
+                                & Customer.email.is_null())
 
 
 def search(term: str, limit: int = 20) -> list[Customer]:

@@ -11,8 +11,9 @@ order, so an acknowledged order is exactly as durable as before.
 
 `appliance serve` starts the writer beside the gunicorn workers (`start`); the workers send it
 their orders over a Unix socket in `run/` (multiprocessing.connection, authenticated with a key
-derived from the server's secret key). When it is not running, or not reachable, a worker writes
-the order itself (`orders.place_order`): same transaction code, same locks, just slower.
+derived from the server's secret key): `use` hands `orders.place_order` the client's `place`. When
+the writer is not running, or not reachable, a worker writes the order itself: same transaction
+code (`orders.written_order`, which the writer runs too), same locks, just slower.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from typing import Any, Callable
 
 import peewee
 
-from . import errors, runtime
+from . import errors, orders, runtime
 from .config import Settings
 from .db import database, write_transaction
 from .processes import Backoff, ChildSupervisor, PidFile
@@ -141,7 +142,6 @@ def write_group(group: list[Job]) -> None:
 
 
 def _answer(group: GroupCommit, settings: Settings, request: dict) -> tuple:
-    from . import orders
     try:
         data, replayed = group.run(lambda: orders.written_order(settings, request))
         return ("ok", data, replayed)
@@ -295,6 +295,15 @@ class OrderWriterClient:
             raise
         return conn
 
+    def place(self, request: dict) -> tuple[dict, bool] | None:
+        """(order data, replayed) as the writer answered, or its error raised here; None when the
+        writer could not be reached before anything was sent (then the worker writes the order)."""
+        try:
+            answer = self.send(request)
+        except WriterUnavailable:
+            return None  # not running (starting again, or turned off)
+        return raise_answer(answer)
+
     def send(self, request: dict) -> tuple:
         conn = self._connection()
         try:
@@ -325,19 +334,12 @@ def _set_os_timeouts(sock: socket.socket, seconds: float) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
 
-_client: OrderWriterClient | None = None
-
-
 def use(settings: Settings) -> None:
     """In a web worker of `appliance serve`: send orders to the box's writer from now on."""
-    global _client
     # A group takes milliseconds; twice the database's own lock timeout means it hangs.
     answer_timeout = max(1.0, 2 * settings.database.busy_timeout_ms / 1000)
-    _client = OrderWriterClient(socket_path(settings), auth_key(settings), answer_timeout)
-
-
-def client() -> OrderWriterClient | None:
-    return _client
+    client = OrderWriterClient(socket_path(settings), auth_key(settings), answer_timeout)
+    orders.send_orders_through(client.place)
 
 
 def main(argv: list[str]) -> None:

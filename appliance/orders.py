@@ -12,13 +12,13 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 from peewee import JOIN, IntegrityError
 
 from . import audit, customers, sql
 from .config import Settings
-from .db import write_transaction
+from .db import is_postgres, write_transaction
 from .errors import BadRequest, Conflict, IllegalTransition, InsufficientStock, Invalid, NotFound
 from .inventory import Level, Movement, apply_movements, levels_for, line_allocations, plan_reservation
 from .models import CHANNELS, Customer, IdempotencyKey, Order, OrderEvent, OrderLine, Product, utcnow
@@ -40,6 +40,8 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
 class LineRequest:
     sku: str
     qty: int
+    # None: the product's price now. An imported order keeps the price it was sold at.
+    unit_price_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -48,20 +50,66 @@ class Idempotency:
     request_hash: str
 
 
+@dataclass(frozen=True)
+class Imported:
+    """An order that exists already elsewhere, brought in by an import file (appliance.import_export).
+
+    It keeps its number, status, creation time, prices, carrier and tracking, and its lines as they
+    are (not merged). Its status is given, so no approval rule runs; like any order it holds stock only
+    while confirmed: shipped, delivered, cancelled and returned ones are history and move no stock.
+    """
+    source: str                          # the file it came from, named on the order's timeline
+    number: str
+    status: str
+    created_at: datetime | None = None   # None: now
+    order_id: int | None = None          # a number in this box's own numbering keeps the id it names
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+
+# The lifecycle times an order in each status has been through (an imported order, whose file holds
+# only its creation time, gets them all at its created_at).
+STATUS_STAMPS: dict[str, tuple[str, ...]] = {
+    "pending": (),
+    "confirmed": ("confirmed_at",),
+    "shipped": ("confirmed_at", "shipped_at"),
+    "delivered": ("confirmed_at", "shipped_at", "delivered_at"),
+    "cancelled": ("cancelled_at",),
+    "returned": ("confirmed_at", "shipped_at", "returned_at"),
+}
+
+
+class _Priced(NamedTuple):
+    product: Product
+    qty: int
+    unit_price_cents: int
+
+    @property
+    def product_id(self) -> int:
+        return self.product.id
+
+    @property
+    def line_total_cents(self) -> int:
+        return self.unit_price_cents * self.qty
+
+
 # -- creation ---------------------------------------------------------------------------------
 
 def create_order(settings: Settings, *, channel: str, lines: list[LineRequest], actor: str,
                  customer: int | dict | None = None, note: str | None = None,
-                 idempotency: Idempotency | None = None) -> tuple[Order, bool]:
-    """Creates an order; returns (order, replayed). Replayed is True for a repeated Idempotency-Key."""
-    merged = _validate_request(channel, lines)
+                 idempotency: Idempotency | None = None, imported: Imported | None = None) -> tuple[Order, bool]:
+    """Creates an order; returns (order, replayed). Replayed is True for a repeated Idempotency-Key.
+
+    The one way an order comes to be: from the API, the counter page, and import files (`imported`).
+    """
+    lines = _validate_request(channel, lines, imported=imported is not None)
     try:
         with write_transaction():
             if idempotency:
                 replay = _replay(idempotency)
                 if replay is not None:
                     return replay, True
-            return _insert_order(settings, channel, merged, actor, customer, note, idempotency), False
+            return _insert_order(settings, channel, lines, actor, customer, note, idempotency, imported), False
     except IntegrityError:
         # Two requests with the same key raced; the loser reads the winner's order.
         if idempotency:
@@ -71,6 +119,13 @@ def create_order(settings: Settings, *, channel: str, lines: list[LineRequest], 
         raise
 
 
+def own_number(settings: Settings, order_id: int) -> str:
+    """The number this box gives the order with this id."""
+    return f"{settings.orders.number_prefix}{order_id:06d}"
+
+
+# -- orders from web requests -----------------------------------------------------------------
+
 @dataclass(frozen=True)
 class PlacedOrder:
     number: str
@@ -78,25 +133,29 @@ class PlacedOrder:
     replayed: bool
 
 
+# Hands a request of `place_order` to the box's order writer and returns its answer, (order data,
+# replayed), or None when the writer could not be reached before anything was sent. Installed by
+# appliance.order_writer.use in the web workers of `appliance serve`.
+OrderSender = Callable[[dict], tuple[dict, bool] | None]
+_send_to_writer: OrderSender | None = None
+
+
+def send_orders_through(sender: OrderSender | None) -> None:
+    global _send_to_writer
+    _send_to_writer = sender
+
+
 def place_order(settings: Settings, *, channel: str, lines: list[LineRequest], actor: str,
                 customer: int | dict | None = None, note: str | None = None,
                 idempotency: Idempotency | None = None) -> PlacedOrder:
     """An order from a web request (API or counter page): written by the box's order writer when
     `appliance serve` runs one (appliance.order_writer), else here with `create_order`."""
-    from . import order_writer
     request = {"channel": channel, "lines": [(line.sku, line.qty) for line in lines], "actor": actor,
                "customer": customer, "note": note,
                "idempotency": (idempotency.key, idempotency.request_hash) if idempotency else None}
-    writer = order_writer.client()
-    if writer is not None:
-        try:
-            answer = writer.send(request)
-        except order_writer.WriterUnavailable:
-            pass  # not running (starting again, or turned off): this worker writes the order itself
-        else:
-            data, replayed = order_writer.raise_answer(answer)
-            return PlacedOrder(data["number"], data, replayed)
-    data, replayed = written_order(settings, request)
+    answer = _send_to_writer(request) if _send_to_writer is not None else None
+    # No answer: no writer runs (starting again, or turned off), so this worker writes the order itself.
+    data, replayed = answer if answer is not None else written_order(settings, request)
     return PlacedOrder(data["number"], data, replayed)
 
 
@@ -109,21 +168,27 @@ def written_order(settings: Settings, request: dict) -> tuple[dict, bool]:
     return order_dict(order, settings), replayed
 
 
-def _validate_request(channel: str, lines: list[LineRequest]) -> list[LineRequest]:
+# -- the transaction --------------------------------------------------------------------------
+
+def _validate_request(channel: str, lines: list[LineRequest], imported: bool) -> list[LineRequest]:
     details = []
     if channel not in CHANNELS:
         details.append({"field": "channel", "message": f"must be one of {', '.join(CHANNELS)}"})
     if not lines:
         details.append({"field": "lines", "message": "an order needs at least one line"})
-    if len(lines) > MAX_LINES:
+    if len(lines) > MAX_LINES and not imported:  # bounds a request; an import file has its own limits
         details.append({"field": "lines", "message": f"at most {MAX_LINES} lines"})
     for i, line in enumerate(lines):
-        if not isinstance(line.qty, int) or isinstance(line.qty, bool) or line.qty <= 0:
+        if not _is_count(line.qty) or line.qty <= 0:
             details.append({"field": f"lines[{i}].qty", "message": "must be a whole number above zero"})
         if not isinstance(line.sku, str) or not line.sku.strip():
             details.append({"field": f"lines[{i}].sku", "message": "required"})
+        if line.unit_price_cents is not None and (not _is_count(line.unit_price_cents) or line.unit_price_cents < 0):
+            details.append({"field": f"lines[{i}].unit_price_cents", "message": "must be a whole number, zero or more"})
     if details:
         raise Invalid("The order is not valid.", details)
+    if imported:
+        return lines  # kept as the file has them: the same SKU may be on two lines at two prices
     # The same SKU twice (scanned twice) is one line with the summed quantity.
     merged: dict[str, int] = {}
     for line in lines:
@@ -131,15 +196,20 @@ def _validate_request(channel: str, lines: list[LineRequest]) -> list[LineReques
     return [LineRequest(sku, qty) for sku, qty in merged.items()]
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 _FIND_KEY = "SELECT request_hash, order_id FROM idempotency_key WHERE key = ?"
 _REMEMBER_KEY = "INSERT INTO idempotency_key (key, request_hash, order_id, created_at) VALUES (?, ?, ?, ?)"
 _PRODUCTS = "SELECT id, sku, name, price_cents, active, usual_qty FROM product WHERE sku IN ({})"
-_INSERT_ORDER = ("INSERT INTO orders (number, channel, status, customer_id, note, total_cents, pending_reasons, "
-                 "created_by, created_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
+_INSERT_ORDER = "INSERT INTO orders ({columns}) VALUES ({values}) RETURNING id"
 _NUMBER_ORDER = "UPDATE orders SET number = ? WHERE id = ?"
 _INSERT_LINES = ("INSERT INTO order_line (order_id, product_id, qty, unit_price_cents, line_total_cents) "
                  "VALUES {} RETURNING id, product_id")
 _INSERT_EVENT = "INSERT INTO order_event (order_id, from_status, to_status, actor, note, at) VALUES (?, ?, ?, ?, ?, ?)"
+# An explicit id does not advance PostgreSQL's sequence; the next order created must not reuse it.
+_ADVANCE_ORDER_IDS = "SELECT setval(pg_get_serial_sequence('orders', 'id'), (SELECT MAX(id) FROM orders))"
 
 
 def _replay(idempotency: Idempotency) -> Order | None:
@@ -155,45 +225,89 @@ def _replay(idempotency: Idempotency) -> Order | None:
 
 
 def _insert_order(settings: Settings, channel: str, lines: list[LineRequest], actor: str,
-                  customer_ref: int | dict | None, note: str | None, idempotency: Idempotency | None) -> Order:
+                  customer_ref: int | dict | None, note: str | None, idempotency: Idempotency | None,
+                  imported: Imported | None) -> Order:
     """The hot path: ~15 statements of plain SQL (appliance.sql) while the write lock is held."""
-    products = _products_for(lines)
+    products = _products_for(lines, for_sale=imported is None)
     customer = customers.resolve(customer_ref, actor) if customer_ref is not None else None
-    priced = [(products[line.sku], line.qty) for line in lines]
-    total = sum(product.price_cents * qty for product, qty in priced)
-    plans = _plan_all(priced)
-    reasons = approval_reasons(settings, priced, total, customer)
-    status = "pending" if reasons else "confirmed"
+    priced = [_Priced(products[line.sku], line.qty, _price(line, products[line.sku])) for line in lines]
+    total = sum(item.line_total_cents for item in priced)
+    status, reasons, plans = _status_of(settings, priced, total, customer, imported)
     now = utcnow()
-    confirmed_at = None if reasons else now
-    (order_id,) = sql.one(_INSERT_ORDER, (
-        uuid.uuid4().hex[:32], channel, status, customer.id if customer else None, note or None, total,
-        json.dumps(reasons), actor, now, now, confirmed_at))
-    # The number comes from the id, so numbers follow creation order on every engine.
-    number = f"{settings.orders.number_prefix}{order_id:06d}"
-    sql.run(_NUMBER_ORDER, (number, order_id))
-    order = Order(id=order_id, number=number, channel=channel, status=status, customer=customer, note=note or None,
-                  total_cents=total, pending_reasons=json.dumps(reasons), created_by=actor, created_at=now,
-                  updated_at=now, confirmed_at=confirmed_at)
-    line_ids = dict((product_id, line_id) for line_id, product_id in sql.rows(
-        _INSERT_LINES.format(sql.values_list(len(priced), 5)),
-        [v for product, qty in priced for v in (order_id, product.id, qty, product.price_cents, product.price_cents * qty)]))
+    created_at = (imported.created_at if imported else None) or now
+    fields = {"channel": channel, "status": status, "note": note or None, "total_cents": total,
+              "pending_reasons": json.dumps(reasons), "created_by": actor, "created_at": created_at,
+              "updated_at": now, **{stamp: created_at for stamp in STATUS_STAMPS[status]}}
+    if imported:
+        fields.update(carrier=imported.carrier, tracking_number=imported.tracking_number)
+    order_id, number = _insert_order_row(settings, customer, fields, imported)
+    order = Order(id=order_id, number=number, customer=customer, **fields)
     # Kept on the new order so the answer is built without reading it back.
-    order.new_lines = [OrderLine(id=line_ids[product.id], order=order, product=product, qty=qty,
-                                 unit_price_cents=product.price_cents, line_total_cents=product.price_cents * qty)
-                       for product, qty in priced]
+    order.new_lines = _insert_lines(order, priced)
     if status == "confirmed":
         _reserve(order, order.new_lines, plans, actor)
-    sql.run(_INSERT_EVENT, (order_id, None, status, actor, "; ".join(reasons) or None, now))
+    event_note = f"imported from {imported.source}"[:500] if imported else "; ".join(reasons) or None
+    sql.run(_INSERT_EVENT, (order_id, None, status, actor, event_note, created_at))
     if idempotency:
         sql.run(_REMEMBER_KEY, (idempotency.key, idempotency.request_hash, order_id, now))
     audit.record(actor, "order.create", "order", number, after={
         "status": status, "channel": channel, "total_cents": total,
-        "lines": [[p.sku, q] for p, q in priced], "customer": customer.id if customer else None})
+        "lines": [[item.product.sku, item.qty] for item in priced], "customer": customer.id if customer else None,
+        **({"imported_from": imported.source} if imported else {})})
     return order
 
 
-def _products_for(lines: list[LineRequest]) -> dict[str, Product]:
+def _price(line: LineRequest, product: Product) -> int:
+    return product.price_cents if line.unit_price_cents is None else line.unit_price_cents
+
+
+def _status_of(settings: Settings, priced: list[_Priced], total: int, customer: Customer | None,
+               imported: Imported | None) -> tuple[str, list[str], list[list[tuple[Level, int]]] | None]:
+    """The new order's status, why it waits (when pending) and where each line's stock comes from."""
+    if imported:
+        plans = _plan_all(priced) if imported.status == "confirmed" else None
+        reasons = [f"imported from {imported.source}"] if imported.status == "pending" else []
+        return imported.status, reasons, plans
+    plans = _plan_all(priced)  # a pending order reserves nothing yet, but the stock must be there now
+    reasons = approval_reasons(settings, priced, total, customer)
+    return ("pending" if reasons else "confirmed"), reasons, plans
+
+
+def _insert_order_row(settings: Settings, customer: Customer | None, fields: dict,
+                      imported: Imported | None) -> tuple[int, str]:
+    """Inserts the order's row; returns (id, number). A new order's number comes from its id, so
+    numbers follow creation order on every engine; an imported order keeps its own."""
+    columns = {"number": imported.number if imported else uuid.uuid4().hex[:32],
+               "customer_id": customer.id if customer else None, **fields}
+    if imported and imported.order_id:
+        columns["id"] = imported.order_id
+    (order_id,) = sql.one(_INSERT_ORDER.format(columns=", ".join(columns), values=sql.in_list(len(columns))),
+                          list(columns.values()))
+    if imported:
+        if imported.order_id and is_postgres():
+            sql.run(_ADVANCE_ORDER_IDS)
+        return order_id, imported.number
+    number = own_number(settings, order_id)
+    sql.run(_NUMBER_ORDER, (number, order_id))
+    return order_id, number
+
+
+def _insert_lines(order: Order, priced: list[_Priced]) -> list[OrderLine]:
+    inserted = sql.rows(_INSERT_LINES.format(sql.values_list(len(priced), 5)), [
+        v for item in priced
+        for v in (order.id, item.product.id, item.qty, item.unit_price_cents, item.line_total_cents)])
+    # RETURNING gives the rows in no set order, but ids follow the VALUES order (an imported order may
+    # name a product on two lines, so the product alone does not tell which line is which).
+    returned = sorted(inserted)
+    assert [product_id for _, product_id in returned] == [item.product.id for item in priced]
+    return [OrderLine(id=line_id, order=order, product=item.product, qty=item.qty,
+                      unit_price_cents=item.unit_price_cents, line_total_cents=item.line_total_cents)
+            for (line_id, _), item in zip(returned, priced)]
+
+
+def _products_for(lines: list[LineRequest], for_sale: bool = True) -> dict[str, Product]:
+    """The lines' products by SKU. Every one must exist, and be for sale unless the order is history
+    (an import)."""
     skus = [line.sku for line in lines]
     products = {}
     for product_id, sku, name, price, active, usual in sql.rows(_PRODUCTS.format(sql.in_list(len(skus))), skus):
@@ -203,37 +317,49 @@ def _products_for(lines: list[LineRequest]) -> dict[str, Product]:
         product = products.get(line.sku)
         if product is None:
             details.append({"field": f"lines[{i}].sku", "sku": line.sku, "message": "unknown SKU"})
-        elif not product.active:
+        elif for_sale and not product.active:
             details.append({"field": f"lines[{i}].sku", "sku": line.sku, "message": "product is not for sale"})
     if details:
         raise Invalid("Some lines name products that cannot be sold.", details)
     return products
 
 
-def _plan_all(priced: list[tuple[Product, int]]) -> dict[int, list[tuple[Level, int]]]:
-    """Where each line's stock comes from; raises InsufficientStock naming every short line."""
-    levels = levels_for(p.id for p, _ in priced)
-    plans, short = {}, []
-    for product, qty in priced:
-        plan = plan_reservation(qty, levels.get(product.id, []))
+def _plan_all(lines: list[_Priced] | list[OrderLine]) -> list[list[tuple[Level, int]]]:
+    """Where each line's stock comes from (a plan per line, in turn); raises InsufficientStock
+    naming every short line."""
+    levels = levels_for({line.product_id for line in lines})
+    plans, short = [], []
+    for line in lines:
+        available = sum(lv.on_hand - lv.reserved for lv in levels.get(line.product_id, []))
+        plan = plan_line(levels, line.product_id, line.qty)
         if not plan:
-            available = sum(lv.on_hand - lv.reserved for lv in levels.get(product.id, []))
-            short.append({"sku": product.sku, "requested": qty, "available": max(available, 0)})
-        plans[product.id] = plan
+            short.append({"sku": line.product.sku, "requested": line.qty, "available": max(available, 0)})
+        plans.append(plan)
     if short:
         names = ", ".join(s["sku"] for s in short)
         raise InsufficientStock(f"Not enough stock for {names}.", short)
     return plans
 
 
-def _reserve(order: Order, order_lines: list[OrderLine], plans: dict[int, list[tuple[Level, int]]], actor: str) -> None:
+def plan_line(levels: dict[int, list[Level]], product_id: int, qty: int) -> list[tuple[Level, int]]:
+    """plan_reservation for one line over `levels` (by product, in pick order), then counts what it
+    takes as reserved there, so a later line (of the same order or, in an import, of a later order)
+    cannot plan the same stock again. [] when there is not enough; then nothing is taken."""
+    plan = plan_reservation(qty, levels.get(product_id, []))
+    if plan:
+        taken = {level.id: take for level, take in plan}
+        levels[product_id] = [lv._replace(reserved=lv.reserved + taken.get(lv.id, 0)) for lv in levels[product_id]]
+    return plan
+
+
+def _reserve(order: Order, order_lines: list[OrderLine], plans: list[list[tuple[Level, int]]], actor: str) -> None:
     movements = [Movement(line.product_id, level.location_id, "reserve", reserved_delta=qty,
                           order_line_id=line.id, reference=order.number, level_id=level.id)
-                 for line in order_lines for level, qty in plans[line.product_id]]
+                 for line, plan in zip(order_lines, plans) for level, qty in plan]
     apply_movements(movements, actor)
 
 
-def approval_reasons(settings: Settings, priced: list[tuple[Product, int]], total: int,
+def approval_reasons(settings: Settings, priced: list[_Priced], total: int,
                      customer: Customer | None) -> list[str]:
     """Why an order must wait for a manager (empty: it can be confirmed at once)."""
     rules = settings.approval
@@ -244,7 +370,7 @@ def approval_reasons(settings: Settings, priced: list[tuple[Product, int]], tota
             and not Order.select().where((Order.customer == customer) & (Order.status != "cancelled")).exists()):
         reasons.append(f"first order of a new customer above {_money(rules.first_order_amount_cents)}")
     if rules.quantity_factor:
-        for product, qty in priced:
+        for product, qty, _ in priced:
             if product.usual_qty and qty > rules.quantity_factor * product.usual_qty:
                 reasons.append(f"{qty} × {product.sku} is far above its usual {product.usual_qty:.1f}")
     return reasons
@@ -299,8 +425,7 @@ def _move_stock(order: Order, action: str, actor: str) -> None:
     lines = list(OrderLine.select().where(OrderLine.order == order))
     line_ids = [line.id for line in lines]
     if action == "approve":
-        plans = _plan_all([(line.product, line.qty) for line in lines])
-        _reserve(order, lines, plans, actor)
+        _reserve(order, lines, _plan_all(lines), actor)
         return
     if action == "cancel" and order.status == "pending":
         return  # nothing was reserved yet

@@ -99,3 +99,20 @@ def calendar_now(request):
         return
     with clock.shifted_to(instant) as shifted:
         yield shifted
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line naming the tools whose absence skipped tests (tests/servers/required.py): a local
+    run that tested less than CI says so at the end, not only in the -ra list above it."""
+    from tests.servers.required import missing_tool_in
+
+    skips_per_tool: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        tool = missing_tool_in(reason)
+        if tool:
+            skips_per_tool[tool] = skips_per_tool.get(tool, 0) + 1
+    if skips_per_tool:
+        tools = ", ".join(f"{tool} ({count})" for tool, count in sorted(skips_per_tool.items()))
+        terminalreporter.write_line(f"{sum(skips_per_tool.values())} skipped because these tools are missing: "
+                                    f"{tools} (CI=true fails them instead)", yellow=True, bold=True)

@@ -4,10 +4,14 @@ Imported orders keep their number, status and prices. `confirmed` orders reserve
 error when there is not enough), `pending` ones reserve nothing until approved, and shipped, delivered,
 cancelled and returned orders are history: they move no stock. An order whose number exists already
 is skipped when identical and refused when different: an import never changes an existing order.
+
+Each order is written by the domain's `orders.create_order` (`imported=`), like an order from the API
+or the counter page: same reservation plan, same customer rule, same timeline and audit event. The
+check before it plans the file's confirmed orders with the same `orders.plan_line`, so a shortage is a
+row error rather than a refused write.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,10 +21,9 @@ from peewee import JOIN
 from .. import audit
 from ..config import Settings
 from ..customers import normalize_phone
-from ..db import database, is_postgres
-from ..inventory import Movement, apply_movements, levels_for
-from ..models import CHANNELS, ORDER_STATUSES, Customer, Order, OrderEvent, OrderLine, Product, utcnow
-from ..orders import lines_of
+from ..inventory import levels_for
+from ..models import CHANNELS, ORDER_STATUSES, Customer, Order, OrderLine, Product
+from ..orders import Imported, LineRequest, create_order, lines_of, own_number, plan_line
 from .files import Money, Table
 from .values import Columns, Problems, Row
 
@@ -32,15 +35,6 @@ COLUMNS = Columns(required=("number", "channel", "status", "sku", "qty", "unit_p
                   optional=("created_at", "customer_name", "customer_phone", "customer_email", "note",
                             "carrier", "tracking_number"),
                   layout=(*ORDER_COLUMNS[:8], *LINE_COLUMNS, "carrier", "tracking_number"))
-# The lifecycle times an imported order gets (set to its created_at: the file holds no other times).
-STAMPS = {
-    "pending": (),
-    "confirmed": ("confirmed_at",),
-    "shipped": ("confirmed_at", "shipped_at"),
-    "delivered": ("confirmed_at", "shipped_at", "delivered_at"),
-    "cancelled": ("cancelled_at",),
-    "returned": ("confirmed_at", "shipped_at", "returned_at"),
-}
 
 
 @dataclass
@@ -50,8 +44,6 @@ class Line:
     product_id: int
     qty: int
     unit_price_cents: int
-    # Where a confirmed order's stock is reserved: [(location_id, qty)].
-    reservation: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -62,15 +54,29 @@ class FileOrder:
     lines: list[Line] = field(default_factory=list)
     order_id: int | None = None   # set when the number is in this box's own numbering
 
-    @property
-    def total_cents(self) -> int:
-        return sum(line.qty * line.unit_price_cents for line in self.lines)
+    def write(self, settings: Settings, actor: str, filename: str) -> None:
+        f = self.fields
+        create_order(settings, channel=f["channel"], actor=actor, note=f.get("note"),
+                     lines=[LineRequest(line.sku, line.qty, line.unit_price_cents) for line in self.lines],
+                     customer=_customer(f),
+                     imported=Imported(source=filename, number=self.number, status=f["status"],
+                                       created_at=f.get("created_at"), order_id=self.order_id,
+                                       carrier=f.get("carrier"), tracking_number=f.get("tracking_number")))
+
+
+def _customer(fields: dict) -> dict | None:
+    """The order's customer as contact data, matched (or created) by the domain's one rule."""
+    if not fields.get("customer_name"):
+        return None
+    return {"name": fields["customer_name"], "phone": fields.get("customer_phone"),
+            "email": fields.get("customer_email")}
 
 
 @dataclass
 class Plan:
     new: list[FileOrder]
     identical: list[str]
+    settings: Settings
 
     @property
     def changes_anything(self) -> bool:
@@ -80,14 +86,9 @@ class Plan:
         return {"created": len(self.new), "already there": len(self.identical)}
 
     def write(self, actor: str, filename: str) -> None:
-        customers = CustomerFinder()
         # Orders in this box's own numbering first, with their ids, so automatic ids go after them.
         for order in sorted(self.new, key=lambda o: o.order_id is None):
-            _insert(order, customers, actor, filename)
-        if is_postgres():
-            # Explicit ids do not advance the sequence; the next order created must not reuse one.
-            database.execute_sql("SELECT setval(pg_get_serial_sequence('orders', 'id'), "
-                                 "(SELECT COALESCE(MAX(id), 1) FROM orders))")
+            order.write(self.settings, actor, filename)
         audit.record(actor, "import.orders", "import", KIND, after={
             "file": filename, **self.counts(), "created": [o.number for o in self.new]})
 
@@ -126,8 +127,8 @@ def plan(table: Table, problems: Problems, settings: Settings) -> Plan:
         else:
             new.append(order)
     _assign_own_numbers(new, settings, problems)
-    _reserve_confirmed(new, problems)
-    return Plan(new, identical)
+    _check_stock_of_confirmed(new, problems)
+    return Plan(new, identical, settings)
 
 
 def _order_fields(row: Row, header: set[str], first_line: bool) -> dict:
@@ -227,7 +228,7 @@ def _assign_own_numbers(new: list[FileOrder], settings: Settings, problems: Prob
     claimed: dict[int, str] = {}
     for order in new:
         match = pattern.fullmatch(order.number)
-        if not match or f"{prefix}{int(match.group(1)):06d}" != order.number or int(match.group(1)) == 0:
+        if not match or own_number(settings, int(match.group(1))) != order.number or int(match.group(1)) == 0:
             continue
         order_id = int(match.group(1))
         if order_id in claimed or Order.select().where(Order.id == order_id).exists():
@@ -238,82 +239,18 @@ def _assign_own_numbers(new: list[FileOrder], settings: Settings, problems: Prob
         order.order_id = order_id
 
 
-def _reserve_confirmed(new: list[FileOrder], problems: Problems) -> None:
-    """Plans each confirmed order's reservations over the stock there is, in pick order, file order."""
+def _check_stock_of_confirmed(new: list[FileOrder], problems: Problems) -> None:
+    """Plans each confirmed order's reservations in file order, as the writes will (orders.plan_line
+    over the stock there is, each line taking what it plans), so a line that cannot be reserved is a
+    row error now."""
     confirmed = [o for o in new if o.fields["status"] == "confirmed"]
     levels = levels_for({line.product_id for o in confirmed for line in o.lines})
-    available = {pid: [[lv.location_id, lv.on_hand - lv.reserved] for lv in lvs] for pid, lvs in levels.items()}
     for order in confirmed:
         for line in order.lines:
-            left = available.get(line.product_id, [])
-            total = sum(max(qty, 0) for _, qty in left)
-            if total < line.qty:
+            available = sum(max(lv.on_hand - lv.reserved, 0) for lv in levels.get(line.product_id, []))
+            if not plan_line(levels, line.product_id, line.qty):
                 problems.add(line.row, "qty", f"not enough stock of {line.sku} to reserve for a confirmed order: "
-                                              f"{line.qty} wanted, {total} available")
-                continue
-            line.reservation = _take(left, line.qty)
-
-
-def _take(levels: list[list[int]], qty: int) -> list[tuple[int, int]]:
-    taken = []
-    for level in levels:
-        take = min(level[1], qty)
-        if take > 0:
-            level[1] -= take
-            qty -= take
-            taken.append((level[0], take))
-    return taken
-
-
-# -- writing ----------------------------------------------------------------------------------
-
-class CustomerFinder:
-    """Matches a file's customer by phone, then e-mail, then (with neither) by name; else creates one."""
-
-    def __init__(self) -> None:
-        self._made: dict[tuple, Customer] = {}
-
-    def get(self, name: str | None, phone: str | None, email: str | None) -> Customer | None:
-        if not name:
-            return None
-        key = (name, phone, email)
-        if key not in self._made:
-            self._made[key] = self._find(name, phone, email) or Customer.create(name=name, phone=phone, email=email)
-        return self._made[key]
-
-    @staticmethod
-    def _find(name: str, phone: str | None, email: str | None) -> Customer | None:
-        if phone:
-            return Customer.get_or_none(Customer.phone == phone)
-        if email:
-            return Customer.get_or_none(Customer.email == email)
-        return Customer.get_or_none((Customer.name == name) & Customer.phone.is_null() & Customer.email.is_null())
-
-
-def _insert(order: FileOrder, customers: CustomerFinder, actor: str, filename: str) -> None:
-    f = order.fields
-    created_at = f.get("created_at") or utcnow()
-    status = f["status"]
-    customer = customers.get(f.get("customer_name"), f.get("customer_phone"), f.get("customer_email"))
-    explicit_id = {"id": order.order_id} if order.order_id else {}
-    row = Order.create(
-        **explicit_id, number=order.number, channel=f["channel"], status=status, customer=customer,
-        note=f.get("note"), total_cents=order.total_cents,
-        pending_reasons=json.dumps([f"imported from {filename}"] if status == "pending" else []),
-        carrier=f.get("carrier"), tracking_number=f.get("tracking_number"), created_by=actor,
-        created_at=created_at, updated_at=utcnow(), **{stamp: created_at for stamp in STAMPS[status]},
-    )
-    movements = []
-    for line in order.lines:
-        order_line = OrderLine.create(order=row, product=line.product_id, qty=line.qty,
-                                      unit_price_cents=line.unit_price_cents,
-                                      line_total_cents=line.qty * line.unit_price_cents)
-        movements += [Movement(line.product_id, location_id, "reserve", reserved_delta=qty,
-                               order_line_id=order_line.id, reference=order.number)
-                      for location_id, qty in line.reservation]
-    apply_movements(movements, actor)
-    OrderEvent.create(order=row, from_status=None, to_status=status, actor=actor, at=created_at,
-                      note=f"imported from {filename}"[:500])
+                                              f"{line.qty} wanted, {available} available")
 
 
 # -- export -----------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ installed) accepts the config and the rules."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import types
@@ -15,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from appliance.models import utcnow
 from monitors import engine
 from monitors.recovery_facts import record_drill
+from tests.servers.required import tool_path
 from web import create_app
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
@@ -38,8 +38,8 @@ def test_every_metric_in_the_rules_is_exported(db, settings, monkeypatch):
     assert used <= exported, f"rules use metrics the box does not export: {sorted(used - exported)}"
 
 
-@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool not installed")
 def test_promtool_accepts_config_and_rules():
+    promtool = tool_path("promtool", "apt-get install prometheus (./dev test does)")
     for args in (["check", "config", "prometheus.yml"], ["check", "rules", "appliance-rules.yml"]):
-        done = subprocess.run(["promtool", *args], cwd=DEPLOY, capture_output=True, text=True)
+        done = subprocess.run([promtool, *args], cwd=DEPLOY, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
