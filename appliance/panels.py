@@ -4,6 +4,8 @@ A panel is a function of the settings that returns a `Panel`: a status (colours 
 label/value rows, links, and optionally a template (`body`, a path under a `templates/` folder: the
 web's own or the registering package's `template_folder`) drawn with `data`. The web page only
 calls `rendered(settings)`; a panel that raises shows as "unknown" and never takes the page down.
+The core's own panel, readiness, is registered here, so it exists and comes first whichever
+packages' panels the composition root imports (cli/wiring.py `register_panels`).
 
     from appliance.panels import Panel, register_panel
     register_panel("backups", "Backups", lambda settings: Panel(status="ok", summary="3 copies"))
@@ -12,9 +14,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
+from . import health
 from .config import Settings
 
 log = logging.getLogger(__name__)
@@ -74,3 +78,26 @@ def rendered(settings: Settings) -> list[Panel]:
             panel.status = "unknown"
         shown.append(panel)
     return shown
+
+
+def age_text(delta: timedelta) -> str:
+    """How long ago or how long, as a person reads it on a panel: "90 s", "42 min", "1.5 days"."""
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _readiness(_settings: Settings) -> Panel:
+    """What the core knows without the monitors: does this box accept writes right now?"""
+    ready, reason = health.accepts_writes()
+    return Panel(status="ok" if ready else "crit",
+                 summary="This box accepts orders." if ready else f"This box does not accept orders: {reason}.",
+                 rows=[("Readiness", reason)], links=[("/readyz", "/readyz"), ("/metrics", "/metrics")])
+
+
+register_panel("readiness", "Readiness", _readiness)

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask import Flask
+from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound
 
 from appliance import config as config_module
-from appliance import runtime
+from appliance import panels, runtime
 from appliance.db import database
 
 
@@ -16,6 +17,7 @@ def create_app(settings: config_module.Settings | None = None, *, connect: bool 
     app.config["SECRET_KEY"] = _secret_key(settings)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, PanelTemplates()])
     if connect:
         runtime.connect(settings)
 
@@ -32,6 +34,20 @@ def create_app(settings: config_module.Settings | None = None, *, connect: bool 
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
     _register_pages(app)
     return app
+
+
+class PanelTemplates(BaseLoader):
+    """The /ops panels' own templates, in the folders their packages registered (appliance/panels.py).
+
+    Asks the registry at each lookup, so a panel registered after the app was made is found too."""
+
+    def get_source(self, environment: Environment, template: str):
+        for folder in panels.template_folders():
+            try:
+                return FileSystemLoader(folder).get_source(environment, template)
+            except TemplateNotFound:
+                continue
+        raise TemplateNotFound(template)
 
 
 def _register_pages(app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.pages import ops
+from appliance import panels as ops
 
 
 @pytest.fixture
