@@ -1,7 +1,7 @@
 """What the monitors read about backups, replication and drills.
 
-Backups and replication: `backup.status.monitor_facts(settings)` when the backup package provides it
-(monitors may import backup, never the reverse). It returns a dict:
+Backups and replication: `backup.status.monitor_facts(settings)` (monitors may import backup, never
+the reverse). It returns a dict:
 
     {"targets": [{"name": str, "medium": str, "offsite": bool,
                   "last_success_at": datetime | None,      # naive UTC, newest complete copy
@@ -15,27 +15,20 @@ Anything missing reads as None, and the checks report "unknown", never "ok".
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import datetime
 
 from appliance.config import Settings
 from appliance.models import utcnow
+from backup import status as backup_status
 
 from .models import DrillResult
 
 log = logging.getLogger(__name__)
 
 
-def backup_facts(settings: Settings) -> dict | None:
-    try:
-        status = importlib.import_module("backup.status")
-    except ImportError:
-        return None
-    provider = getattr(status, "monitor_facts", None)
-    if provider is None:
-        return None
-    return provider(settings)
+def backup_facts(settings: Settings) -> dict:
+    return backup_status.monitor_facts(settings)
 
 
 def record_drill(runbook: str, *, succeeded: bool, rto_seconds: float | None = None,

@@ -2,8 +2,6 @@
 check states, host gauges, orders by channel (from the database) and the HTTP latency histogram."""
 from __future__ import annotations
 
-import sys
-import types
 from datetime import timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -61,15 +59,13 @@ def test_metrics_parse_and_carry_the_design_names(db, settings):
 
 def test_backup_replication_and_drill_figures_appear_when_recorded(db, settings, monkeypatch):
     now = utcnow()
-    # The backup package's reporting interface (see monitors/recovery_facts.py), as it will provide it.
-    status = types.ModuleType("backup.status")
-    status.monitor_facts = lambda settings: {
+    # What the backup package reports (see monitors/recovery_facts.py), as if these were recorded.
+    monkeypatch.setattr("backup.status.monitor_facts", lambda settings: {
         "targets": [{"name": "local", "last_success_at": now - timedelta(minutes=5),
                      "last_duration_seconds": 2.5, "last_size_bytes": 123456}],
         "rule_321": {"ok": False, "reason": "1 copy, 1 medium, 0 offsite"},
         "replication": {"running": True, "lag_seconds": 0.8, "reason": ""},
-    }
-    monkeypatch.setitem(sys.modules, "backup.status", status)
+    })
     record_drill("restore-on-new-box", succeeded=True, rto_seconds=420, rpo_seconds=1.2)
 
     families = _scrape(create_app(settings, connect=False).test_client())

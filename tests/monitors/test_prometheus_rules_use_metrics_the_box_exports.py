@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -21,10 +19,9 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 
 
 def test_every_metric_in_the_rules_is_exported(db, settings, monkeypatch):
-    status = types.ModuleType("backup.status")
-    status.monitor_facts = lambda s: {"targets": [{"name": "local", "last_success_at": utcnow()}],
-                                      "replication": {"running": True, "lag_seconds": 0.5}}
-    monkeypatch.setitem(sys.modules, "backup.status", status)
+    monkeypatch.setattr("backup.status.monitor_facts",
+                        lambda s: {"targets": [{"name": "local", "last_success_at": utcnow()}],
+                                   "replication": {"running": True, "lag_seconds": 0.5}})
     record_drill("restore-on-new-box", succeeded=True, rto_seconds=60)
     engine.run_check("db_probe", settings)
     client = create_app(settings, connect=False).test_client()

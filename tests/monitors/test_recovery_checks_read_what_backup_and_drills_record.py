@@ -2,8 +2,6 @@
 they say unknown, never ok."""
 from __future__ import annotations
 
-import sys
-import types
 from datetime import timedelta
 
 import pytest
@@ -18,14 +16,12 @@ RECOVERY_CHECKS = ["backup_age", "recovery_point", "backup_321", "backup_verify"
 
 
 def _provide(monkeypatch, facts):
-    module = types.ModuleType("backup.status")
-    module.monitor_facts = lambda settings: facts
-    monkeypatch.setitem(sys.modules, "backup.status", module)
+    monkeypatch.setattr("backup.status.monitor_facts", lambda settings: facts)
 
 
 @pytest.mark.parametrize("check", RECOVERY_CHECKS)
 def test_recovery_checks_are_unknown_while_nothing_is_recorded(db, settings, monkeypatch, check):
-    monkeypatch.setitem(sys.modules, "backup.status", None)  # the backup package reports nothing
+    _provide(monkeypatch, None)  # the backup package reports nothing
     override(settings, check, confirm_count=1)
     assert engine.run_check(check, settings).state == "unknown"
 
