@@ -5,7 +5,7 @@ from appliance.db import database
 from appliance.models import Order
 from appliance.order_writer import Job, write_group
 
-from .test_a_group_of_orders_commits_once_and_fails_alone import order_job, stock
+from .order_jobs import order_job, stock
 
 
 def test_a_failed_commit_fails_every_order_of_the_group_and_writes_none(settings, db):

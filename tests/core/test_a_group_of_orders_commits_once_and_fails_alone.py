@@ -6,20 +6,12 @@ import threading
 from appliance import audit, inventory, orders
 from appliance.errors import InsufficientStock
 from appliance.models import Order
-from appliance.order_writer import GroupCommit, Job, write_group
+from appliance.order_writer import GroupCommit, write_group
 from tests.conftest import on_both_engines
 
+from .order_jobs import order_job, stock
+
 database_url = on_both_engines()
-
-
-def stock(qty: int) -> None:
-    inventory.create_product({"sku": "TEA", "name": "Tea", "price_cents": 100}, "t")
-    inventory.receive("TEA", qty, "t")
-
-
-def order_job(settings, qty: int) -> Job:
-    return Job(lambda: orders.create_order(settings, channel="store", actor="t",
-                                            lines=[orders.LineRequest("TEA", qty)])[0].number)
 
 
 def test_an_order_lacking_stock_is_rolled_back_alone(settings, db):
