@@ -27,13 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import psutil
-
 from .accounts import role_allows
 from .config import Settings
 from .db import database, database_exists, init_database
 from .errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from .models import ROLES, OperationRun, utcnow
+from .processes import ProcessRecord
 
 log = logging.getLogger(__name__)
 OUTCOMES = ("queued", "running", "ok", "partial", "failed", "interrupted")
@@ -302,8 +301,8 @@ def _check_role(operation: Operation, actor: Actor) -> None:
 
 def _begin(operation: Operation, values: dict, actor: Actor, source: str,
            queued_run: OperationRun | None) -> OperationRun:
-    me = psutil.Process()
-    fields = {"outcome": "running", "started_at": utcnow(), "pid": me.pid, "pid_started": me.create_time()}
+    me = ProcessRecord.of(os.getpid())
+    fields = {"outcome": "running", "started_at": utcnow(), "pid": me.pid, "pid_started": me.started}
     if queued_run is not None:
         OperationRun.update(**fields).where(OperationRun.id == queued_run.id).execute()
         return OperationRun.get_by_id(queued_run.id)
@@ -358,13 +357,7 @@ QUEUED_GRACE_SECONDS = 60  # a queued run's child has this long to begin it
 
 def _alive(pid: int | None, started: float | None) -> bool:
     """Is the process that began the run still the same process (a reused pid is not)?"""
-    if pid is None:
-        return False
-    try:
-        process = psutil.Process(pid)
-        return started is None or abs(process.create_time() - started) < 0.01 and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
+    return pid is not None and started is not None and ProcessRecord(pid, started).running()
 
 
 # -- exclusive groups --------------------------------------------------------------------------
