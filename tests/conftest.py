@@ -15,11 +15,12 @@ import pytest
 from appliance import clock, config, runtime
 from appliance.db import database
 from appliance.schema import migrate
-from cli.wiring import register_operations, register_settings
+from cli.wiring import register_operations, register_panels, register_settings
 from tests.servers.postgres import postgres_server, postgres_url  # noqa: F401
 
 register_settings()  # the packages' sections ([backup], [monitors]), as `appliance` has them
 register_operations()  # every package's operations, as `appliance` has them
+register_panels()  # every package's /ops panel, as `appliance serve` has them
 
 
 def make_home(path: Path) -> Path:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from appliance.models import AuditEvent, utcnow
+from appliance.models import AuditEvent, OperationRun, utcnow
 from monitors import engine, status, uptime
 from monitors.checks import Result, catalog, config_for
 from monitors.models import Acknowledgement, CheckState, MaintenanceWindow, Silence
@@ -152,3 +152,13 @@ def test_a_manager_with_a_valid_token_is_refused(manager, troubled, path):
     assert row_of(troubled, "readyz")["acknowledged_by"] is None
     assert row_of(troubled, "readyz")["suppressed_by"] == ""
     assert AuditEvent.select().where(AuditEvent.action.startswith("monitors.")).count() == 0
+
+
+def test_each_form_runs_the_monitors_operation_and_the_ledger_records_who(admin, troubled):
+    post_form(admin, "/ops/health/acknowledge", {"check": "readyz", "note": "on it"})
+    post_form(admin, "/ops/health/silence", {"check": "stuck_pending", "minutes": "60"})
+    post_form(admin, "/ops/health/maintenance", {"start": "", "minutes": "30", "checks": "*", "reason": "new UPS"})
+
+    runs = OperationRun.select().order_by(OperationRun.id)
+    assert [r.operation for r in runs] == ["monitors.ack", "monitors.silence", "monitors.maintenance"]
+    assert {(r.outcome, r.actor, r.actor_role, r.source) for r in runs} == {("ok", "ada", "admin", "web")}

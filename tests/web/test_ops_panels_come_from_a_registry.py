@@ -35,4 +35,4 @@ def test_a_package_replaces_a_placeholder_and_a_broken_panel_stays_contained(adm
     assert body.count("Not connected yet") == 1
     assert "2 of 3 copies" in body and "20261122T153000Z-ab12" in body
     assert "This panel failed to load" in body and "secret=xyz" not in body
-    assert [p.key for p in registry] == ["readiness", "health", "backups", "runbooks", "drills"]
+    assert [p.key for p in registry] == ["readiness", "health", "backups", "operations", "runbooks", "drills"]
