@@ -73,3 +73,15 @@ def read_secret_stdin() -> str:
 
 
 pass_app = click.make_pass_decorator(CliContext)
+
+
+def name_value_pairs(pairs: tuple[str, ...], what: str = "Parameters") -> dict[str, str]:
+    """`NAME=VALUE` arguments (operation and runbook parameters) as a dict; a pair without `=` is
+    refused naming it."""
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.ClickException(f"{what} take NAME=VALUE (got {pair!r}).")
+        values[name] = value
+    return values

@@ -105,6 +105,7 @@ class Operation:
     record: Callable[[Any], Outcome] = lambda result: Outcome()
     background: bool = True                       # from the web: in a child process (False: instant ones)
     replaces_database: bool = False               # a restore: recorded when it ends, in the new database
+    read_only: bool = False                       # a probe: changes nothing (runbook check/verify steps)
     help: str = ""
 
     def parse(self, raw: dict[str, Any]) -> dict[str, Any]:

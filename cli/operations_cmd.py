@@ -6,8 +6,7 @@ import json
 import click
 
 from appliance import operations
-from appliance.commandline import CliContext, pass_app
-from appliance.errors import Invalid
+from appliance.commandline import CliContext, name_value_pairs, pass_app
 
 
 @click.group("operations")
@@ -33,7 +32,7 @@ def list_command() -> None:
 @pass_app
 def run_command(app: CliContext, name: str, params: tuple[str, ...], quiet: bool) -> None:
     """Run operation NAME now, with its parameters as NAME=VALUE."""
-    result = operations.execute(app.settings(), name, _pairs(params), actor=operations.cli_actor(),
+    result = operations.execute(app.settings(), name, name_value_pairs(params, "Parameters"), actor=operations.cli_actor(),
                                 source="cli", show_progress=not quiet)
     run = operations.recent_runs(1, name)
     click.echo(f"{name}: {run[0].outcome}: {run[0].summary}" if run else f"{name}: done ({result!r})")
@@ -66,13 +65,3 @@ def runs_command(app: CliContext, limit: int, operation: str | None, as_json: bo
 def run_queued_command(app: CliContext, run_id: int) -> None:
     """Runs a queued run (started from the web or the scheduler, in this child process)."""
     operations.execute_queued(app.settings(), run_id)
-
-
-def _pairs(params: tuple[str, ...]) -> dict[str, str]:
-    values = {}
-    for pair in params:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise Invalid(f"Parameters are NAME=VALUE (got {pair!r}).")
-        values[name.replace("-", "_")] = value
-    return values

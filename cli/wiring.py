@@ -22,6 +22,7 @@ COMMANDS = {
     "restore": "backup.cli:restore_command",
     "replication": "backup.cli:replication_group",
     "operations": "cli.operations_cmd:command",
+    "runbook": "runbooks.cli:command",
 }
 
 
@@ -29,7 +30,7 @@ def register_operations() -> None:
     """Each package registers its operations (appliance/operations.py) when its module is imported."""
     import sys
 
-    from appliance import operations
+    from appliance import core_operations, operations  # noqa: F401
     import backup.operations  # noqa: F401
     import monitors.operations  # noqa: F401
     # Background runs start `appliance` again, as this same program (the core knows no package above).

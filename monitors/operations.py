@@ -10,7 +10,7 @@ from appliance.models import utcnow
 from appliance.operations import Context, Operation, Outcome, Param, register
 
 from . import engine, notify
-from .checks import catalog
+from .checks import catalog, config_for
 
 LONGEST_MINUTES = 7 * 24 * 60
 
@@ -48,6 +48,14 @@ def _run_checks(ctx: Context, checks: str | None, deliver: bool):
     if deliver:
         notify.deliver_due(ctx.settings)
     return states
+
+
+def _probe(ctx: Context, check: str) -> dict:
+    """One check evaluated now, without recording it: what a runbook's check step asks."""
+    known_check(check)
+    definition = catalog()[check]
+    result = engine.evaluate(definition, config_for(definition, ctx.settings), ctx.settings, utcnow())
+    return {"state": result.state, "value": result.value, "reason": result.reason}
 
 
 def _deliver(ctx: Context) -> dict:
@@ -100,4 +108,8 @@ DELIVER = register(Operation(
     record=lambda counts: Outcome("partial" if counts["failed"] else "ok",
                                   f"{counts['delivered']} delivered, {counts['failed']} failed (kept for retry)"),
     help="Sends the alerts that are due (normally the scheduler does this)."))
-
+PROBE = register(Operation(
+    "monitors.probe", "Evaluate one check now", "staff", _probe, read_only=True, background=False,
+    params=(Param("check", required=True, help="The check."),),
+    record=lambda r: Outcome("ok", f"{r['state']}: {r['reason']}"),
+    help="Runs one check's probe without recording its result (runbook check and verify steps use it)."))

@@ -1,0 +1,126 @@
+"""`appliance runbook list|show|run|runs|resume|confirm|lint`."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from appliance import operations
+from appliance.commandline import name_value_pairs, pass_app
+
+from . import engine
+from .journal import RunView
+from .loader import lint, load_library
+
+
+@click.group("runbook")
+def command() -> None:
+    """Recovery runbooks: read them, run them step by step, resume, confirm, lint."""
+
+
+@command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_command(as_json: bool) -> None:
+    """Every runbook of the library: id, title, RTO budget, the alerts that lead to it."""
+    library = load_library()
+    if as_json:
+        click.echo(json.dumps([{"id": r.id, "title": r.title, "rto_budget_seconds": r.rto_budget_seconds,
+                                "alerts": r.when.alerts, "roles": r.roles, "steps": len(r.steps)}
+                               for r in library.values()], indent=2))
+        return
+    for r in library.values():
+        alerts = f"  (alerts: {', '.join(r.when.alerts)})" if r.when.alerts else ""
+        click.echo(f"{r.id:<24} {r.title}  [RTO {r.rto_budget_seconds // 60} min]{alerts}")
+
+
+@command.command("show")
+@click.argument("runbook_id")
+def show_command(runbook_id: str) -> None:
+    """A runbook's symptoms, parameters and steps."""
+    r = engine._runbook(runbook_id)
+    click.echo(f"{r.id}: {r.title}")
+    click.echo(f"RTO budget {r.rto_budget_seconds} s; run by: {', '.join(r.roles)}")
+    click.echo("When: " + "; ".join(r.when.symptoms))
+    for p in r.params:
+        click.echo(f"  --param {p.name}=…  {p.help}{' (required)' if p.required else ''}"
+                   f"{f' [default {p.default}]' if p.default else ''}")
+    for n, s in enumerate(r.steps, 1):
+        what = s.operation or s.command or s.instruction or ""
+        click.echo(f"{n:>2}. [{s.phase}/{s.kind}] {s.id}: {s.title}  (~{s.expected_seconds:g} s, "
+                   f"timeout {s.timeout_seconds:g} s, on failure {s.on_failure})")
+        click.echo(f"      {what}")
+
+
+@command.command("run")
+@click.argument("runbook_id")
+@click.option("--param", "params", multiple=True, metavar="K=V", help="A runbook parameter (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Run checks and verifies; only say what actions would do.")
+@click.option("--yes", is_flag=True, help="Confirm manual steps as you (recorded as such).")
+@pass_app
+def run_command(app, runbook_id: str, params: tuple[str, ...], dry_run: bool, yes: bool) -> None:
+    """Run a runbook (prints the run id first); stops at a step that waits for a person."""
+    view = engine.start(app.settings(), runbook_id, name_value_pairs(params, "--param values"), operations.cli_actor(), dry_run=dry_run,
+                        assume_yes=yes, say=click.echo)
+    _exit_for(view)
+
+
+@command.command("resume")
+@click.argument("run_id")
+@click.option("--yes", is_flag=True, help="Confirm manual steps, and repeat a step not safe to repeat.")
+@pass_app
+def resume_command(app, run_id: str, yes: bool) -> None:
+    """Continue an interrupted or waiting run at its first unfinished step."""
+    _exit_for(engine.resume(app.settings(), run_id, operations.cli_actor(), assume_yes=yes, say=click.echo))
+
+
+@command.command("confirm")
+@click.argument("run_id")
+@click.argument("step_id")
+@click.option("--note", default="", help="What was done.")
+@pass_app
+def confirm_command(app, run_id: str, step_id: str, note: str) -> None:
+    """Confirm a manual step (or approve an approve step); the run then goes on."""
+    _exit_for(engine.confirm(app.settings(), run_id, step_id, operations.cli_actor(), note, say=click.echo))
+
+
+@command.command("runs")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", default=20, show_default=True)
+@pass_app
+def runs_command(app, as_json: bool, limit: int) -> None:
+    """Runbook runs, newest first: status, elapsed time against the RTO budget."""
+    views = engine.runs(app.settings())[:limit]
+    if as_json:
+        click.echo(json.dumps([_as_dict(v) for v in views], indent=2))
+        return
+    for v in views:
+        click.echo(f"{v.id}  {v.runbook:<22} {v.status:<11} {v.elapsed_seconds():7.1f} s "
+                   f"/ {v.rto_budget_seconds} s  {v.actor}{'  (dry run)' if v.dry_run else ''}"
+                   f"{'  ' + v.reason if v.reason else ''}")
+
+
+@command.command("lint")
+@pass_app
+def lint_command(app) -> None:
+    """Check every runbook against this box's configuration and operations."""
+    problems = lint(app.settings())
+    for line in problems:
+        click.echo(line)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in the runbook library.")
+    click.echo(f"{len(load_library())} runbooks ok")
+
+
+def _exit_for(view: RunView) -> None:
+    if view.status == "waiting":
+        click.echo(f"run {view.id} is waiting: {view.reason}")
+    elif view.status != "completed":
+        raise click.ClickException(f"Run {view.id} {view.status}: {view.reason or ''}".rstrip(": "))
+
+
+def _as_dict(v: RunView) -> dict:
+    return {"id": v.id, "runbook": v.runbook, "status": v.status, "actor": v.actor, "dry_run": v.dry_run,
+            "started": v.started, "ended": v.ended, "elapsed_seconds": round(v.elapsed_seconds(), 3),
+            "rto_budget_seconds": v.rto_budget_seconds, "reason": v.reason, "params": v.params,
+            "steps": [{"id": s.id, "state": s.state, "attempt": s.attempt, "actor": s.actor,
+                       "started": s.started, "ended": s.ended, "error": s.error} for s in v.steps.values()]}
