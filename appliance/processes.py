@@ -20,9 +20,9 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import psutil
 
@@ -136,8 +136,9 @@ class ChildSupervisor:
     """Keeps one child process running until `stop()`.
 
     `command` may be a function, called before every start (e.g. to find the executable again); an
-    exception it raises counts as a failed start. Callbacks run on the supervisor's thread:
-    `on_start(pid)` after each start, `on_exit(ChildExit)` after each death or failed start.
+    exception it raises counts as a failed start. `on_start(pid)` runs after each start,
+    `on_exit(ChildExit)` after each death or failed start; both on the supervisor's thread, except
+    for the first start, which `start()` makes on its caller's thread.
     With `pid_file`, the child is recorded there while it runs, and `start()` first stops a live
     child recorded by a predecessor (one killed with -9 could not stop its child).
     """

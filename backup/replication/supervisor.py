@@ -62,7 +62,7 @@ class Supervisor:
 
     # public -------------------------------------------------------------------------------------
 
-    def start(self) -> "Supervisor":
+    def start(self) -> Supervisor:
         self._thread = threading.Thread(target=self._main, name="litestream-supervisor", daemon=True)
         self._thread.start()
         return self

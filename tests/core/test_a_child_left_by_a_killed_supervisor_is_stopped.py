@@ -4,7 +4,6 @@ a child gets SIGTERM and time to finish, and SIGKILL if it ignores SIGTERM. Real
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -81,8 +80,8 @@ def test_a_stopped_child_gets_sigterm_and_time_to_finish(tmp_path):
 
 
 def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout(tmp_path):
-    stubborn = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-                                      "print('ready', flush=True); time.sleep(120)"]
+    stubborn = [sys.executable, "-c", ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                                       "print('ready', flush=True); time.sleep(120)")]
     child = ChildSupervisor("stubborn", stubborn, log_file=tmp_path / "stubborn.log", stop_timeout=0.5,
                             backoff=Backoff(first=0.1)).start()
     wait_for(lambda: "ready" in (tmp_path / "stubborn.log").read_text(), what="SIGTERM to be ignored")
