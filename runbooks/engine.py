@@ -93,7 +93,9 @@ class Runner:
         return any(e["event"] == "resumed" for e in view.events)
 
     def _after_failure(self, step: Step, done: list[Step], outcome: str) -> RunView:
-        if step.kind == "approve" and outcome == "timed-out" and step.on_timeout == "continue":
+        if step.kind in ("manual", "approve") and outcome == "timed-out" and step.on_timeout == "continue":
+            self.journal.append({"type": "step", "step": step.id, "state": "timed-out-continued",
+                                 "attempt": self._attempt(step), "actor": "timeout"})
             return self.run()
         if step.on_failure == "continue":
             self.journal.append({"type": "step", "step": step.id, "state": "failed-continued",
@@ -355,13 +357,14 @@ def confirm(settings: Settings, run_id: str, step_id: str, actor: operations.Act
                            f"({state.state if state else 'not reached yet'}).")
     needed = step.role or runbook.least_role
     _check_role(needed, actor, f"step {step_id}")
-    if _past(state.waiting_since, step.timeout_seconds):
-        return resume(settings, run_id, actor, say=say)  # it records the timeout and what follows
+    if _past(state.waiting_since, step.timeout_seconds):  # too late: resuming records the timeout
+        return resume(settings, run_id, operations.Actor(view.actor, view.role), say=say)
     journal.append({"type": "step", "step": step_id, "kind": step.kind, "attempt": state.attempt,
                     "state": "approved" if step.kind == "approve" else "confirmed", "actor": actor.name,
                     "output": note})
     say(f"{step_id} {'approved' if step.kind == 'approve' else 'confirmed'} by {actor.name}")
-    return resume(settings, run_id, actor, say=say)
+    # The run goes on as the person who started it: approving is not taking it over.
+    return resume(settings, run_id, operations.Actor(view.actor, view.role), say=say)
 
 
 def runs(settings: Settings) -> list[RunView]:

@@ -93,7 +93,8 @@ class RunView:
     id: str
     runbook: str
     params: dict
-    actor: str
+    actor: str                    # who started it: later steps run as them, whoever confirms
+    role: str
     dry_run: bool
     started: str
     rto_budget_seconds: int
@@ -171,7 +172,7 @@ def replay(records: list[dict], run_id: str) -> RunView:
         raise ValueError(f"run {run_id} has no journal")
     first = records[0]
     run = RunView(id=run_id, runbook=first["runbook"], params=first.get("params", {}), actor=first["actor"],
-                  dry_run=first.get("dry_run", False), started=first["at"],
+                  role=first.get("role", "admin"), dry_run=first.get("dry_run", False), started=first["at"],
                   rto_budget_seconds=first["rto_budget_seconds"], pid=first.get("pid"),
                   pid_started=first.get("pid_started"))
     for record in records:

@@ -1,0 +1,1 @@
+from .helpers import library  # noqa: F401 - the fixture
