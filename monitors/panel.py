@@ -28,7 +28,7 @@ def health_panel(current: Settings) -> Panel:
     now = utcnow()
     rows = sorted(status.rows(current), key=lambda r: SEVERITY.get(r["state"], 2))  # stable: catalog order within
     for r in rows:
-        r["value_text"] = _value_text(r["value"])
+        r["value_text"] = value_text(r["value"])
         r["since_age"] = age_text(now - r["since"]) if r["since"] else ""
         link = runbook_link(current, r["runbook"])
         r["runbook_url"] = link if link.startswith(("http://", "https://", "/")) else ""
@@ -59,16 +59,6 @@ def _summary(rows: list[dict]) -> str:
         summary += (" No check has run yet: the box's scheduler runs them (`appliance serve`), "
                     "or `appliance monitors run-once` does by hand.")
     return summary
-
-
-def _value_text(value) -> str:
-    """A check's measured value, short: numbers without trailing zeros, text cut at 40 characters."""
-    if value is None:
-        return ""
-    try:
-        return f"{float(value):g}"
-    except ValueError:
-        return str(value)[:40]
 
 
 def _active_silences(now: datetime) -> list[Silence]:

@@ -40,14 +40,15 @@ def table(rows: list[dict]) -> list[str]:
         notes = [n for n in (r["pending"] and f"→ {r['pending']}",
                              r["acknowledged_by"] and f"ack {r['acknowledged_by']}", r["suppressed_by"]) if n]
         extra = f" [{'; '.join(notes)}]" if notes else ""
-        lines.append(f"{r['check']:<16} {r['state']:<8} {_short(r['value']):<10} {since:<17} {r['reason']}{extra}")
+        lines.append(f"{r['check']:<16} {r['state']:<8} {value_text(r['value'], 10, '-'):<10} {since:<17} {r['reason']}{extra}")
     return lines
 
 
-def _short(value) -> str:
+def value_text(value, width: int = 40, empty: str = "") -> str:
+    """A check's measured value, short: numbers without trailing zeros, text cut at `width`."""
     if value is None:
-        return "-"
+        return empty
     try:
         return f"{float(value):g}"
     except ValueError:
-        return str(value)[:10]
+        return str(value)[:width]
