@@ -28,7 +28,7 @@ def health_panel(current: Settings) -> Panel:
     now = utcnow()
     rows = sorted(status.rows(current), key=lambda r: SEVERITY.get(r["state"], 2))  # stable: catalog order within
     for r in rows:
-        r["value_text"] = value_text(r["value"])
+        r["value_text"] = status.value_text(r["value"])
         r["since_age"] = age_text(now - r["since"]) if r["since"] else ""
         link = runbook_link(current, r["runbook"])
         r["runbook_url"] = link if link.startswith(("http://", "https://", "/")) else ""
