@@ -2,8 +2,6 @@
 message naming the run that holds the box, and may start as soon as that one ends."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from appliance import operations
@@ -14,12 +12,7 @@ from . import helpers
 
 
 def test_a_second_run_is_refused_while_the_first_runs(settings, db):
-    helpers.release.clear()
-    helpers.started.clear()
-    first = threading.Thread(target=lambda: _run_in_thread(settings, "tests.wait", "ana"))
-    first.start()
-    try:
-        assert helpers.started.wait(10)
+    with helpers.a_run_holding_the_box(settings, "ana"):
         holder = OperationRun.get(OperationRun.operation == "tests.wait")
 
         with pytest.raises(Conflict) as refused:
@@ -29,9 +22,6 @@ def test_a_second_run_is_refused_while_the_first_runs(settings, db):
             f"tests.wait cannot start: tests.wait (run #{holder.id}, started ")
         assert "by ana) is running on this box; try again when it ends." in refused.value.message
         assert OperationRun.select().count() == 1  # the refused run is not recorded as a run
-    finally:
-        helpers.release.set()
-        first.join(10)
 
     helpers.release.clear()
     operations.execute(settings, "tests.wait", {"seconds": 0}, actor=operations.Actor("ben", "admin"))
@@ -44,22 +34,8 @@ def test_a_backup_and_a_prune_share_one_lock(settings, db):
 
 
 def test_a_background_start_is_refused_while_the_group_is_busy(settings, db):
-    helpers.release.clear()
-    helpers.started.clear()
-    first = threading.Thread(target=lambda: _run_in_thread(settings, "tests.wait", "ana"))
-    first.start()
-    try:
-        assert helpers.started.wait(10)
+    with helpers.a_run_holding_the_box(settings, "ana"):
         with pytest.raises(Conflict, match=r"is running on this box"):
             operations.start_in_background(settings, "tests.wait", actor=operations.Actor("ben", "admin"),
                                            source="web")
         assert OperationRun.select().where(OperationRun.outcome == "queued").count() == 0
-    finally:
-        helpers.release.set()
-        first.join(10)
-
-
-def _run_in_thread(settings, name: str, who: str) -> None:
-    from appliance.db import database
-    with database.connection_context():
-        operations.execute(settings, name, actor=operations.Actor(who, "admin"))
