@@ -85,19 +85,14 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
 
 
 def verify(settings: Settings, show_progress: bool = True) -> ReplicaRestore:
-    """Proves the replica restorable: restores it into a scratch file with the full integrity check,
-    records the run (backup_job_run, kind `replica-verify`) and removes the scratch file."""
-    from .. import jobs
+    """Proves the replica restorable: restores it into a scratch file with the full integrity check
+    and removes the scratch file. The `replication.verify` operation records the run."""
     scratch = staging_dir(settings) / f"replica-verify-{os.getpid()}.db"
-    with jobs.recorded("replica-verify") as job:
-        try:
-            report = restore(settings, output=str(scratch), force=True, full_check=True, show_progress=show_progress)
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{scratch}{suffix}").unlink(missing_ok=True)
-        job.detail = (f"restored up to transaction {report.txid}: integrity ok; "
-                      + ", ".join(f"{k}={v}" for k, v in report.counts.items()))
-    return report
+    try:
+        return restore(settings, output=str(scratch), force=True, full_check=True, show_progress=show_progress)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
 
 
 def _set_aside_meta(settings: Settings, db_path: Path) -> None:
