@@ -19,7 +19,7 @@ from types import ModuleType
 from ..config import Settings
 from ..db import write_transaction
 from ..errors import Invalid
-from . import files, orders, products, stock
+from . import files, limits, orders, products, stock
 from .files import FileRejected
 from .report import Report, RowError
 from .values import Problems, check_header
@@ -54,10 +54,10 @@ def export(kind: str, fmt: str = "csv", *, settings: Settings | None = None, byt
 
 def _run(kind: str, source, filename: str | None, settings: Settings, actor: str | None) -> Report:
     module = _module(kind)
-    data, filename = _load(source, filename)
+    filename = _filename(source, filename)
     report = Report(kind, filename, dry_run=actor is None)
     try:
-        table = files.read_table(data, filename)
+        table = files.read_table(_read(source), filename)
     except FileRejected as rejected:
         report.errors = [RowError(d["row"], d["column"], d["message"]) for d in rejected.details]
         return report
@@ -94,10 +94,20 @@ def _module(kind: str) -> ModuleType:
     return KINDS[kind]
 
 
-def _load(source: bytes | str | Path, filename: str | None) -> tuple[bytes, str]:
+def _filename(source: bytes | str | Path, filename: str | None) -> str:
     if isinstance(source, (bytes, bytearray)):
         if not filename:
             raise Invalid("An uploaded file needs its file name (for its format).")
-        return bytes(source), filename
-    path = Path(source)
-    return path.read_bytes(), filename or path.name
+        return filename
+    return filename or Path(source).name
+
+
+def _read(source: bytes | str | Path) -> bytes:
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source)
+    # At most one byte over the limit: a path may name a huge file or a device that never ends.
+    with open(source, "rb") as file:
+        data = file.read(limits.MAX_BYTES + 1)
+    if len(data) > limits.MAX_BYTES:
+        raise files.too_large()
+    return data

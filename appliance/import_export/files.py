@@ -6,12 +6,15 @@ the per-kind parsers see the same thing whatever the format; XLSX numbers are tu
 person would type (12, 3.5), never into float noise, and XLSX dates into ISO text.
 
 A file that cannot be read at all raises `FileRejected` with the same {row, column, message} details a
-bad row gets, so callers report both the same way.
+bad row gets, so callers report both the same way. Files come from suppliers too: reading streams,
+and stops with one sentence at the first limit passed (limits.py); an XLSX is checked by
+xlsx_package.py before openpyxl parses it.
 """
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -20,10 +23,10 @@ from decimal import Decimal
 from typing import Iterable
 
 from ..errors import Invalid
+from . import limits
+from .limits import MAX_BYTES, MAX_ROWS  # noqa: F401 (the names callers knew)
 
 FORMATS = ("csv", "xlsx")
-MAX_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 100_000
 DELIMITERS = (",", ";", "\t")
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -67,10 +70,15 @@ def read_table(data: bytes, filename: str) -> Table:
     fmt = file_format(filename)
     if not data.strip():
         raise FileRejected("The file is empty.")
-    if len(data) > MAX_BYTES:
-        raise FileRejected(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it into smaller files.")
-    raw_rows = _csv_rows(data) if fmt == "csv" else _xlsx_rows(data)
-    return _table(raw_rows)
+    if len(data) > limits.MAX_BYTES:
+        raise too_large()
+    deadline = limits.Deadline()
+    raw_rows = _csv_rows(data) if fmt == "csv" else _xlsx_rows(data, deadline)
+    return _table(raw_rows, deadline)
+
+
+def too_large() -> FileRejected:
+    return FileRejected(f"The file is larger than {limits.MAX_BYTES // limits.MB} MB; split it into smaller files.")
 
 
 # -- CSV --------------------------------------------------------------------------------------
@@ -82,9 +90,14 @@ def _csv_rows(data: bytes) -> Iterable[tuple[int, list[str]]]:
         raise FileRejected("This is not a CSV text file (it contains binary data).")
     text = _decode(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    return _csv_records(reader)
+
+
+def _csv_records(reader) -> Iterable[tuple[int, list[str]]]:
+    """One record at a time: a file of blank lines or endless separators is never held as rows."""
     try:
         # Records, not physical lines, are a spreadsheet's rows (a quoted cell may span lines).
-        return [(number, cells) for number, cells in enumerate(reader, start=1)]
+        yield from enumerate(reader, start=1)
     except csv.Error as e:
         raise FileRejected(f"The CSV cannot be read: {e}.", row=reader.line_num) from None
 
@@ -109,32 +122,67 @@ def _delimiter(text: str) -> str:
 
 # -- XLSX -------------------------------------------------------------------------------------
 
-def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
-    from openpyxl import load_workbook  # imported late: the CLI starts faster without it
-
+def _xlsx_rows(data: bytes, deadline: limits.Deadline) -> Iterable[tuple[int, list[str]]]:
     if not data.startswith(ZIP_MAGIC):
         raise FileRejected("This is not an XLSX file (it is not a zip archive); save it again as .xlsx.")
-    try:
-        # Two views of the same sheet: cached results for the values, formulas to spot the ones
-        # that were never calculated (written by a script, never opened in a spreadsheet program).
-        values_book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        formula_book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
-        raise FileRejected(f"The XLSX file cannot be read ({e}); save it again as .xlsx.") from None
+    from . import xlsx_package  # imported late, like openpyxl: the CLI starts faster without them
+
+    package = xlsx_package.inspect(data, deadline)  # refuses bombs and oversized sheets before openpyxl
+    values_book = _open_workbook(data, deadline, data_only=True)
+    formula_book = None
     try:
         if not values_book.worksheets:
             raise FileRejected("The XLSX file has no sheet.")
-        values_sheet, formula_sheet = values_book.worksheets[0], formula_book.worksheets[0]
-        rows = []
-        for number, (cells, formulas) in enumerate(zip(values_sheet.iter_rows(values_only=True),
-                                                       formula_sheet.iter_rows(values_only=True)), start=1):
-            if number > MAX_ROWS + 1 and any(value is not None for value in cells):
-                raise FileRejected(f"The file has more than {MAX_ROWS} rows; split it into smaller files.")
-            rows.append((number, [_cell_text(value, formula) for value, formula in zip(cells, formulas)]))
-        return rows
+        values_sheet = values_book.worksheets[0]
+        sheet = package.sheet(values_sheet._worksheet_path)
+        sheet.check_limits()
+        if not sheet.last_value_row:
+            return
+        # Measured bounds, never the sheet's <dimension> (openpyxl would pad every row and column up
+        # to it): rows up to the last one with a value, cells up to the widest value column.
+        bounds = dict(min_row=1, max_row=sheet.last_value_row, max_col=sheet.widest_value_column,
+                      values_only=True)
+        values_sheet.reset_dimensions()
+        formula_rows = itertools.repeat(())
+        if sheet.formulas_without_result:
+            # Formulas to spot the ones never calculated (a file written by a script and never
+            # opened in a spreadsheet program); only then is the sheet read a second time.
+            formula_book = _open_workbook(data, deadline, data_only=False)
+            formula_sheet = formula_book.worksheets[0]
+            formula_sheet.reset_dimensions()
+            formula_rows = formula_sheet.iter_rows(**bounds)
+        for number, (cells, formulas) in enumerate(zip(values_sheet.iter_rows(**bounds), formula_rows), start=1):
+            yield number, [_cell_text(value, formula)
+                           for value, formula in itertools.zip_longest(cells, formulas[:len(cells)])]
     finally:
         values_book.close()
-        formula_book.close()
+        if formula_book is not None:
+            formula_book.close()
+
+
+def _open_workbook(data: bytes, deadline: limits.Deadline, *, data_only: bool):
+    from openpyxl import DEFUSEDXML, load_workbook
+
+    if not DEFUSEDXML:  # openpyxl parses with defusedxml when it is installed: refuse to go without
+        raise FileRejected("XLSX files cannot be read safely on this box: the defusedxml package is "
+                           "missing; reinstall the appliance.")
+    try:
+        return load_workbook(_ReadUntil(data, deadline), read_only=True, data_only=data_only)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+        raise FileRejected(f"The XLSX file cannot be read ({e}); save it again as .xlsx.") from None
+
+
+class _ReadUntil(io.BytesIO):
+    """The file as openpyxl's zip reader sees it: every read checks the deadline, so no part,
+    however slow to parse, keeps the reading going past it."""
+
+    def __init__(self, data: bytes, deadline: limits.Deadline):
+        super().__init__(data)
+        self.deadline = deadline
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.deadline.check()
+        return super().read(size)
 
 
 class UncalculatedFormula(str):
@@ -169,8 +217,8 @@ def normalise_column(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", str(name).strip().lstrip("\ufeff").lower()).strip("_")
 
 
-def _table(raw_rows: Iterable[tuple[int, list[str]]]) -> Table:
-    rows = iter(raw_rows)
+def _table(raw_rows: Iterable[tuple[int, list[str]]], deadline: limits.Deadline) -> Table:
+    rows = _within_limits(raw_rows, deadline)
     for number, cells in rows:
         if any(str(c).strip() for c in cells):
             break
@@ -183,8 +231,8 @@ def _table(raw_rows: Iterable[tuple[int, list[str]]]) -> Table:
         cells = [c if isinstance(c, UncalculatedFormula) else str(c).strip() for c in cells]
         if not any(cells):
             continue  # blank rows: spreadsheets keep them at the end, they mean nothing
-        if len(table.rows) >= MAX_ROWS:
-            raise FileRejected(f"The file has more than {MAX_ROWS} rows; split it into smaller files.")
+        if len(table.rows) >= limits.MAX_ROWS:
+            raise FileRejected(limits.rows_refused())
         values = {}
         for index, cell in enumerate(cells):
             column = table.header[index] if index < len(table.header) else ""
@@ -198,6 +246,23 @@ def _table(raw_rows: Iterable[tuple[int, list[str]]]) -> Table:
             values.setdefault(column, cell)
         table.rows.append((number, values))
     return table
+
+
+def _within_limits(raw_rows: Iterable[tuple[int, list[str]]], deadline: limits.Deadline):
+    """The rows without their trailing empty cells, refusing the file at the first limit it passes
+    (the same limits for CSV and XLSX, whatever an XLSX's own checks let through)."""
+    cells_so_far = 0
+    for number, cells in raw_rows:
+        deadline.check()
+        width = len(cells)
+        while width and not str(cells[width - 1]).strip():
+            width -= 1  # `a,b,,,,` or a sheet's formatted empty cells: no column, no cell
+        if width > limits.MAX_COLUMNS:
+            raise FileRejected(limits.columns_refused())
+        cells_so_far += width
+        if cells_so_far > limits.MAX_CELLS:
+            raise FileRejected(limits.cells_refused())
+        yield number, cells[:width]
 
 
 # -- writing ----------------------------------------------------------------------------------
