@@ -10,17 +10,10 @@ import textwrap
 import time
 
 from appliance.processes import Backoff, ChildSupervisor, PidFile, ProcessRecord
+from tests.servers.waiting import wait_for
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
-
-def wait_for(predicate, timeout: float = 15, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := predicate():
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_child_left_behind_by_a_supervisor_killed_with_minus_9_is_stopped(tmp_path):

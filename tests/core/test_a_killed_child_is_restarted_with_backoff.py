@@ -10,19 +10,12 @@ import threading
 import time
 
 from appliance.processes import Backoff, ChildSupervisor, ProcessRecord
+from tests.servers.waiting import wait_for
 
 
 def python(code: str) -> list[str]:
     return [sys.executable, "-c", code]
 
-
-def wait_for(predicate, timeout: float = 10, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := predicate():
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Seen:
