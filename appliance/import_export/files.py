@@ -68,7 +68,7 @@ def file_format(filename: str) -> str:
 
 def read_table(data: bytes, filename: str) -> Table:
     fmt = file_format(filename)
-    if not data.strip():
+    if not data or data.isspace():  # (not data.strip(): that copies the whole file)
         raise FileRejected("The file is empty.")
     if len(data) > limits.MAX_BYTES:
         raise too_large()
@@ -88,9 +88,24 @@ def _csv_rows(data: bytes) -> Iterable[tuple[int, list[str]]]:
         raise FileRejected("This is an XLSX (or other zip) file named .csv; rename it to .xlsx.")
     if b"\x00" in data[:4096]:
         raise FileRejected("This is not a CSV text file (it contains binary data).")
-    text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    _check_utf8(data)
+    # Decoded line by line: the whole file as one string, and io.StringIO's own copy of it (4 bytes
+    # a character), would hold several times its size in memory.
+    lines = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    header = lines.readline()
+    delimiter = _delimiter(header)
+    reader = csv.reader(_lines_of_bounded_width(itertools.chain([header], lines), delimiter), delimiter=delimiter)
     return _csv_records(reader)
+
+
+def _lines_of_bounded_width(lines: Iterable[str], delimiter: str) -> Iterable[str]:
+    """The lines csv reads, each checked first: csv makes a list of a record's every cell before
+    anything can look at it, and a 20 MB line of separators would be 20 million cells."""
+    for line in lines:
+        if line.count(delimiter) > limits.MAX_CELLS_IN_A_ROW:
+            raise FileRejected(f"A line has more than {limits.MAX_CELLS_IN_A_ROW:,} separators, more columns "
+                               "than a spreadsheet program allows; keep only the columns the import reads.")
+        yield line
 
 
 def _csv_records(reader) -> Iterable[tuple[int, list[str]]]:
@@ -102,19 +117,18 @@ def _csv_records(reader) -> Iterable[tuple[int, list[str]]]:
         raise FileRejected(f"The CSV cannot be read: {e}.", row=reader.line_num) from None
 
 
-def _decode(data: bytes) -> str:
+def _check_utf8(data: bytes) -> None:
     try:
         # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark, other tools' files do not.
-        return data.decode("utf-8-sig")
+        data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
         raise FileRejected(f"The file is not UTF-8 text (bad bytes on line {line}); "
                            "save it as \"CSV UTF-8\".", row=line) from None
 
 
-def _delimiter(text: str) -> str:
+def _delimiter(header: str) -> str:
     """The separator used in the header line: spreadsheets in many locales save `;` instead of `,`."""
-    header = text.split("\n", 1)[0]
     counts = {d: header.count(d) for d in DELIMITERS}
     best = max(counts, key=counts.get)
     return best if counts[best] else ","
@@ -254,6 +268,8 @@ def _within_limits(raw_rows: Iterable[tuple[int, list[str]]], deadline: limits.D
     cells_so_far = 0
     for number, cells in raw_rows:
         deadline.check()
+        if number > limits.MAX_SHEET_ROWS:  # a CSV of blank lines: no spreadsheet has that many rows
+            raise FileRejected(limits.rows_refused())
         width = len(cells)
         while width and not str(cells[width - 1]).strip():
             width -= 1  # `a,b,,,,` or a sheet's formatted empty cells: no column, no cell

@@ -26,6 +26,7 @@ MAX_COMPRESSION_RATIO = 100         # real sheets pack 5-20 to 1; zip bombs abou
 RATIO_CHECKED_ABOVE = 1 * MB        # small parts (styles, themes) may pack better, harmlessly
 MAX_SHARED_STRINGS = 500_000        # distinct texts; openpyxl keeps them all in memory (~170 bytes each)
 MAX_CELL_CHARACTERS = 32_767        # a spreadsheet program's own limit for one cell
+MAX_SHEET_ROWS = 1_048_576          # a spreadsheet program's own limit of rows, blank ones included
 MAX_CELLS_IN_A_ROW = 16_384         # a spreadsheet program's own limit (column XFD)
 MAX_PART_ELEMENTS = 300_000         # XML elements of a part openpyxl builds whole (styles, workbook, …)
 

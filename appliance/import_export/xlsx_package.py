@@ -21,7 +21,10 @@ from . import limits
 from .files import FileRejected
 
 CHUNK = 64 * 1024
-CELL_TEXT = {"v", "t", "f"}  # elements whose text is a cell's content (value, inline/shared text, formula)
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+SHEET_DATA, ROW, CELL, VALUE, FORMULA = (MAIN + name for name in ("sheetData", "row", "c", "v", "f"))
+CELL_TEXT = {VALUE, FORMULA, MAIN + "t"}  # a cell's value, inline text, formula
+SHARED_STRING = MAIN + "si"
 
 
 @dataclass
@@ -37,13 +40,22 @@ class SheetFacts:
     formulas_without_result: int = 0
 
     def check_limits(self) -> None:
-        if (self.value_rows > limits.MAX_ROWS + 1 or self.last_value_row > limits.MAX_ROWS + 1
-                or self.rows_until_last_value > limits.MAX_ROWS + 1):
-            raise FileRejected(limits.rows_refused())
+        if refused := self._refusal():
+            raise FileRejected(refused)
+
+    def over_limit(self) -> bool:
+        return self._refusal() is not None
+
+    def _refusal(self) -> str | None:
+        # The header is a row too. Rows are those a spreadsheet shows: a value on row 100,002 is
+        # past the limit even with blank rows above it, and so are row elements openpyxl would parse.
+        if max(self.value_rows, self.last_value_row, self.rows_until_last_value) > limits.MAX_ROWS + 1:
+            return limits.rows_refused()
         if self.widest_value_column > limits.MAX_COLUMNS:
-            raise FileRejected(limits.columns_refused())
+            return limits.columns_refused()
         if self.cells_until_last_value > limits.MAX_CELLS:
-            raise FileRejected(limits.cells_refused())
+            return limits.cells_refused()
+        return None
 
 
 @dataclass
@@ -125,7 +137,11 @@ def _scan_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: _Unpac
                         _drain(stream, budget, deadline)  # a picture or other binary part: size only
                         return None
                     scanner = _PartScanner(member.filename)
-                scanner.feed(chunk)
+                try:
+                    scanner.feed(chunk)
+                except _SheetOverLimit:
+                    _drain(stream, budget, deadline)  # refused if it is the sheet read; sized anyway
+                    return scanner.sheet
         if scanner is None:
             return None
         scanner.finish()
@@ -141,6 +157,10 @@ def _drain(stream, budget: _UnpackBudget, deadline: limits.Deadline) -> None:
         deadline.check()
 
 
+class _SheetOverLimit(Exception):
+    """A sheet is already past a limit: counting the rest of it would change nothing."""
+
+
 class _PartScanner:
     """expat handlers for one XML part; they keep counters, never the document."""
 
@@ -154,55 +174,65 @@ class _PartScanner:
         self.elements = 0
         self.sheet: SheetFacts | None = None
         self.shared_strings = 0
+        self.in_shared_string = False
         self.text_length = 0
 
     def feed(self, chunk: bytes) -> None:
         try:
             self.parser.Parse(chunk, False)
         except expat.ExpatError as e:
-            raise FileRejected(f"The XLSX file cannot be read ({self.name}: {e}); save it again as .xlsx.") from None
+            raise self._unreadable(e) from None
 
     def finish(self) -> None:
         try:
             self.parser.Parse(b"", True)
         except expat.ExpatError as e:
-            raise FileRejected(f"The XLSX file cannot be read ({self.name}: {e}); save it again as .xlsx.") from None
+            raise self._unreadable(e) from None
+
+    def _unreadable(self, error) -> FileRejected:
+        return FileRejected(f"The XLSX file cannot be read ({self.name}: {error}); save it again as .xlsx.")
 
     def _refuse_document_type(self, *_):
         raise FileRejected(f"The XLSX file's part {self.name} declares an XML document type, which "
                            "spreadsheets never do and XML bombs need; save it again as .xlsx.")
 
-    # -- which kind of part -------------------------------------------------------------------
-
-    def _start_root(self, tag, attributes):
-        root = _local(tag)
-        if root == "worksheet":
-            self.sheet = SheetFacts()
-            self._cells = _SheetCounter(self, self.sheet)
-            self.parser.StartElementHandler = self._cells.start
-            self.parser.EndElementHandler = self._cells.end
-            self.parser.CharacterDataHandler = self._cells.text
-            self._cells.start(tag, attributes)
-        elif root == "sst":  # the shared strings: openpyxl keeps every one in memory
-            self.parser.StartElementHandler = self._start_in_shared_strings
-            self.parser.CharacterDataHandler = self._count_text
-        else:  # styles, workbook, relationships, …: openpyxl builds these whole
-            self.parser.StartElementHandler = self._start_in_other_part
-            self._start_in_other_part(tag, attributes)
-
-    def _start_in_other_part(self, tag, attributes):
+    def count_element(self) -> None:
         self.elements += 1
         if self.elements > limits.MAX_PART_ELEMENTS:
             raise FileRejected(f"The XLSX file's part {self.name} has more than {limits.MAX_PART_ELEMENTS:,} "
                                "XML elements; save it again as .xlsx.")
 
+    # -- which kind of part -------------------------------------------------------------------
+
+    def _start_root(self, tag, attributes):
+        root = tag.rpartition("}")[2]
+        if root == "worksheet":
+            self.sheet = SheetFacts()
+            counter = _SheetCounter(self, self.sheet)
+            self.parser.StartElementHandler = counter.start
+            self.parser.EndElementHandler = counter.end
+            self.parser.CharacterDataHandler = counter.text
+        elif root == "sst":  # the shared strings: openpyxl keeps every one in memory
+            self.parser.StartElementHandler = self._start_in_shared_strings
+            self.parser.EndElementHandler = self._end_in_shared_strings
+            self.parser.CharacterDataHandler = self._count_text
+        else:  # styles, workbook, relationships, …: openpyxl builds these whole
+            self.parser.StartElementHandler = lambda tag, attributes: self.count_element()
+        self.count_element()
+
     def _start_in_shared_strings(self, tag, attributes):
-        if _local(tag) == "si":
+        if tag == SHARED_STRING:
             self.shared_strings += 1
-            self.text_length = 0
+            self.in_shared_string, self.text_length = True, 0
             if self.shared_strings > limits.MAX_SHARED_STRINGS:
                 raise FileRejected(f"The XLSX file has more than {limits.MAX_SHARED_STRINGS:,} different "
                                    "texts; split it into smaller files.")
+        elif not self.in_shared_string:  # openpyxl clears each string once read, nothing else
+            self.count_element()
+
+    def _end_in_shared_strings(self, tag):
+        if tag == SHARED_STRING:
+            self.in_shared_string = False
 
     def _count_text(self, text: str) -> None:
         self.text_length += len(text)
@@ -216,46 +246,44 @@ def cell_too_long() -> FileRejected:
 
 
 class _SheetCounter:
-    """Follows rows and cells the way openpyxl numbers them (an `r` attribute, else the next one)."""
+    """Follows rows and cells the way openpyxl numbers them (an `r` attribute, else the next one).
+    Tags are compared whole, namespace included, as openpyxl does: it ignores other namespaces."""
 
     def __init__(self, scanner: _PartScanner, facts: SheetFacts):
         self.scanner, self.facts = scanner, facts
         self.in_sheet_data = False
-        self.elements_outside_data = 0
         self.row = self.column = 0
         self.rows_seen = self.cells_seen = self.cells_in_row = 0
         self.row_has_value = False
         self.in_cell = False
         self.cell_has_formula = self.cell_has_value = self.cell_has_result = False
-        self.text_element = None  # v, t or f while inside one in a cell
+        self.text_element = None  # the v, t or f tag while inside one in a cell
         self.text_length = 0
 
     def start(self, tag, attributes):
-        name = _local(tag)
-        if not self.in_sheet_data:
-            self.elements_outside_data += 1
-            if self.elements_outside_data > limits.MAX_PART_ELEMENTS:
-                raise FileRejected(f"The XLSX file's part {self.scanner.name} has more than "
-                                   f"{limits.MAX_PART_ELEMENTS:,} XML elements; save it again as .xlsx.")
-            self.in_sheet_data = name == "sheetData"
-            return
-        if name == "row":
+        if not self.in_sheet_data:  # columns, views, …: openpyxl keeps what precedes the rows
+            self.scanner.count_element()
+            self.in_sheet_data = tag == SHEET_DATA
+        elif tag == CELL:
+            self._start_cell(attributes)
+        elif tag in CELL_TEXT and self.in_cell:
+            self.cell_has_formula |= tag == FORMULA
+            self.text_element, self.text_length = tag, 0
+        elif tag == ROW:
             self.row = _whole_number(attributes.get("r"), self.row + 1)
             self.rows_seen += 1
             self.column = self.cells_in_row = 0
             self.row_has_value = False
-        elif name == "c":
-            self.column = _column_number(attributes.get("r"), self.column + 1)
-            self.cells_seen += 1
-            self.cells_in_row += 1
-            if self.cells_in_row > limits.MAX_CELLS_IN_A_ROW:
-                raise FileRejected(f"A row has more than {limits.MAX_CELLS_IN_A_ROW:,} cells, a spreadsheet "
-                                   "program's own limit; save it again as .xlsx.")
-            self.in_cell = True
-            self.cell_has_formula = self.cell_has_value = self.cell_has_result = False
-        elif self.in_cell and name in CELL_TEXT:
-            self.cell_has_formula |= name == "f"
-            self.text_element, self.text_length = name, 0
+
+    def _start_cell(self, attributes):
+        self.column = _column_number(attributes.get("r"), self.column + 1)
+        self.cells_seen += 1
+        self.cells_in_row += 1
+        if self.cells_in_row > limits.MAX_CELLS_IN_A_ROW:  # openpyxl builds a whole row at once
+            raise FileRejected(f"A row has more than {limits.MAX_CELLS_IN_A_ROW:,} cells, a spreadsheet "
+                               "program's own limit; save it again as .xlsx.")
+        self.in_cell = True
+        self.cell_has_formula = self.cell_has_value = self.cell_has_result = False
 
     def text(self, text: str) -> None:
         if self.text_element is None:
@@ -263,26 +291,23 @@ class _SheetCounter:
         self.text_length += len(text)
         if self.text_length > limits.MAX_CELL_CHARACTERS:
             raise cell_too_long()
-        if text.strip():
+        if not self.cell_has_value and text.strip():
             self.cell_has_value = True
-            self.cell_has_result |= self.text_element == "v"
+            self.cell_has_result = self.text_element == VALUE
+        elif self.text_element == VALUE and text.strip():
+            self.cell_has_result = True
 
     def end(self, tag):
-        name = _local(tag)
-        if name == "sheetData":
-            self.in_sheet_data = False
-        elif not self.in_sheet_data:
+        if not self.in_sheet_data:
             return
-        elif name in CELL_TEXT:
+        if tag in CELL_TEXT:
             self.text_element = None
-        elif name == "c":
+        elif tag == CELL:
             self._end_cell()
-        elif name == "row" and self.row_has_value:
-            facts = self.facts
-            facts.value_rows += 1
-            facts.last_value_row = max(facts.last_value_row, self.row)
-            facts.rows_until_last_value = self.rows_seen
-            facts.cells_until_last_value = self.cells_seen
+        elif tag == ROW and self.row_has_value:
+            self._end_value_row()
+        elif tag == SHEET_DATA:
+            self.in_sheet_data = False
 
     def _end_cell(self):
         self.in_cell = False
@@ -292,9 +317,14 @@ class _SheetCounter:
             self.row_has_value = True
             self.facts.widest_value_column = max(self.facts.widest_value_column, self.column)
 
-
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
+    def _end_value_row(self):
+        facts = self.facts
+        facts.value_rows += 1
+        facts.last_value_row = max(facts.last_value_row, self.row)
+        facts.rows_until_last_value = self.rows_seen
+        facts.cells_until_last_value = self.cells_seen
+        if facts.over_limit():
+            raise _SheetOverLimit
 
 
 def _whole_number(text: str | None, otherwise: int) -> int:
