@@ -78,7 +78,7 @@ def read_table(data: bytes, filename: str) -> Table:
 
 
 def too_large() -> FileRejected:
-    return FileRejected(f"The file is larger than {limits.MAX_BYTES // limits.MB} MB; split it into smaller files.")
+    return FileRejected(f"The file is larger than {limits.size_text(limits.MAX_BYTES)}; split it into smaller files.")
 
 
 # -- CSV --------------------------------------------------------------------------------------

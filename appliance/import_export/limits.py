@@ -45,6 +45,11 @@ class Deadline:
                                "split it into smaller files.")
 
 
+def size_text(size: int) -> str:
+    """20 MB; 1,000 bytes for a size that is not whole megabytes."""
+    return f"{size // MB} MB" if size % MB == 0 else f"{size:,} bytes"
+
+
 def rows_refused() -> str:
     return f"The file has more than {MAX_ROWS:,} rows; split it into smaller files."
 

@@ -106,7 +106,7 @@ def _check_declared_sizes(members: list[zipfile.ZipInfo]) -> None:
 
 
 def _unpacked_too_large() -> FileRejected:
-    return FileRejected(f"The XLSX file unpacks to more than {limits.MAX_UNPACKED_BYTES // limits.MB} MB; "
+    return FileRejected(f"The XLSX file unpacks to more than {limits.size_text(limits.MAX_UNPACKED_BYTES)}; "
                         "split it into smaller files.")
 
 
