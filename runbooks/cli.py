@@ -51,26 +51,47 @@ def show_command(runbook_id: str) -> None:
         click.echo(f"      {what}")
 
 
+# A run started from the web goes on in a child `appliance runbook run|resume … --as USER:ROLE`:
+# whoever can run `appliance` on the box is trusted with its keys anyway.
+_as_option = click.option("--as", "as_user", default=None, hidden=True, metavar="USER:ROLE")
+_run_id_option = click.option("--run-id", default=None, hidden=True)
+
+
 @command.command("run")
 @click.argument("runbook_id")
 @click.option("--param", "params", multiple=True, metavar="K=V", help="A runbook parameter (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Run checks and verifies; only say what actions would do.")
 @click.option("--yes", is_flag=True, help="Confirm manual steps as you (recorded as such).")
+@_run_id_option
+@_as_option
 @pass_app
-def run_command(app, runbook_id: str, params: tuple[str, ...], dry_run: bool, yes: bool) -> None:
+def run_command(app, runbook_id: str, params: tuple[str, ...], dry_run: bool, yes: bool, run_id: str | None,
+                as_user: str | None) -> None:
     """Run a runbook (prints the run id first); stops at a step that waits for a person."""
-    view = engine.start(app.settings(), runbook_id, name_value_pairs(params, "--param values"), operations.cli_actor(), dry_run=dry_run,
-                        assume_yes=yes, say=click.echo)
+    settings = app.settings()
+    values = name_value_pairs(params, "--param values")
+    if run_id and not values:
+        values = engine.queued_params(settings, run_id)
+    view = engine.start(settings, runbook_id, values, _actor(as_user), dry_run=dry_run, assume_yes=yes,
+                        say=click.echo, run_id=run_id)
     _exit_for(view)
 
 
 @command.command("resume")
 @click.argument("run_id")
 @click.option("--yes", is_flag=True, help="Confirm manual steps, and repeat a step not safe to repeat.")
+@_as_option
 @pass_app
-def resume_command(app, run_id: str, yes: bool) -> None:
+def resume_command(app, run_id: str, yes: bool, as_user: str | None) -> None:
     """Continue an interrupted or waiting run at its first unfinished step."""
-    _exit_for(engine.resume(app.settings(), run_id, operations.cli_actor(), assume_yes=yes, say=click.echo))
+    _exit_for(engine.resume(app.settings(), run_id, _actor(as_user), assume_yes=yes, say=click.echo))
+
+
+def _actor(as_user: str | None) -> operations.Actor:
+    if not as_user:
+        return operations.cli_actor()
+    name, _, role = as_user.rpartition(":")
+    return operations.Actor(name, role)
 
 
 @command.command("confirm")

@@ -196,7 +196,8 @@ class Runner:
                 raise StepFailed("expected " + ", ".join(f"{k}={step.expect[k]}" for k in wrong)
                                  + "; got " + ", ".join(f"{k}={v}" for k, v in wrong.items()),
                                  _text(found))
-        return _text(found)
+            return _text(found)
+        return operations.get(step.operation).record(result).summary or _text(found)  # what the ledger says
 
     def _shell(self, step: Step) -> str:
         command = self._fill(step.command or "")
@@ -244,13 +245,14 @@ def _with_timeout(work: Callable[[], str], seconds: float) -> str:
     def target() -> None:
         from appliance.db import database
         try:
-            if database.obj is not None:
-                with database.connection_context():
-                    box["value"] = work()
-            else:
-                box["value"] = work()
+            box["value"] = work()
         except BaseException as e:  # noqa: BLE001 - handed to the caller
             box["error"] = e
+        finally:
+            # This thread's own connection (opened by the first query), closed here rather than in a
+            # connection_context: a restore re-initialises the database under it and closes it itself.
+            if database.obj is not None and not database.is_closed():
+                database.close()
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
@@ -345,7 +347,17 @@ def resume(settings: Settings, run_id: str, actor: operations.Actor, *, assume_y
 
 def confirm(settings: Settings, run_id: str, step_id: str, actor: operations.Actor, note: str = "", *,
             say: Callable[[str], None] = lambda line: None) -> RunView:
-    """A person confirms a manual step (or approves an approve step), then the run goes on."""
+    """A person confirms a manual step (or approves an approve step), then the run goes on here."""
+    view = _record_confirmation(settings, run_id, step_id, actor, note)
+    say(f"{step_id} confirmed by {actor.name}" if view else f"{step_id}: too late, the step timed out")
+    # The run goes on as the person who started it: approving is not taking it over.
+    _, current, _ = _open(settings, run_id)
+    return resume(settings, run_id, operations.Actor(current.actor, current.role), say=say)
+
+
+def _record_confirmation(settings: Settings, run_id: str, step_id: str, actor: operations.Actor,
+                         note: str) -> RunView | None:
+    """Journals the confirmation; None when it came too late (resuming then records the timeout)."""
     journal, view, runbook = _open(settings, run_id)
     try:
         step = runbook.step(step_id)
@@ -355,20 +367,53 @@ def confirm(settings: Settings, run_id: str, step_id: str, actor: operations.Act
     if step.kind not in ("manual", "approve") or state is None or state.state != "waiting":
         raise RunbookError(f"Step {step_id} of run {run_id} is not waiting for a confirmation "
                            f"({state.state if state else 'not reached yet'}).")
-    needed = step.role or runbook.least_role
-    _check_role(needed, actor, f"step {step_id}")
-    if _past(state.waiting_since, step.timeout_seconds):  # too late: resuming records the timeout
-        return resume(settings, run_id, operations.Actor(view.actor, view.role), say=say)
+    _check_role(step.role or runbook.least_role, actor, f"step {step_id}")
+    if _past(state.waiting_since, step.timeout_seconds):
+        return None
     journal.append({"type": "step", "step": step_id, "kind": step.kind, "attempt": state.attempt,
                     "state": "approved" if step.kind == "approve" else "confirmed", "actor": actor.name,
                     "output": note})
-    say(f"{step_id} {'approved' if step.kind == 'approve' else 'confirmed'} by {actor.name}")
-    # The run goes on as the person who started it: approving is not taking it over.
-    return resume(settings, run_id, operations.Actor(view.actor, view.role), say=say)
+    return journal.view()
 
 
 def runs(settings: Settings) -> list[RunView]:
     return all_runs(settings.home)
+
+
+# -- from the web: the run goes on in a child process, never in a request ----------------------------
+
+def start_in_background(settings: Settings, runbook_id: str, raw_params: dict[str, str], actor: operations.Actor,
+                        *, dry_run: bool = False) -> str:
+    """Checks what can be checked now (runbook, role, parameters), then starts `appliance runbook
+    run` in a child process as `actor`; returns the run id the child will journal under."""
+    runbook = _runbook(runbook_id)
+    _check_role(runbook.least_role, actor, f"runbook {runbook.id}")
+    params = _params(runbook, raw_params)
+    run_id = new_run_id()
+    _write_params(_secrets_file(settings, run_id), params)  # all of them: the child's command line is public
+    _spawn(settings, run_id, ["run", runbook.id, "--run-id", run_id, *(["--dry-run"] if dry_run else [])], actor)
+    return run_id
+
+
+def continue_in_background(settings: Settings, run_id: str) -> None:
+    """After a confirmation from the web, the run goes on as the person who started it."""
+    _, view, _ = _open(settings, run_id)
+    _spawn(settings, run_id, ["resume", run_id], operations.Actor(view.actor, view.role))
+
+
+def confirm_only(settings: Settings, run_id: str, step_id: str, actor: operations.Actor, note: str = "") -> None:
+    """Records a confirmation or approval (role-checked) without driving the run on."""
+    _record_confirmation(settings, run_id, step_id, actor, note)
+
+
+def _spawn(settings: Settings, run_id: str, args: list[str], actor: operations.Actor) -> None:
+    log = settings.home / "logs" / "runbooks" / f"{run_id}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        subprocess.Popen([*operations.launcher, "--home", str(settings.home), "runbook", *args,
+                          "--as", f"{actor.name}:{actor.role}"],
+                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                         close_fds=True)
 
 
 def _finish(settings, runbook, journal, actor, params, dry_run, assume_yes, say) -> RunView:
@@ -452,13 +497,26 @@ def _secrets_file(settings: Settings, run_id: str) -> Path:
 def _keep_secret_params(settings: Settings, runbook: Runbook, run_id: str, params: dict) -> None:
     """A resumed run needs its secret parameters; they wait in a 0600 file removed when it ends."""
     secret = {p.name: params[p.name] for p in runbook.params if p.secret and params.get(p.name)}
-    if not secret:
-        return
     path = _secrets_file(settings, run_id)
+    if secret:
+        _write_params(path, secret)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _write_params(path: Path, values: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump(secret, f)
+        json.dump(values, f)
+
+
+def queued_params(settings: Settings, run_id: str) -> dict:
+    """The parameters a web start left for its child (read before the child journals the run)."""
+    try:
+        return json.loads(_secrets_file(settings, run_id).read_text())
+    except FileNotFoundError:
+        return {}
 
 
 def _stored_params(settings: Settings, runbook: Runbook, view: RunView) -> dict:

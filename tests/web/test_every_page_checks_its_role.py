@@ -12,6 +12,7 @@ import pytest
 from appliance import accounts, config, customers, inventory, orders, runtime, stocktake
 from appliance.models import ROLES, OperationRun
 from appliance.schema import migrate
+from runbooks.journal import Journal
 from tests.conftest import make_home
 from web import create_app
 
@@ -38,6 +39,9 @@ PAGES = [
     ("/admin/tokens", "admin"),
     ("/ops", "admin"),
     ("/ops/runs/<int:run_id>", "admin"),
+    ("/ops/runbooks", "manager"),
+    ("/ops/runbooks/<runbook_id>", "manager"),
+    ("/ops/runbooks/runs/<run_id>", "manager"),
 ]
 # Form posts whose role is above staff (sent with a valid CSRF token: the role alone must refuse them).
 FORMS = [
@@ -54,6 +58,8 @@ FORMS = [
     ("/ops/health/silence", "admin"),
     ("/ops/health/maintenance", "admin"),
     ("/ops/operations/<operation>", "admin"),
+    ("/ops/runbooks/<runbook_id>/start", "admin"),
+    ("/ops/runbooks/runs/<run_id>/resume", "admin"),
 ]
 PUBLIC = {"/login", "/logout"}
 
@@ -84,7 +90,11 @@ def _sample(settings) -> dict:
     assert pending.status == "pending"
     session = stocktake.open_session("floor", "test")
     run = OperationRun.create(operation="backup.run", actor="test", actor_role="admin", source="cli", outcome="ok")
-    return {"number": order.number, "pending": pending.number, "int:session_id": session.id,
+    Journal(settings.home, "rb-20261202T000000Z-role").append(
+        {"type": "run", "event": "started", "runbook": "disk-full", "actor": "test", "role": "admin",
+         "rto_budget_seconds": 900})
+    return {"runbook_id": "disk-full", "run_id": "rb-20261202T000000Z-role",
+            "number": order.number, "pending": pending.number, "int:session_id": session.id,
             "int:customer_id": customer.id, "username": "sam", "int:run_id": run.id, "operation": "backup.run"}
 
 

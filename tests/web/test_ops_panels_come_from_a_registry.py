@@ -1,6 +1,6 @@
-"""/ops shows one panel per registry entry: health checks and backups are plugged in, runbooks is a
-clearly marked placeholder until that package exists; a registered panel replaces the one with the
-same key in place; a failing panel never takes the page down."""
+"""/ops shows one panel per registry entry, each from its own package (readiness from the core, health
+checks, backups, runbooks, operations); a registered panel replaces the one with the same key in
+place; a failing panel never takes the page down."""
 from __future__ import annotations
 
 import pytest
@@ -15,16 +15,16 @@ def registry():
     ops.PANELS[:] = saved
 
 
-def test_only_the_runbooks_panel_is_still_a_placeholder_and_it_says_so(admin):
+def test_every_package_plugs_its_own_panel_in(admin):
     body = admin.get("/ops").get_data(as_text=True)
-    for title in ("Readiness", "Health checks", "Backups", "Runbooks and drills"):
-        assert title in body
-    assert body.count("Not connected yet") == 1
-    assert "Not connected yet: runbooks, runs and drill results" in body and "to come" in body
+    for title in ("Readiness", "Health checks", "Backups", "Runbooks and drills", "Operations"):
+        assert f'data-panel="{title}"' in body
+    assert "Not connected yet" not in body
+    assert "runbooks ready" in body and 'href="/ops/runbooks"' in body
     assert "This box accepts orders." in body
 
 
-def test_a_package_replaces_a_placeholder_and_a_broken_panel_stays_contained(admin, registry):
+def test_a_package_replaces_a_panel_in_place_and_a_broken_panel_stays_contained(admin, registry):
     ops.register_panel("backups", "Backups", lambda settings: ops.Panel(
         status="warn", summary="2 of 3 copies", rows=[("Last backup", "20261122T153000Z-ab12")]))
 
@@ -32,7 +32,6 @@ def test_a_package_replaces_a_placeholder_and_a_broken_panel_stays_contained(adm
         raise RuntimeError("target unreachable: secret=xyz")
     ops.register_panel("drills", "Drills", broken)
     body = admin.get("/ops").get_data(as_text=True)
-    assert body.count("Not connected yet") == 1
     assert "2 of 3 copies" in body and "20261122T153000Z-ab12" in body
     assert "This panel failed to load" in body and "secret=xyz" not in body
-    assert [p.key for p in registry] == ["readiness", "health", "backups", "operations", "runbooks", "drills"]
+    assert [p.key for p in registry] == ["readiness", "health", "backups", "runbooks", "operations", "drills"]

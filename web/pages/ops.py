@@ -2,10 +2,9 @@
 
 Each package registers its own panel when imported, and the composition root decides which are
 imported (cli/wiring.py `register_panels`): readiness (core), health checks (monitors/panel.py),
-backups (backup/panel.py). This page only draws `panels.rendered(settings)` and answers the health
+backups (backup/panel.py), runbooks (runbooks/panel.py). This page only draws `panels.rendered(settings)` and answers the health
 panel's forms (acknowledge, silence, maintenance) by running the monitors' operations, after the
 checks only a form needs (which field is wrong, a start on the shop's clock and not in the past).
-Until the runbooks package registers its panel, a placeholder says it is to come.
 """
 from __future__ import annotations
 
@@ -15,10 +14,8 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from appliance import operations, panels
-from appliance.config import Settings
 from appliance.errors import Invalid
 from appliance.models import utcnow
-from appliance.panels import Panel
 from monitors.operations import LONGEST_MINUTES
 
 from . import from_shop_clock, settings, when
@@ -28,15 +25,6 @@ from .security import requires
 blueprint = Blueprint("ops", __name__)
 
 PAST_START_GRACE = timedelta(minutes=5)
-
-
-# Delete with the runbooks package's own panel: registered after it (this module is imported when
-# the app is made), it would replace it.
-def _runbooks_placeholder(_settings: Settings) -> Panel:
-    return Panel(status="placeholder", summary="Not connected yet: runbooks, runs and drill results (runbooks issue).")
-
-
-panels.register_panel("runbooks", "Runbooks and drills", _runbooks_placeholder)
 
 
 def _enabled_check(name: str | None, *, allow_all: bool = False) -> str:
