@@ -24,7 +24,6 @@ from typing import Iterable
 
 from ..errors import Invalid
 from . import limits
-from .limits import MAX_BYTES, MAX_ROWS  # noqa: F401 (the names callers knew)
 
 FORMATS = ("csv", "xlsx")
 DELIMITERS = (",", ";", "\t")

@@ -90,6 +90,16 @@ def shared_strings_part(texts: Iterable[bytes], prologue: bytes = b"") -> Iterab
     yield b"</sst>"
 
 
+def declared_huge_xlsx() -> bytes:
+    """The finding's shape, 2 KB: a sheet declaring A1:XFD1048576 with two real rows and empty
+    cells on its very last row and column (openpyxl pads every row in between to 16,384 columns;
+    before the fix this grew the import past 1.4 GB in 30 s)."""
+    last_row = (b'<row r="1048576"><c r="A1048576" t="inlineStr"><is><t></t></is></c>'
+                b'<c r="XFD1048576" s="0"/></row>')
+    return xlsx_package(sheet_part([row(1, *HEADER), row(2, "TEA", "Green tea", 3.5), row(3, "MUG", "Mug", 12),
+                                    last_row], dimension="A1:XFD1048576"))
+
+
 def small_products_xlsx() -> bytes:
     return xlsx_package(sheet_part([row(1, *HEADER), row(2, "TEA", "Green tea", 3.5), row(3, "MUG", "Mug", 12)]))
 
