@@ -69,3 +69,9 @@ def test_a_manager_reads_the_runbooks_but_cannot_start_one(manager):
     page = manager.get("/ops/runbooks/disk-full").get_data(as_text=True)
     assert 'id="runbook-steps"' in page and 'id="start-runbook"' not in page
     assert post_form(manager, "/ops/runbooks/disk-full/start", {}).status_code == 403
+
+
+def test_each_check_on_ops_links_to_its_runbook_page(admin):
+    body = admin.get("/ops").get_data(as_text=True)
+    assert '<a href="/ops/runbooks/disk-full">disk-full</a>' in body
+    assert admin.get("/ops/runbooks/disk-full").status_code == 200
