@@ -199,8 +199,11 @@ def execute(settings: Settings, name: str, params: dict[str, Any] | None = None,
         except BaseException as error:
             _finish(run, started, Outcome("failed", _one_line(error)))
             raise
-        _finish(run, started, operation.record(result))
-        return result
+        outcome = operation.record(result)
+        _finish(run, started, outcome)
+    if outcome.outcome != "failed":
+        _run_followers(settings, operation, result)
+    return result
 
 
 def _execute_replacing_database(settings: Settings, operation: Operation, values: dict, actor: Actor,
@@ -235,6 +238,26 @@ def _record_afterwards(settings: Settings, operation: Operation, values: dict, a
                                     outcome=outcome.outcome, summary=outcome.summary[:2000], bytes=outcome.bytes)
     except Exception as error:  # noqa: BLE001 - no usable database is what a restore may leave behind on failure
         log.warning("%s: run not recorded in the ledger: %s", operation.name, error)
+
+
+# What other packages do after an operation succeeded (e.g. the runbooks package puts its export on
+# every target after each backup): one extension point, no package calling the one above it.
+_followers: dict[str, list[Callable[[Settings, Any], None]]] = {}
+
+
+def after_success(name: str, follower: Callable[[Settings, Any], None]) -> None:
+    """`follower(settings, result)` runs after each run of `name` that did not fail, outside its lock;
+    its failure is logged, never the operation's."""
+    if follower not in _followers.setdefault(name, []):
+        _followers[name].append(follower)
+
+
+def _run_followers(settings: Settings, operation: Operation, result: Any) -> None:
+    for follower in _followers.get(operation.name, []):
+        try:
+            follower(settings, result)
+        except Exception:  # noqa: BLE001 - the operation itself succeeded
+            log.exception("after %s: %s failed", operation.name, getattr(follower, "__name__", follower))
 
 
 def start_in_background(settings: Settings, name: str, params: dict[str, Any] | None = None, *,

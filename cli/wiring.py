@@ -33,6 +33,7 @@ def register_operations() -> None:
     from appliance import core_operations, operations  # noqa: F401
     import backup.operations  # noqa: F401
     import monitors.operations  # noqa: F401
+    import runbooks.operations  # noqa: F401
     # Background runs start `appliance` again, as this same program (the core knows no package above).
     operations.launcher = [sys.executable, "-m", "cli"]
 

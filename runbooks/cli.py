@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from appliance import operations
 from appliance.commandline import name_value_pairs, pass_app
 
-from . import engine
+from . import engine, export
 from .journal import RunView
 from .loader import lint, load_library
 
@@ -118,6 +119,18 @@ def runs_command(app, as_json: bool, limit: int) -> None:
         click.echo(f"{v.id}  {v.runbook:<22} {v.status:<11} {v.elapsed_seconds():7.1f} s "
                    f"/ {v.rto_budget_seconds} s  {v.actor}{'  (dry run)' if v.dry_run else ''}"
                    f"{'  ' + v.reason if v.reason else ''}")
+
+
+@command.command("export")
+@click.option("--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the pages into.")
+@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True)
+@pass_app
+def export_command(app, output: Path, fmt: str) -> None:
+    """Every runbook as a static page with this box's facts and no secret: readable with the box dead."""
+    from .operations import drill_summaries
+    files = export.export(app.settings(), output, fmt, drill_summaries())
+    click.echo(f"{len(files) - 1} runbooks written to {output} (open {files[0].name})")
 
 
 @command.command("lint")

@@ -6,6 +6,7 @@ there, and the manifest is always written last: an interrupted upload never list
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -79,12 +80,16 @@ def open_targets(settings: Settings, only: str | None = None) -> list[Target]:
     return [build(t, settings) for t in chosen]
 
 
+BACKUP_FOLDER = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")  # manifest.new_backup_id
+
+
 def backups_on(keys: list[str]) -> tuple[list[str], list[str]]:
-    """(complete backup ids, incomplete ones) among a target's keys, oldest first."""
+    """(complete backup ids, incomplete ones) among a target's keys, oldest first. Only folders named
+    like a backup id count: others beside them (the runbook export) are not backups, nor leftovers."""
     folders: dict[str, set[str]] = {}
     for key in keys:
         folder, _, name = key.partition("/")
-        if name and "/" not in name:
+        if name and "/" not in name and BACKUP_FOLDER.match(folder):
             folders.setdefault(folder, set()).add(name)
     complete = sorted(f for f, names in folders.items() if MANIFEST_NAME in names)
     incomplete = sorted(f for f, names in folders.items() if MANIFEST_NAME not in names)
