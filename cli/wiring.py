@@ -23,6 +23,7 @@ COMMANDS = {
     "replication": "backup.cli:replication_group",
     "operations": "cli.operations_cmd:command",
     "runbook": "runbooks.cli:command",
+    "drill": "cli.drill_cmd:command",
 }
 
 
