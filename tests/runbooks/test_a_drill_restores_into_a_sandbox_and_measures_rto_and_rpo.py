@@ -17,8 +17,6 @@ from cli import main
 from monitors.models import DrillResult
 from tests.backup.conftest import make_shop
 from tests.backup.helpers import s3_target, sftp_target, write_targets
-from tests.servers.s3 import s3_server  # noqa: F401
-from tests.servers.sshd import sshd_server  # noqa: F401
 
 
 @pytest.fixture(params=["sftp", "s3"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from appliance import operations
 from runbooks import engine
 
-from .helpers import write
 
 ADMIN = operations.Actor("ada", "admin")
 

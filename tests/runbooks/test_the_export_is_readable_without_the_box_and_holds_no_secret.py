@@ -10,8 +10,6 @@ from appliance import config, operations
 from backup.targets import backups_on, open_targets
 from cli import main
 from tests.backup.helpers import ACCESS_KEY, SECRET_KEY, local_target, s3_target, sftp_target, write_targets
-from tests.servers.s3 import s3_server  # noqa: F401
-from tests.servers.sshd import sshd_server  # noqa: F401
 
 
 def _box(home, tmp_path, sshd_server, s3_server):
