@@ -8,7 +8,8 @@ every run is checked for its role, refused while an exclusive one runs, and reco
 `OperationRun` ledger (who, what, parameters with secrets masked, start, end, outcome, summary).
 
 A run started from the web or the scheduler runs in a child process (`launcher` + `operations
-run-queued ID`), never inside a web request; its progress lines go to `logs/operations/<id>.log`.
+run-queued ID`), never inside a web request, at lower CPU and I/O priority than the web workers and
+the order writer (`lower_priority`); its progress lines go to `logs/operations/<id>.log`.
 A run whose process died (SIGKILL, power cut) is marked `interrupted` by `reap_interrupted`, which
 every start calls, so nothing shows "running" forever.
 """
@@ -26,6 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+import psutil
 
 from .accounts import role_allows
 from .config import Settings
@@ -289,6 +292,7 @@ def execute_queued(settings: Settings, run_id: int) -> Any:
     run = OperationRun.get_or_none(OperationRun.id == run_id)
     if run is None or run.outcome != "queued":
         raise Conflict(f"Run #{run_id} is not waiting to start ({run.outcome if run else 'no such run'}).")
+    lower_priority()
     values = _read_params(settings, run)
     actor = Actor(run.actor, run.actor_role)
     try:
@@ -297,6 +301,27 @@ def execute_queued(settings: Settings, run_id: int) -> Any:
         if run.outcome == "queued":  # refused before it began (another run took the lock meanwhile)
             _finish(run, time.monotonic(), Outcome("failed", refused.message))
         raise
+
+
+# A background run yields the CPU and the disk to the web workers and the order writer: its nice
+# value is this much above theirs, and its I/O is best-effort at the lowest level (7). Not the idle
+# I/O class: under steady order writes it could wait without end, and a backup must end within its
+# hour. (The I/O class counts only with the BFQ disk scheduler; the CPU share counts everywhere.)
+BACKGROUND_NICE_INCREMENT = 10
+BACKGROUND_IO = ("IOPRIO_CLASS_BE", 7)
+
+
+def lower_priority() -> None:
+    """Gives this process (a background run's child) lower CPU and I/O priority; never fails it."""
+    try:
+        os.nice(BACKGROUND_NICE_INCREMENT)
+    except OSError as error:
+        log.warning("background run: nice not lowered: %s", error)
+    try:
+        io_class, value = BACKGROUND_IO
+        psutil.Process().ionice(getattr(psutil, io_class), value)
+    except (AttributeError, OSError, psutil.Error) as error:  # no ionice on this platform or kernel
+        log.warning("background run: I/O priority not lowered: %s", error)
 
 
 def log_path(settings: Settings, run_id: int) -> Path:

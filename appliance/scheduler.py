@@ -10,6 +10,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -80,6 +81,39 @@ class SingleScheduler:
         f.flush()
         self._lock_file = f
         return True
+
+
+class StartSpacing:
+    """Background runs the scheduler starts begin at least `seconds` apart, never in the same second.
+
+    Schedules coincide (an hourly backup and a verify at 03:00; a backup every minute and a verify
+    every two; catch-ups after a restart), and every start costs a Python process starting and a job
+    opening the database and its files: measured on a 2-core box, order p99 went from 15 ms to
+    256 ms in the seconds when three started together. `wait_turn` hands out start slots in order
+    (first come, first served) and sleeps the calling scheduler thread until its slot; jobs run on
+    the scheduler's thread pool, so a wait of a few slots holds nothing else up.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._next = 0.0  # time.monotonic() of the next free slot
+
+    def wait_turn(self) -> float:
+        """Waits until this caller may start; returns the slot's time.monotonic()."""
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.seconds
+        if slot > now:
+            time.sleep(slot - now)
+        return slot
+
+
+# One per process, and there is one scheduler per box: every scheduled background run of the box
+# starts through it (backup/jobs.py).
+BACKGROUND_START_SPACING_SECONDS = 10
+background_starts = StartSpacing(BACKGROUND_START_SPACING_SECONDS)
 
 
 def with_db(job: Callable[[], None]) -> Callable[[], None]:

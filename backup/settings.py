@@ -80,6 +80,7 @@ class ReplicationSettings(Section):
 class BackupSettings(Section):
     schedule: str = Field("0 * * * *", description="Cron expression for `backup run` under the scheduler.")
     verify_schedule: str = Field("30 3 * * *", description="Cron expression for `backup verify` under the scheduler.")
+    prune_schedule: str = Field("30 4 * * *", description="Cron expression for `backup prune` (retention, every target) under the scheduler. Daily, an hour after the verify, so the newest verified backup it must keep is the one that verify found; the rules are in days, weeks and months, and pruning after every backup would list every remote target each hour.")
     verify_sample: str = Field("25%", pattern=r"^\d+(\.\d+)?%$|^\d+$", description="How many copies a scheduled verify checks (a percentage or a number); successive runs cover every copy.")
     key_file: str = Field("keys/backup.key", description="Backup encryption key (created by `appliance init`); a restore on a new box needs it: `appliance backup key export`.")
     staging_dir: str = Field("tmp", description="Scratch folder for snapshots and downloads (relative to the home folder unless absolute); needs room for about twice the database.")

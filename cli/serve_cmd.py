@@ -5,6 +5,7 @@ server.graceful_timeout_seconds, then exits.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -14,6 +15,7 @@ from gunicorn.app.base import BaseApplication
 
 from appliance import config, operations, order_writer, runtime
 from appliance.commandline import CliContext, pass_app
+from appliance.processes import ProcessRecord
 
 
 class ApplianceServer(BaseApplication):
@@ -58,15 +60,59 @@ def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None) ->
             multiprocess.mark_process_dead(worker.pid)
 
     def on_exit(server):
+        forget_served(settings)
         if writer is not None:
             writer.stop()  # after the workers: their in-flight orders may still need it
 
     def when_ready(server):
-        host, port = server.address[0] if server.address else ("?", "?")
+        bound = _bound_address(server)
+        host, port = bound or (server.address[0] if server.address else ("?", "?"))
+        if bound is not None:
+            record_served(settings, *bound)
         click.echo(f"Store Appliance serving on http://{host}:{port}  (home {settings.home})", err=True)
 
     return {"post_worker_init": post_worker_init, "worker_exit": worker_exit,
             "child_exit": child_exit, "when_ready": when_ready, "on_exit": on_exit}
+
+
+# -- the address this box serves on ---------------------------------------------------------------
+# `serve --host/--port` may differ from the config's server.host/port; the monitors' readyz check
+# (monitors/checks/service.py) probes the address recorded here while the process that wrote it
+# still runs (pid and start time: appliance/processes.py ProcessRecord), else the config's.
+
+SERVED_FILE = "run/serve.json"
+
+
+def _bound_address(server) -> tuple[str, int] | None:
+    """The first TCP address gunicorn's master actually listens on (port 0 made a real one)."""
+    for listener in getattr(server, "LISTENERS", []):
+        try:
+            address = listener.getsockname()
+        except OSError:
+            continue
+        if isinstance(address, tuple) and len(address) >= 2:  # not a unix socket
+            return str(address[0]), int(address[1])
+    return None
+
+
+def record_served(settings: config.Settings, host: str, port: int) -> None:
+    """Writes run/serve.json (whole or not at all) for this process: the gunicorn master."""
+    me = ProcessRecord.of(os.getpid())
+    path = settings.path(SERVED_FILE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"host": host, "port": port, "pid": me.pid, "started": me.started}) + "\n")
+    os.replace(tmp, path)
+
+
+def forget_served(settings: config.Settings) -> None:
+    """Removes run/serve.json when it is this process's (another `serve` may have replaced it)."""
+    path = settings.path(SERVED_FILE)
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink(missing_ok=True)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _metrics_dir(settings: config.Settings) -> str:

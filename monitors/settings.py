@@ -38,7 +38,7 @@ class MonitorSettings(Section):
     box_name: str = Field("", description="Name of this box in alerts and metrics (empty: the host name).")
     confirm_count: int = Field(3, ge=1, description="Flap damping: consecutive results that must agree before a check changes state (checks may set their own).")
     reminder_minutes: int = Field(60, ge=1, description="While a check stays in warn, crit or unknown and is not acknowledged, repeat its alert this often.")
-    readyz_url: str = Field("", description="URL the readiness check calls (empty: http://server.host:server.port/readyz).")
+    readyz_url: str = Field("", description="URL the readiness check calls (empty: the address `appliance serve` is serving on, recorded in run/serve.json, else http://server.host:server.port/readyz).")
     disk_paths: list[str] = Field(default_factory=list, description="Extra mount points or folders the disk and inode checks watch (the home folder and every local disk are always watched).")
     tls_cert_file: str = Field("", description="Certificate file of the box's HTTPS front (enables the TLS expiry check).")
     tls_endpoint: str = Field("", description="host:port of the box's HTTPS front, checked over the network (enables the TLS expiry check).")

@@ -13,6 +13,7 @@ import peewee
 from appliance.config import Settings
 from appliance.db import database, write_transaction
 from appliance.models import KeyValue
+from appliance.processes import ProcessRecord
 
 from .. import liveness
 from . import Check, CheckContext, Result, crit, ok, unknown
@@ -21,14 +22,32 @@ PROBE_KEY = "monitor_probe"
 HEARTBEAT_KEY = "scheduler_heartbeat"
 
 
+SERVED_FILE = "run/serve.json"  # written by `appliance serve` when it is ready (cli/serve_cmd.py)
+
+
 def readyz_url(settings: Settings) -> str:
+    """monitors.readyz_url when set; else the address `appliance serve` records it serves on
+    (`serve --port` may differ from the config) while that process runs; else server.host/port."""
     if settings.monitors.readyz_url:
         return settings.monitors.readyz_url
+    host, port = served_address(settings) or (settings.server.host, settings.server.port)
     # A wildcard listen address is reached on loopback.
-    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(settings.server.host, settings.server.host)
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{settings.server.port}/readyz"
+    return f"http://{host}:{port}/readyz"
+
+
+def served_address(settings: Settings) -> tuple[str, int] | None:
+    """(host, port) from run/serve.json while the process that wrote it still runs (not a stale
+    file left by a killed server, nor a pid reused since)."""
+    try:
+        record = json.loads(settings.path(SERVED_FILE).read_text())
+        host, port = str(record["host"]), int(record["port"])
+        live = ProcessRecord(int(record["pid"]), float(record["started"])).running()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return (host, port) if live else None
 
 
 def readyz(ctx: CheckContext) -> Result:

@@ -1,0 +1,40 @@
+"""A background run (a scheduled or /ops-started operation, in its child process) runs at lower CPU
+and I/O priority than the process that started it (a web worker, beside the order writer): a higher
+nice value and the lowest best-effort I/O level, read from the live child with psutil."""
+from __future__ import annotations
+
+import os
+import sys
+
+import psutil
+
+from appliance import operations
+from appliance.models import OperationRun
+from tests.servers.waiting import wait_for
+
+from . import helpers  # noqa: F401 - registers tests.wait (in this process; the child imports it too)
+
+# `appliance` as the box starts it, plus the test operations.
+LAUNCHER = [sys.executable, "-c",
+            "import tests.operations.helpers; from cli import main; main(prog_name='appliance')"]
+
+
+def test_the_child_of_a_background_run_has_a_higher_nice_value_and_the_lowest_io_priority(settings, db,
+                                                                                          monkeypatch):
+    monkeypatch.setattr(operations, "launcher", LAUNCHER)
+    mine = psutil.Process()
+    queued = operations.start_in_background(settings, "tests.wait", {"seconds": 3},
+                                            actor=operations.Actor("ana", "admin"), source="web")
+
+    running = wait_for(lambda: (r := OperationRun.get_by_id(queued.id)).outcome == "running" and r,
+                       timeout=30, what="the child to begin the run")
+    child = psutil.Process(running.pid)
+    nice, io = child.nice(), child.ionice()
+
+    assert running.pid != os.getpid()
+    assert nice == min(19, mine.nice() + operations.BACKGROUND_NICE_INCREMENT) > mine.nice()
+    assert (io.ioclass, io.value) == (psutil.IOPRIO_CLASS_BE, 7)
+    assert mine.ionice().ioclass in (psutil.IOPRIO_CLASS_NONE, psutil.IOPRIO_CLASS_BE)  # the starter keeps its own
+    done = wait_for(lambda: (r := OperationRun.get_by_id(queued.id)).outcome not in ("queued", "running") and r,
+                    timeout=30, what="the run to end")
+    assert done.outcome == "ok", (done.summary, operations.log_tail(settings, queued.id))
