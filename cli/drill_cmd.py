@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 
@@ -22,13 +23,20 @@ def command() -> None:
 @click.option("--target", default=None, help="Restore from this target (default: the runbook's choice).")
 @click.option("--param", "params", multiple=True, metavar="K=V", help="A runbook parameter (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--run-id", default=None, hidden=True)
+@click.option("--as", "as_user", default=None, hidden=True, metavar="USER:ROLE")
 @pass_app
-def run_command(app, runbook_id: str, target: str | None, params: tuple[str, ...], as_json: bool) -> None:
+def run_command(app, runbook_id: str, target: str | None, params: tuple[str, ...], as_json: bool,
+                run_id: str | None, as_user: str | None) -> None:
     """Run RUNBOOK_ID against a sandbox (scratch database, loopback port); the live box is not touched.
     Manual and approve steps are confirmed by you, and journaled so."""
     from runbooks.drill import run_drill
     settings = app.settings()
-    result = run_drill(settings, runbook_id, operations.cli_actor(), target=target,
+    actor = operations.cli_actor()
+    if as_user:  # a drill started from the web, as the signed-in admin
+        name, _, role = as_user.rpartition(":")
+        actor = operations.Actor(name, role)
+    result = run_drill(settings, runbook_id, actor, target=target, drill_id=run_id,
                        params=name_value_pairs(params, "--param values"), say=(lambda line: None) if as_json else click.echo)
     if as_json:
         click.echo(json.dumps(asdict(result) | {"met": result.met}, indent=2))
@@ -41,6 +49,25 @@ def run_command(app, runbook_id: str, target: str | None, params: tuple[str, ...
         raise click.ClickException(f"Drill {result.drill_id} failed: {result.reason}")
 
 
+@command.command("report")
+@click.option("--output", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the HTML report here (default: reports/restore-drills.html in the home).")
+@pass_app
+def report_command(app, output: Path | None) -> None:
+    """Per runbook and target: targets vs achieved, the trend, the slowest phases, the misses."""
+    from appliance.models import utcnow
+    from runbooks import report
+    settings = app.settings()
+    path = output or settings.path("reports/restore-drills.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report.render_html(settings, utcnow()))
+    for line in report.lines(settings):
+        latest = line.latest
+        click.echo(f"{line.runbook:<20} {line.target:<12} {len(line.drills)} drill(s), {line.met} met; latest "
+                   f"RTO {report.seconds_text(latest.get('rto_seconds'))}, RPO {report.seconds_text(latest.get('rpo_seconds'))}")
+    click.echo(f"report written to {path}")
+
+
 @command.command("sandbox-serve", hidden=True)
 @click.option("--database", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--port", required=True, type=int)
@@ -48,8 +75,6 @@ def run_command(app, runbook_id: str, target: str | None, params: tuple[str, ...
 def sandbox_serve_command(app, database: str, port: int) -> None:
     """Serves a drill's sandbox database on loopback with the web app alone (no scheduler, no order
     writer, no replication: nothing may back up or replicate the sandbox to the shop's targets)."""
-    from pathlib import Path
-
     from werkzeug.serving import make_server
 
     from appliance import config

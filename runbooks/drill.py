@@ -180,10 +180,11 @@ class DrillSteps:
 
 
 def run_drill(settings: Settings, runbook_id: str, actor: operations.Actor, *, target: str | None = None,
-              params: dict[str, str] | None = None, say=lambda line: None, order_timeout: float = 60) -> DrillResult:
+              params: dict[str, str] | None = None, say=lambda line: None, order_timeout: float = 60,
+              drill_id: str | None = None) -> DrillResult:
     from . import engine
     runbook = engine._runbook(runbook_id)
-    drill_id = new_run_id()
+    drill_id = drill_id or new_run_id()
     started, started_at = time.monotonic(), clock.now()
     disaster = _newest_change()  # the live box's newest committed change when the "disaster" strikes
     sandbox = Sandbox(settings, drill_id)
@@ -268,7 +269,9 @@ def _record(settings: Settings, sandbox: Sandbox, result: DrillResult) -> None:
     evidence["journal_sha256"] = hashlib.sha256(journal.read_bytes()).hexdigest() if journal.exists() else None
     text = json.dumps(evidence, indent=2, sort_keys=True)
     result.evidence_sha256 = hashlib.sha256(text.encode()).hexdigest()
-    (sandbox.folder / "evidence.json").write_text(text)
+    # The file carries the hash of its own body, so the report can tell an edited one.
+    (sandbox.folder / "evidence.json").write_text(
+        json.dumps({**evidence, "evidence_sha256_of_file": result.evidence_sha256}, indent=2, sort_keys=True))
     with database.connection_context():
         record_drill(result.runbook, succeeded=result.succeeded, rto_seconds=result.rto_seconds,
                      rpo_seconds=result.rpo_seconds,

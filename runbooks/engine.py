@@ -411,14 +411,25 @@ def start_in_background(settings: Settings, runbook_id: str, raw_params: dict[st
     params = _params(runbook, raw_params)
     run_id = new_run_id()
     _write_params(_secrets_file(settings, run_id), params)  # all of them: the child's command line is public
-    _spawn(settings, run_id, ["run", runbook.id, "--run-id", run_id, *(["--dry-run"] if dry_run else [])], actor)
+    _spawn(settings, run_id, ["runbook", "run", runbook.id, "--run-id", run_id, *(["--dry-run"] if dry_run else [])],
+           actor)
+    return run_id
+
+
+def drill_in_background(settings: Settings, runbook_id: str, target: str | None, actor: operations.Actor) -> str:
+    """A drill started from the web: `appliance drill run` in a child process; returns its run id."""
+    runbook = _runbook(runbook_id)
+    _check_role(runbook.least_role, actor, f"runbook {runbook.id}")
+    run_id = new_run_id()
+    _spawn(settings, run_id, ["drill", "run", runbook.id, "--run-id", run_id, *(["--target", target] if target else [])],
+           actor)
     return run_id
 
 
 def continue_in_background(settings: Settings, run_id: str) -> None:
     """After a confirmation from the web, the run goes on as the person who started it."""
     _, view, _ = _open(settings, run_id)
-    _spawn(settings, run_id, ["resume", run_id], operations.Actor(view.actor, view.role))
+    _spawn(settings, run_id, ["runbook", "resume", run_id], operations.Actor(view.actor, view.role))
 
 
 def confirm_only(settings: Settings, run_id: str, step_id: str, actor: operations.Actor, note: str = "") -> None:
@@ -430,7 +441,7 @@ def _spawn(settings: Settings, run_id: str, args: list[str], actor: operations.A
     log = settings.home / "logs" / "runbooks" / f"{run_id}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        subprocess.Popen([*operations.launcher, "--home", str(settings.home), "runbook", *args,
+        subprocess.Popen([*operations.launcher, "--home", str(settings.home), *args,
                           "--as", f"{actor.name}:{actor.role}"],
                          stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                          close_fds=True)

@@ -40,6 +40,8 @@ PAGES = [
     ("/ops", "admin"),
     ("/ops/runs/<int:run_id>", "admin"),
     ("/ops/runbooks", "manager"),
+    ("/reports/drills", "manager"),
+    ("/reports/drills/download", "manager"),
     ("/ops/runbooks/<runbook_id>", "manager"),
     ("/ops/runbooks/runs/<run_id>", "manager"),
 ]
@@ -59,6 +61,7 @@ FORMS = [
     ("/ops/health/maintenance", "admin"),
     ("/ops/operations/<operation>", "admin"),
     ("/ops/runbooks/<runbook_id>/start", "admin"),
+    ("/ops/runbooks/<runbook_id>/drill", "admin"),
     ("/ops/runbooks/runs/<run_id>/resume", "admin"),
 ]
 PUBLIC = {"/login", "/logout"}

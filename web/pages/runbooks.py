@@ -46,7 +46,9 @@ def runbooks_page():
 def runbook_page(runbook_id: str):
     runbook = load_library().get(runbook_id) or abort(404)
     may_run = role_allows(g.user.role, runbook.least_role)
-    return render_template("runbooks/show.html", runbook=runbook, may_run=may_run)
+    return render_template("runbooks/show.html", runbook=runbook, may_run=may_run,
+                           targets=[t.name for t in settings().backup.targets],
+                           restores=any(s.operation == "backup.restore" for s in runbook.steps))
 
 
 @blueprint.post("/ops/runbooks/<runbook_id>/start")
@@ -57,6 +59,24 @@ def start_runbook(runbook_id: str):
     try:
         run_id = engine.start_in_background(settings(), runbook.id, params, _actor(),
                                             dry_run=request.form.get("dry_run") == "true")
+    except AppError as refused:
+        flash(refused.message, "error")
+        return redirect(url_for(".runbook_page", runbook_id=runbook.id))
+    return redirect(url_for(".run_page", run_id=run_id))
+
+
+@blueprint.post("/ops/runbooks/<runbook_id>/drill")
+@requires("admin")
+def drill_runbook(runbook_id: str):
+    """A drill: the runbook against a sandbox, from a real target; followed on the run's page, and
+    its result lands in the drill report."""
+    runbook = load_library().get(runbook_id) or abort(404)
+    target = (request.form.get("target") or "").strip() or None
+    if target and target not in {t.name for t in settings().backup.targets}:
+        flash(f"There is no target {target!r} on this box.", "error")
+        return redirect(url_for(".runbook_page", runbook_id=runbook.id))
+    try:
+        run_id = engine.drill_in_background(settings(), runbook.id, target, _actor())
     except AppError as refused:
         flash(refused.message, "error")
         return redirect(url_for(".runbook_page", runbook_id=runbook.id))
