@@ -17,7 +17,7 @@ from backup import jobs
 
 
 def test_scheduled_operations_falling_due_in_one_second_start_at_least_the_spacing_apart(settings, db, monkeypatch):
-    spacing = 0.5  # the box's is BACKGROUND_START_SPACING_SECONDS; shorter here to keep the test quick
+    spacing = 1.0  # the box's is BACKGROUND_START_SPACING_SECONDS; shorter here to keep the test quick
     monkeypatch.setattr(jobs, "background_starts", StartSpacing(spacing))
     starts: list[tuple[float, str]] = []
     monkeypatch.setattr(operations, "start_in_background",
@@ -36,7 +36,9 @@ def test_scheduled_operations_falling_due_in_one_second_start_at_least_the_spaci
 
     assert sorted(name for _, name in starts) == sorted(names) == ["backup.prune", "backup.run", "backup.verify"]
     times = sorted(t for t, _ in starts)
-    assert all(later - earlier >= spacing - 0.01 for earlier, later in itertools.pairwise(times)), times
+    # slots are `spacing` apart; each start then opens its database connection (a few ms, more on a
+    # loaded machine), hence the margin
+    assert all(later - earlier >= spacing - 0.25 for earlier, later in itertools.pairwise(times)), times
 
 
 def test_the_box_spaces_background_starts_by_seconds_and_its_catch_ups_differ():
