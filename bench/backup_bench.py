@@ -171,6 +171,18 @@ def generate(db_path: Path, size_mb: int, seed: int = 1, quiet: bool = False) ->
             done = conn.execute("PRAGMA page_count").fetchone()[0] * page_size
             print(f"  generating: {done / MIB:.0f} / {size_mb} MiB, {order_id} orders, "
                   f"{time.monotonic() - t0:.0f} s", file=sys.stderr)
+    # An opening balance per stock level, so the ledger's sums equal the levels, as in a real shop
+    # (a drill's verify steps check it).
+    conn.execute("BEGIN")
+    conn.execute("""INSERT INTO stock_movement (product_id, location_id, kind, on_hand_delta, reserved_delta,
+                        order_line_id, reference, actor, created_at)
+                    SELECT l.product_id, l.location_id, 'adjust',
+                           l.on_hand - COALESCE(SUM(m.on_hand_delta), 0), l.reserved - COALESCE(SUM(m.reserved_delta), 0),
+                           NULL, 'opening balance', 'bench', ?
+                    FROM stock_level l LEFT JOIN stock_movement m
+                      ON m.product_id = l.product_id AND m.location_id = l.location_id
+                    GROUP BY l.product_id, l.location_id""", (ts(start),))
+    conn.execute("COMMIT")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.close()
     counts.update(orders=order_id, order_lines=line_id, order_events=event_id, stock_movements=move_id,

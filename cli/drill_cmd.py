@@ -32,6 +32,7 @@ def run_command(app, runbook_id: str, target: str | None, params: tuple[str, ...
     Manual and approve steps are confirmed by you, and journaled so."""
     from runbooks.drill import run_drill
     settings = app.settings()
+    operations.lower_priority()  # a drill is background work beside a live shop: it yields to orders
     actor = operations.cli_actor()
     if as_user:  # a drill started from the web, as the signed-in admin
         name, _, role = as_user.rpartition(":")

@@ -1,0 +1,137 @@
+"""Drill benchmark (issue 11): the RTO a drill measures on a generated order database — `box-lost`
+from SFTP and from S3, and `disk-failed` from the Litestream replica (on the SFTP server) — each
+from the drill's start to the first order the restored instance accepts. The reference, measured in
+the same run: restic restoring the same database file from a local repository (the floor of any
+restore), and `appliance restore` from the same target (the restore alone, without the drill).
+
+Aim: each drill's RTO <= 30 s on the 1 GB database.
+
+    .venv/bin/python -m bench drill                      # 1 GB (several minutes: generation, backup, replica)
+    .venv/bin/python -m bench drill -- --size-mb 100     # quick
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.backup_bench import MIB, ensure_tools, generate, measured  # noqa: E402
+
+AIM_SECONDS = 30
+
+
+def drill(appliance: str, env: dict, runbook: str, target: str | None) -> dict:
+    command = [appliance, "drill", "run", runbook, "--json"] + (["--target", target] if target else [])
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        return {"succeeded": False, "reason": (done.stderr or done.stdout)[-300:], "rto_seconds": None,
+                "rpo_seconds": None}
+
+
+def wait_for_replica(appliance: str, env: dict, timeout: float) -> float:
+    """Seconds until `appliance replication status` says the replica holds the newest transaction."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        out = subprocess.run([appliance, "replication", "status"], env=env, capture_output=True, text=True).stdout
+        if "lag 0.0 s" in out:
+            return time.monotonic() - started
+        time.sleep(1)
+    raise SystemExit(f"the replica did not catch up within {timeout:.0f} s")
+
+
+def run(size_mb: int, workdir: Path) -> None:
+    from appliance import config
+    from cli.wiring import register_settings
+    from tests.backup.helpers import s3_target, sftp_target, write_targets
+    from tests.conftest import make_home
+    from tests.servers.s3 import start_s3
+    from tests.servers.sshd import start_sshd
+
+    register_settings()
+    ensure_tools()
+    home = make_home(workdir / "home")
+    counts = generate(home / "appliance.db", size_mb)
+    db_bytes = (home / "appliance.db").stat().st_size
+    appliance = str(Path(sys.executable).parent / "appliance")
+    env = {**os.environ, "APPLIANCE_HOME": str(home)}
+    sshd, s3 = start_sshd(workdir / "sshd"), start_s3(workdir / "s3")
+    supervisor = None
+    rows = []
+    try:
+        targets = [sftp_target("nas", sshd, "shop"), {**s3_target("offsite", s3, s3.new_bucket(), home),
+                                                      "timeout_seconds": 60}]
+        write_targets(home, targets, {"replication": {"enabled": True, "target": "nas"}})
+        config.load(home)
+        subprocess.run([appliance, "backup", "run", "--quiet"], env=env, check=True, capture_output=True)
+        supervisor = subprocess.Popen([appliance, "replication", "run"], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        replica_seconds = wait_for_replica(appliance, env, timeout=900)
+
+        restic = restic_restore_seconds(home / "appliance.db", workdir)
+        for target in ("nas", "offsite"):
+            out = workdir / f"restored-{target}.db"
+            plain = measured([appliance, "restore", "--target", target, "--output", str(out), "--quiet"], env)
+            out.unlink(missing_ok=True)
+            rows.append((f"box-lost from {target}", drill(appliance, env, "box-lost", target), plain.seconds))
+        rows.append(("disk-failed from the replica", drill(appliance, env, "disk-failed", None), None))
+    finally:
+        if supervisor is not None:
+            supervisor.terminate()
+            supervisor.wait(30)
+        sshd.stop()
+        s3.stop()
+
+    print(f"database: {db_bytes / MIB:.0f} MiB, {counts['orders']:,} orders; replica caught up in "
+          f"{replica_seconds:.0f} s; restic restores the file from a local repository in {restic:.1f} s")
+    print(f"{'drill':<32}{'RTO s':>8}{'RPO s':>8}{'restore alone s':>17}{'RTO/restic':>12}  aim RTO <= {AIM_SECONDS} s")
+    for name, result, plain in rows:
+        rto, rpo = result.get("rto_seconds"), result.get("rpo_seconds")
+        verdict = ("MET" if rto is not None and rto <= AIM_SECONDS else "NOT MET") if result.get("succeeded") \
+            else f"FAILED: {result.get('reason')}"
+        print(f"{name:<32}{_num(rto):>8}{_num(rpo):>8}{_num(plain):>17}"
+              f"{(f'{rto / restic:.2f}' if rto else '-'):>12}  {verdict}")
+
+
+def restic_restore_seconds(db: Path, workdir: Path) -> float:
+    env = {**os.environ, "RESTIC_PASSWORD": "bench-password"}
+    repo, src = workdir / "restic-repo", workdir / "restic-src"
+    src.mkdir()
+    shutil.copy(db, src / "appliance.db")
+    subprocess.run(["restic", "init", "-q", "--repo", str(repo)], env=env, check=True, capture_output=True)
+    subprocess.run(["restic", "backup", "-q", "--repo", str(repo), "appliance.db"], env=env, cwd=src, check=True,
+                   capture_output=True)
+    shutil.rmtree(src)
+    return measured(["restic", "restore", "-q", "--repo", str(repo), "latest", "--target",
+                     str(workdir / "restic-out")], env).seconds
+
+
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=1024, help="Size of the generated database (default 1024).")
+    parser.add_argument("--keep", action="store_true", help="Keep the work folder.")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="drill-bench-"))
+    try:
+        run(args.size_mb, workdir)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
