@@ -7,7 +7,6 @@ place before anything existing is touched; a bad copy is skipped for the next on
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from appliance.models import utcnow
 from . import archive, keys, snapshot, store
 from .errors import (BackupError, KeyProblem, NothingToRestore, RestoreRefused, UnsupportedFormat)
 from .manifest import backup_time
-from .staging import staging_dir
+from .staging import working_folder
 from .targets import Target, backups_on, open_targets
 from .verify import compare_counts
 
@@ -145,8 +144,7 @@ def _give_up(backup_id, as_of, skipped: list[str]):
 def _restore_copy(settings: Settings, target: Target, backup_id: str, key: keys.BackupKey,
                   dest: Destination, force: bool, show_progress: bool, full_check: bool = False) -> RestoreReport:
     where = f"backup {backup_id} on {target.name}"
-    work = staging_dir(settings) / f"restore-{backup_id}-{target.name}"
-    try:
+    with working_folder(settings, f"restore-{backup_id}-{target.name}") as work:
         manifest = store.fetch(target, backup_id, work, key, show_progress)
         if manifest["engine"] != dest.engine:
             raise BackupError(f"{where} is a {manifest['engine']} backup; the destination is {dest.engine}.")
@@ -154,8 +152,6 @@ def _restore_copy(settings: Settings, target: Target, backup_id: str, key: keys.
             counts = _restore_sqlite(work, manifest, key, dest.path, force, where, show_progress, full_check)
         else:
             counts = _restore_postgres(work, manifest, key, dest.url, force, where, show_progress)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return RestoreReport(backup_id, target.name, backup_time(backup_id), counts, dest.describe())
 
 

@@ -6,7 +6,6 @@ per copy (so a target that stays down is not hammered at every run).
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from . import archive, keys, store
 from . import manifest as mf
 from .errors import BackupError
 from .models import BackupCopy, BackupSet
-from .staging import staging_dir
+from .staging import remove_abandoned, working_folder
 from .stream import GrowingFile, ProductionFailed
 from .targets import Target, build
 
@@ -47,13 +46,12 @@ def run_backup(settings: Settings, show_progress: bool = True) -> RunReport:
     key = keys.load(settings.path(settings.backup.key_file))
     if not settings.backup.targets:
         raise BackupError("No backup targets are configured: add [[backup.targets]] to appliance.toml.")
-    staging = staging_dir(settings)
-    staging.mkdir(parents=True, exist_ok=True)
-    _forget_interrupted(staging)
+    _forget_interrupted(settings)
     report = RunReport(mf.new_backup_id())
     targets: list[Target] = []
     try:
-        _make_and_store(settings, key, staging / report.backup_id, targets, show_progress, report)
+        with working_folder(settings, f"backup-{report.backup_id}") as folder:
+            _make_and_store(settings, key, folder, targets, show_progress, report)
         catch_up(settings, targets, key, report, show_progress)
     finally:
         for target in targets:
@@ -61,13 +59,13 @@ def run_backup(settings: Settings, show_progress: bool = True) -> RunReport:
     return report
 
 
-def _forget_interrupted(staging: Path) -> None:
-    """Leftovers of a run that was killed: its copies never completed, its files are garbage."""
+def _forget_interrupted(settings: Settings) -> None:
+    """Leftovers of a run that was killed: its copies never completed, its files are garbage; so are
+    the working folders of any job whose process is gone. The folders of jobs still running (a
+    verify, a restore, the replica shipper, in this process or another) are theirs: left alone."""
     BackupCopy.update(state="failed", last_error="interrupted before the upload completed",
                       next_attempt_at=utcnow()).where(BackupCopy.state == "uploading").execute()
-    for leftover in staging.iterdir():
-        if leftover.is_dir():
-            shutil.rmtree(leftover, ignore_errors=True)
+    remove_abandoned(settings)
 
 
 def _record_backup(made: archive.Archive) -> BackupSet:
@@ -91,60 +89,57 @@ def _make_and_store(settings: Settings, key: keys.BackupKey, folder: Path, targe
     place, and only once the payload is complete and recorded in the catalog (a failed production
     aborts every upload: nothing is stored). The catalog is written from this thread only: the
     backup and its copies ("uploading") once the payload is made, then each copy's outcome.
+    `folder` is the run's working folder (the caller removes it).
     """
     started = time.monotonic()
 
     def mark(what: str) -> None:
         report.timings[what] = round(time.monotonic() - started, 3)
 
-    folder.mkdir(parents=True)
-    try:
-        configured = settings.backup.targets
-        payload = GrowingFile(folder / mf.PAYLOAD_NAME)
-        manifest_ready: Future[bytes] = Future()
-        opened: list[Future[Target]] = [Future() for _ in configured]
-        with ThreadPoolExecutor(max_workers=len(configured), thread_name_prefix="backup-upload") as pool:
-            uploads = [pool.submit(_open_and_upload, settings, cfg, opened[i], payload, manifest_ready,
-                                   report.backup_id, show_progress, mark) for i, cfg in enumerate(configured)]
+    configured = settings.backup.targets
+    payload = GrowingFile(folder / mf.PAYLOAD_NAME)
+    manifest_ready: Future[bytes] = Future()
+    opened: list[Future[Target]] = [Future() for _ in configured]
+    with ThreadPoolExecutor(max_workers=len(configured), thread_name_prefix="backup-upload") as pool:
+        uploads = [pool.submit(_open_and_upload, settings, cfg, opened[i], payload, manifest_ready,
+                               report.backup_id, show_progress, mark) for i, cfg in enumerate(configured)]
+        try:
+            made = archive.seal(settings, key, folder, report.backup_id, payload, show_progress,
+                                on_snapshot=lambda how: mark("snapshot"))
+        except BaseException as e:
+            payload.abort(_reason(e))
+            manifest_ready.set_exception(ProductionFailed(f"The backup was not made: {_reason(e)}"))
+            targets += _opened(opened)  # for the caller to close
+            raise
+        payload.finish()  # the uploads finish their payloads while the catalog is written
+        mark("sealed")
+        try:
+            targets += _opened(opened)
+            # A target that could not even be built (e.g. its library is not installed) fails
+            # the run before anything is recorded, as when the targets were opened first.
+            for target in opened:
+                target.result()
+            # the catalog knows the backup before any copy of it can be complete
+            backup = _record_backup(made)
+            copies = {t.name: _begin_copy(backup, t) for t in targets}
+        except BaseException as e:
+            manifest_ready.set_exception(ProductionFailed(f"The backup was not recorded: {_reason(e)}"))
+            raise
+        manifest_ready.set_result(made.manifest_bytes)
+        for target, upload in zip(targets, uploads):
             try:
-                made = archive.seal(settings, key, folder, report.backup_id, payload, show_progress,
-                                    on_snapshot=lambda how: mark("snapshot"))
-            except BaseException as e:
-                payload.abort(_reason(e))
-                manifest_ready.set_exception(ProductionFailed(f"The backup was not made: {_reason(e)}"))
-                targets += _opened(opened)  # for the caller to close
-                raise
-            payload.finish()  # the uploads finish their payloads while the catalog is written
-            mark("sealed")
-            try:
-                targets += _opened(opened)
-                # A target that could not even be built (e.g. its library is not installed) fails
-                # the run before anything is recorded, as when the targets were opened first.
-                for target in opened:
-                    target.result()
-                # the catalog knows the backup before any copy of it can be complete
-                backup = _record_backup(made)
-                copies = {t.name: _begin_copy(backup, t) for t in targets}
-            except BaseException as e:
-                manifest_ready.set_exception(ProductionFailed(f"The backup was not recorded: {_reason(e)}"))
-                raise
-            manifest_ready.set_result(made.manifest_bytes)
-            for target, upload in zip(targets, uploads):
-                try:
-                    sent, info = upload.result()
-                except BackupError as e:
-                    _fail_copy(settings, copies[target.name], target, e)
-                    report.failed[target.name] = e.message
-                    continue
-                _complete_copy(copies[target.name], sent, info)
-                report.bytes += sent
-                report.stored.append(target.name)
-        if report.failed:
-            (folder / mf.MANIFEST_NAME).write_bytes(made.manifest_bytes)
-            _retry_in_run(settings, backup, [t for t in targets if t.name in report.failed], folder,
-                          show_progress, report, mark)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+                sent, info = upload.result()
+            except BackupError as e:
+                _fail_copy(settings, copies[target.name], target, e)
+                report.failed[target.name] = e.message
+                continue
+            _complete_copy(copies[target.name], sent, info)
+            report.bytes += sent
+            report.stored.append(target.name)
+    if report.failed:
+        (folder / mf.MANIFEST_NAME).write_bytes(made.manifest_bytes)
+        _retry_in_run(settings, backup, [t for t in targets if t.name in report.failed], folder,
+                      show_progress, report, mark)
 
 
 def _retry_in_run(settings: Settings, backup: BackupSet, failed: list[Target], folder: Path,
@@ -263,22 +258,19 @@ def catch_up(settings: Settings, targets: list[Target], key: keys.BackupKey, rep
         source = _source_for(copy.backup, by_name, exclude=copy.target)
         if source is None:
             continue
-        folder = staging_dir(settings) / f"catch-up-{copy.backup.backup_id}"
-        try:
-            store.fetch(source, copy.backup.backup_id, folder, key, show_progress)
-        except BackupError as e:
-            # The source copy is unreadable: leave this copy due and try another time.
-            copy.last_error = f"catch-up from {source.name} failed: {e.message}"
-            copy.save()
-            shutil.rmtree(folder, ignore_errors=True)
-            continue
-        try:
-            report.bytes += _store_copy(settings, target, copy.backup, folder, show_progress)
-            report.caught_up.append((copy.backup.backup_id, target.name))
-        except BackupError:
-            unreachable.add(target.name)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        with working_folder(settings, f"catch-up-{copy.backup.backup_id}") as folder:
+            try:
+                store.fetch(source, copy.backup.backup_id, folder, key, show_progress)
+            except BackupError as e:
+                # The source copy is unreadable: leave this copy due and try another time.
+                copy.last_error = f"catch-up from {source.name} failed: {e.message}"
+                copy.save()
+                continue
+            try:
+                report.bytes += _store_copy(settings, target, copy.backup, folder, show_progress)
+                report.caught_up.append((copy.backup.backup_id, target.name))
+            except BackupError:
+                unreachable.add(target.name)
 
 
 def _source_for(backup: BackupSet, by_name: dict[str, Target], exclude: str) -> Target | None:

@@ -23,6 +23,14 @@ copy that leaves the box must be encrypted. So Litestream replicates to a `file`
   went missing there is shipped again.
 - Restore (`fetch`): download and unseal every remote file into a scratch file replica, which
   `litestream restore` then reads; each file's mtime is set to its LTX header time for `--as-of`.
+  The box may keep writing meanwhile: Litestream compacts its small files and removes them a few
+  minutes later, and the shipper then removes them from the replica, so a listed file can be gone
+  by the time it is downloaded. The remote is then listed again and the local copy made to mirror
+  the new listing (files that left it dropped, new ones downloaded), until one whole listing is
+  down. Every listing is a state Litestream's own replica went through (uploads first, in order,
+  removals after), and the files a listing names are checked to chain from TXID 1 to the newest
+  one without a gap (a listing read while the shipper changed several levels could miss the
+  compacted file that replaced the removed ones); a gap is listed again too.
 """
 from __future__ import annotations
 
@@ -39,8 +47,9 @@ from appliance.config import Settings
 
 from . import targets
 from .crypto import EncryptingWriter, decrypt_chunks
-from .errors import BackupError, CorruptCopy, ObjectLocked
+from .errors import BackupError, CorruptCopy, MissingObject, ObjectLocked
 from .progress import Progress
+from .staging import WorkingFolder, take_folder
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,9 @@ SNAPSHOT_LEVEL = 9
 CHUNK = 1024 * 1024
 LTX_TIMESTAMP = struct.Struct(">q")  # LTX header: magic, flags, page size, commit, min, max TXID, then ms
 LTX_TIMESTAMP_OFFSET = 32
+FETCH_ATTEMPTS = 8            # listings a restore tries while files are compacted away under it
+FETCH_RETRY_SECONDS = 0.5     # the pause before listing again, doubling up to FETCH_RETRY_MAX_SECONDS
+FETCH_RETRY_MAX_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -143,7 +155,7 @@ class Shipper:
         self._key = encryption_key
         self._target = open_replica_target(settings, target_settings, location)
         self._journal_path = settings.path(JOURNAL_FILE)
-        self._scratch = settings.path(settings.backup.staging_dir) / "replica-sealing"
+        self._scratch: WorkingFolder | None = None  # this shipper's own folder in the staging dir
         self._shipped: dict[str, list[int]] = self._load_journal()
         self._strays: set[str] = set()
         self._undeletable: set[str] = set()
@@ -173,6 +185,9 @@ class Shipper:
 
     def close(self) -> None:
         self._target.close()
+        if self._scratch is not None:
+            self._scratch.release()
+            self._scratch = None
 
     # -- steps --------------------------------------------------------------------------------
 
@@ -190,8 +205,9 @@ class Shipper:
         self._listed_at = time.time()
 
     def _upload(self, f: OutboxFile) -> None:
-        self._scratch.mkdir(parents=True, exist_ok=True)
-        sealed = self._scratch / f"{f.path.name}.{os.getpid()}.aes"
+        if self._scratch is None:  # owned by this shipper: a backup run starting now leaves it alone
+            self._scratch = take_folder(self.settings, "replica-sealing")
+        sealed = self._scratch.path / f"{f.path.name}.aes"
         try:
             try:
                 seal(f.path, sealed, self._key)
@@ -239,30 +255,78 @@ class Shipper:
 
 def fetch(settings: Settings, target_settings, location: str, description: str, encryption_key: bytes,
           into: Path, show_progress: bool = True) -> int:
-    """Downloads and unseals every replica file into `into` (a Litestream file replica); returns how many."""
+    """Downloads and unseals the replica's files into `into` (a Litestream file replica); returns how many.
+
+    While the box writes, files leave the replica under a restore (compacted by Litestream, then
+    removed by the shipper): a file gone before it was downloaded, or a listing with a gap, makes
+    it list again and mirror the new listing, keeping what it already has (FETCH_ATTEMPTS times)."""
     target = open_replica_target(settings, target_settings, location)
     download = into.with_name(into.name + ".download")
+    held: dict[str, Path] = {}  # key -> its unsealed file in `into`
+    pause = FETCH_RETRY_SECONDS
     try:
-        keys = [k for k in target.list() if REMOTE_KEY.match(k)]
-        if not keys:
-            raise BackupError(f"The replica {description} holds no files: nothing to restore.")
-        total = sum(info.size for info in map(target.stat, keys) if info) if show_progress else None
-        progress = Progress(f"replica: download {len(keys)} files", total, enabled=show_progress)
-        for key in keys:
-            level, name = key.split("/")
-            plain = into / "ltx" / level / (name[:-len(SEALED_SUFFIX)] + ".ltx")
-            plain.parent.mkdir(parents=True, exist_ok=True)
-            target.get(key, download, progress)
+        for attempt in range(1, FETCH_ATTEMPTS + 1):
+            keys = [k for k in target.list() if REMOTE_KEY.match(k)]
+            if not keys:
+                raise BackupError(f"The replica {description} holds no files: nothing to restore.")
+            for key in set(held) - set(keys):  # left the replica since the last listing: compacted
+                held.pop(key).unlink(missing_ok=True)
+            gap = chain_gap(keys)
             try:
-                unseal(download, plain, encryption_key, f"the replica file {key}")
-            except CorruptCopy as e:
-                raise BackupError(f"{e.message} The replica {description} was sealed with another backup key "
-                                  "(keys/backup.key must be the one of the box that made it), or the file "
-                                  "was damaged. Nothing was changed.") from None
-            captured = ltx_time(plain)
-            os.utime(plain, (captured, captured))  # restore --as-of goes by the file times
-        progress.finish()
-        return len(keys)
+                if gap is not None:
+                    raise _ListingChanged(f"the listing has no file after transaction {gap:#x}")
+                _download(target, [k for k in keys if k not in held], held, into, download, description,
+                          encryption_key, show_progress)
+                return len(keys)
+            except (_ListingChanged, MissingObject) as e:
+                why = e.message if isinstance(e, MissingObject) else str(e)
+                if attempt == FETCH_ATTEMPTS:
+                    raise BackupError(f"The replica {description} kept changing while it was downloaded "
+                                      f"({FETCH_ATTEMPTS} listings; last: {why}); nothing was changed. "
+                                      "Try again, or stop the box that writes to it.") from None
+                log.info("replica %s changed while it was downloaded (%s); listing it again", description, why)
+                time.sleep(pause)
+                pause = min(FETCH_RETRY_MAX_SECONDS, pause * 2)
+        raise AssertionError("unreachable")
     finally:
         download.unlink(missing_ok=True)
         target.close()
+
+
+class _ListingChanged(Exception):
+    pass
+
+
+def chain_gap(keys: list[str]) -> int | None:
+    """None when the files lead from TXID 1 to the newest TXID they hold, as Litestream's restore
+    plan goes (from what it has, the file reaching furthest among those starting at most one past
+    it, at any level); else the TXID after which nothing follows."""
+    ranges = [(int(m.group(2), 16), int(m.group(3), 16)) for m in map(REMOTE_KEY.match, keys) if m]
+    newest = max(hi for _, hi in ranges)
+    reached = 0
+    while True:
+        further = max((hi for lo, hi in ranges if lo <= reached + 1 and hi > reached), default=None)
+        if further is None:
+            return None if reached >= newest else reached
+        reached = further
+
+
+def _download(target, keys: list[str], held: dict[str, Path], into: Path, download: Path, description: str,
+              encryption_key: bytes, show_progress: bool) -> None:
+    total = sum(info.size for info in map(target.stat, keys) if info) if show_progress else None
+    progress = Progress(f"replica: download {len(keys)} files", total, enabled=show_progress)
+    for key in keys:
+        level, name = key.split("/")
+        plain = into / "ltx" / level / (name[:-len(SEALED_SUFFIX)] + ".ltx")
+        plain.parent.mkdir(parents=True, exist_ok=True)
+        target.get(key, download, progress)
+        try:
+            unseal(download, plain, encryption_key, f"the replica file {key}")
+        except CorruptCopy as e:
+            raise BackupError(f"{e.message} The replica {description} was sealed with another backup key "
+                              "(keys/backup.key must be the one of the box that made it), or the file "
+                              "was damaged. Nothing was changed.") from None
+        captured = ltx_time(plain)
+        os.utime(plain, (captured, captured))  # restore --as-of goes by the file times
+        held[key] = plain
+    progress.finish()

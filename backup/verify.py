@@ -8,7 +8,6 @@ first, so successive sampled runs cover every copy.
 from __future__ import annotations
 
 import math
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from appliance.models import utcnow
 from . import archive, keys, snapshot, store
 from .errors import BackupError, CorruptCopy
 from .models import BackupCopy, BackupSet, VerifyResult
-from .staging import staging_dir
+from .staging import working_folder
 from .targets import Target, open_targets
 
 
@@ -107,15 +106,13 @@ def verify(settings: Settings, sample: str | None = None, target: str | None = N
 
 def _verify_one(settings: Settings, target: Target, copy: BackupCopy, key: keys.BackupKey,
                 show_progress: bool) -> VerifyOutcome:
-    work = staging_dir(settings) / f"verify-{copy.backup.backup_id}-{copy.target}"
     start = time.monotonic()
     try:
-        check_copy(settings, target, copy.backup.backup_id, key, work, show_progress)
+        with working_folder(settings, f"verify-{copy.backup.backup_id}-{copy.target}") as work:
+            check_copy(settings, target, copy.backup.backup_id, key, work, show_progress)
         ok, detail = True, "restored into a scratch database; integrity and counts match"
     except BackupError as e:
         ok, detail = False, e.message
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     seconds = time.monotonic() - start
     VerifyResult.create(copy=copy, ok=ok, detail=detail, duration_seconds=seconds)
     copy.verify_state, copy.verified_at = ("ok" if ok else "failed"), utcnow()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from appliance.config import Settings
 
 from .. import keys, sealed_replica, snapshot
 from .. import restore as restoring
-from ..staging import staging_dir
+from ..staging import working_folder
 from .config import (ReplicationError, child_env, database_path, describe_replica, litestream_binary, meta_dir,
                      outbox_dir, replica_location, replica_target, write_config)
 
@@ -49,11 +48,17 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
         raise ReplicationError("A Litestream replica restores into a SQLite file only.")
     restoring._refuse_overwrite(dest, force)
     key = keys.load(settings.path(settings.backup.key_file))
-    work = staging_dir(settings) / f"replica-restore-{os.getpid()}"
-    work.mkdir(parents=True, exist_ok=True)
     dest.path.parent.mkdir(parents=True, exist_ok=True)
     building = dest.path.with_name(f".{dest.path.name}.restoring")
     where = f"the replica {describe_replica(settings)}"
+    with working_folder(settings, "replica-restore") as work:  # this restore's own: a backup run leaves it alone
+        txid, counts = _restore_into(settings, work, source_db, dest, building, where, key, force, timestamp,
+                                     full_check, show_progress)
+    return ReplicaRestore(txid, counts, str(dest.path), describe_replica(settings), time.monotonic() - started)
+
+
+def _restore_into(settings: Settings, work: Path, source_db: Path, dest, building: Path, where: str, key,
+                  force: bool, timestamp: str | None, full_check: bool, show_progress: bool) -> tuple[int, dict]:
     try:
         for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
             leftover.unlink(missing_ok=True)
@@ -77,22 +82,18 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
         restoring._set_aside(dest.path)
         _set_aside_meta(settings, dest.path)
         os.replace(building, dest.path)
+        return txid, counts
     finally:
         for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
             leftover.unlink(missing_ok=True)
-        shutil.rmtree(work, ignore_errors=True)
-    return ReplicaRestore(txid, counts, str(dest.path), describe_replica(settings), time.monotonic() - started)
 
 
 def verify(settings: Settings, show_progress: bool = True) -> ReplicaRestore:
     """Proves the replica restorable: restores it into a scratch file with the full integrity check
     and removes the scratch file. The `replication.verify` operation records the run."""
-    scratch = staging_dir(settings) / f"replica-verify-{os.getpid()}.db"
-    try:
-        return restore(settings, output=str(scratch), force=True, full_check=True, show_progress=show_progress)
-    finally:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+    with working_folder(settings, "replica-verify") as folder:  # the scratch database goes with it
+        return restore(settings, output=str(folder / "verified.db"), force=True, full_check=True,
+                       show_progress=show_progress)
 
 
 def _set_aside_meta(settings: Settings, db_path: Path) -> None:

@@ -8,10 +8,26 @@ from typing import BinaryIO, Iterator
 
 from appliance.config import Settings
 
-from ..errors import MissingObject, TargetUnavailable
+from ..errors import BackupError, MissingObject, TargetUnavailable
 from . import ObjectInfo, ProgressFn
 
 COPY_BLOCK = 1024 * 1024
+
+
+# A download has two sides; its errors say which one is missing (every kind of target uses these).
+
+def missing_remote(target: str, key: str) -> str:
+    """The target does not hold `key`: said so that nobody takes it for a missing file on this box."""
+    return f"Target {target} has no {key} (the file is missing on the target, not on this box)."
+
+
+def local_write_failed(target: str, key: str, dest: Path, error: OSError) -> BackupError:
+    """The download's own side failed: the file (or its folder) on this box, not the target's."""
+    reason = (error.strerror or str(error)).rstrip(".")
+    where = (f"the local folder {dest.parent} is missing" if isinstance(error, FileNotFoundError)
+             else f"the local file {dest} cannot be written: {reason}")
+    return BackupError(f"Target {target}: cannot download {key}: {where} (on this box; the target's "
+                       "file is not the problem).")
 
 
 class LocalTarget:
@@ -59,16 +75,27 @@ class LocalTarget:
             raise
 
     def get(self, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
+        """MissingObject when the target's file is missing; a missing *local* folder to download
+        into is a different error that says so (it is not the target's fault)."""
         try:
-            with open(self._path(key), "rb") as src, open(dest, "wb") as out:
-                while block := src.read(COPY_BLOCK):
-                    out.write(block)
-                    if progress:
-                        progress(len(block))
+            src = open(self._path(key), "rb")
         except FileNotFoundError:
-            raise MissingObject(f"Target {self.name} has no {key}.") from None
+            raise MissingObject(missing_remote(self.name, key)) from None
         except OSError as e:
             raise self._fail(f"read {key}", e) from None
+        with src:
+            try:
+                out = open(dest, "wb")
+            except OSError as e:
+                raise local_write_failed(self.name, key, dest, e) from None
+            try:
+                with out:
+                    while block := src.read(COPY_BLOCK):
+                        out.write(block)
+                        if progress:
+                            progress(len(block))
+            except OSError as e:
+                raise self._fail(f"read {key}", e) from None
 
     def list(self) -> list[str]:
         """Every file below the root at any depth (a key put is a key listed, or prune never sees

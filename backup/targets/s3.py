@@ -21,6 +21,7 @@ from appliance.config import Settings
 
 from ..errors import MissingObject, ObjectLocked, TargetUnavailable
 from . import ObjectInfo, ProgressFn
+from .local import local_write_failed, missing_remote
 
 MIB = 1024 * 1024
 PART_CONCURRENCY = 4  # parts of a streamed payload in flight at once (they cost no memory)
@@ -152,9 +153,13 @@ class S3Target:
                                      Callback=progress)
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") in NOT_FOUND:
-                raise MissingObject(f"Target {self.name} has no {key}.") from None
+                raise MissingObject(missing_remote(self.name, key)) from None
             raise self._fail(f"download {key}", e) from None
-        except (BotoCoreError, OSError) as e:
+        except OSError as e:
+            if not dest.parent.is_dir():  # the download's folder on this box went away
+                raise local_write_failed(self.name, key, dest, FileNotFoundError(e.errno, e.strerror)) from None
+            raise self._fail(f"download {key}", e) from None
+        except BotoCoreError as e:
             raise self._fail(f"download {key}", e) from None
 
     def list(self) -> list[str]:
