@@ -2,7 +2,8 @@
 
 Every worker runs a `SingleScheduler`; the one that holds an exclusive flock on the home's
 run/scheduler.lock runs the jobs. If that process dies, the kernel drops its lock and another
-worker takes over within `retry_seconds`.
+worker takes over within `retry_seconds`. Packages put their registered operations on a cron with
+`schedule_operation` (backups, verifies, retention, drills): one way to schedule an operation.
 """
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ import logging
 import os
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
+import peewee
 from apscheduler.schedulers.background import BackgroundScheduler
+from peewee import fn
 
+from . import clock
 from .db import database
-from .models import KeyValue, utcnow
+from .models import KeyValue, OperationRun, utcnow
 
 log = logging.getLogger(__name__)
 HEARTBEAT_KEY = "scheduler_heartbeat"
@@ -128,3 +133,74 @@ def with_db(job: Callable[[], None]) -> Callable[[], None]:
 def write_heartbeat() -> None:
     """Proves the scheduler is alive (the monitors' scheduler-liveness check reads it)."""
     KeyValue.put(HEARTBEAT_KEY, utcnow().isoformat())
+
+
+# -- registered operations on a cron schedule -------------------------------------------------------
+
+# A scheduled run refused because its exclusive group is busy (a prune while a long backup runs, or
+# the reverse) is tried again this much later, unless its schedule comes sooner: a daily prune that
+# met a backup does not wait a day.
+BUSY_RETRY = timedelta(minutes=5)
+
+
+def schedule_operation(scheduler: BackgroundScheduler, settings, name: str, params: dict, cron: str,
+                       missed_delay: timedelta, job_id: str | None = None) -> str:
+    """Starts the registered operation `name` on `cron` (UTC) in the background (a child process,
+    recorded in the ledger, at low priority), never in the same second as another scheduled start;
+    one the schedule wanted while the box was off starts `missed_delay` after the scheduler."""
+    from apscheduler.triggers.cron import CronTrigger
+    job_id = job_id or name
+    trigger = CronTrigger.from_crontab(cron, timezone="UTC")
+    scheduler.add_job(_starter(scheduler, settings, job_id, name, params), trigger, id=job_id, replace_existing=True,
+                      **missed_run(trigger, name, missed_delay))
+    return job_id
+
+
+def missed_run(trigger, operation: str, delay: timedelta, now: datetime | None = None) -> dict:
+    """`{"next_run_time": soon}` when the schedule fired since the last recorded run of `operation`
+    began (the box was off, or never made one), else the trigger's own next time after `now`. Like
+    anacron: a box switched off over its backup hour still gets that backup when it comes back."""
+    now = now or clock.now()
+    query = OperationRun.select(fn.MAX(OperationRun.started_at)).where(OperationRun.operation == operation)
+    try:
+        if database.is_closed():  # on the scheduler's thread; a caller's open connection stays open
+            with database.connection_context():
+                last = query.scalar()
+        else:
+            last = query.scalar()
+    except peewee.DatabaseError:  # no ledger yet (or unreadable): the schedule alone
+        return {"next_run_time": trigger.get_next_fire_time(None, now)}
+    if last is not None and trigger.get_next_fire_time(None, last.replace(tzinfo=timezone.utc)) > now:
+        # the schedule's own next time, read from the box's clock like the last run was
+        return {"next_run_time": trigger.get_next_fire_time(None, now)}
+    return {"next_run_time": now + delay}
+
+
+def _starter(scheduler, settings, job_id: str, name: str, params: dict):
+    from . import operations
+    from .errors import AppError, Conflict
+
+    def start() -> None:
+        background_starts.wait_turn()  # never in the same second as another scheduled run
+        try:
+            with database.connection_context():
+                operations.start_in_background(settings, name, params, actor=operations.SCHEDULER,
+                                               source="schedule")
+        except Conflict as busy:  # its exclusive group is busy: again in BUSY_RETRY
+            retry_at = _retry_busy(scheduler, job_id, start)
+            log.warning("scheduled %s not started: %s%s", name, busy.message,
+                        f" (tried again at {retry_at:%H:%M:%S} UTC)" if retry_at else "")
+        except AppError as refused:
+            log.warning("scheduled %s not started: %s", name, refused.message)
+    start.__name__ = job_id.replace(".", "_")
+    return start
+
+
+def _retry_busy(scheduler, job_id: str, start, now: datetime | None = None) -> datetime | None:
+    """A one-off job `<job_id>.retry` BUSY_RETRY from now, unless the schedule itself comes first."""
+    retry_at = (now or datetime.now(timezone.utc)) + BUSY_RETRY  # the scheduler's own (real) time
+    job = scheduler.get_job(job_id)
+    if job is None or (job.next_run_time is not None and job.next_run_time <= retry_at):
+        return None
+    scheduler.add_job(start, "date", run_date=retry_at, id=f"{job_id}.retry", replace_existing=True)
+    return retry_at

@@ -10,7 +10,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from appliance import clock
-from backup.jobs import MISSED_RUN_DELAY, missed_run, register
+from appliance.scheduler import missed_run
+from backup.jobs import MISSED_RUN_DELAY, register
 from appliance.models import OperationRun
 
 pytestmark = pytest.mark.calendar

@@ -12,6 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from appliance import clock, operations
+from appliance import scheduler as box_scheduler
 from appliance.models import OperationRun
 from appliance.scheduler import StartSpacing
 from backup import jobs
@@ -34,7 +35,7 @@ def _scheduler(settings) -> BackgroundScheduler:
 
 def test_the_scheduled_prune_is_recorded_and_keeps_the_newest_and_the_last_verified(shop, configure, tmp_path,
                                                                                   monkeypatch):
-    monkeypatch.setattr(jobs, "background_starts", StartSpacing(0))
+    monkeypatch.setattr(box_scheduler, "background_starts", StartSpacing(0))
     settings = configure(local_target("disk", tmp_path / "disk", retention=ONLY_ONE))
     verified = run_backup(settings, show_progress=False).backup_id
     assert all(o.ok for o in verify(settings, show_progress=False))
@@ -87,7 +88,7 @@ def test_a_prune_pruned_since_its_time_keeps_the_schedule(settings, db):
 
 
 def test_a_scheduled_prune_that_meets_a_running_backup_is_tried_again_minutes_later(settings, db, monkeypatch):
-    monkeypatch.setattr(jobs, "background_starts", StartSpacing(0))
+    monkeypatch.setattr(box_scheduler, "background_starts", StartSpacing(0))
     lock = settings.home / "run" / "operations" / "backup.lock"  # what a running backup.run holds
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
@@ -102,5 +103,5 @@ def test_a_scheduled_prune_that_meets_a_running_backup_is_tried_again_minutes_la
         scheduler.shutdown(wait=False)
 
     assert retry is not None
-    assert before + jobs.BUSY_RETRY <= retry.next_run_time <= before + jobs.BUSY_RETRY + timedelta(seconds=5)
+    assert before + box_scheduler.BUSY_RETRY <= retry.next_run_time <= before + box_scheduler.BUSY_RETRY + timedelta(seconds=5)
     assert not OperationRun.select().where(OperationRun.operation == "backup.prune").exists()

@@ -18,7 +18,7 @@ from backup import jobs
 
 def test_scheduled_operations_falling_due_in_one_second_start_at_least_the_spacing_apart(settings, db, monkeypatch):
     spacing = 1.0  # the box's is BACKGROUND_START_SPACING_SECONDS; shorter here to keep the test quick
-    monkeypatch.setattr(jobs, "background_starts", StartSpacing(spacing))
+    monkeypatch.setattr(box_scheduler, "background_starts", StartSpacing(spacing))
     starts: list[tuple[float, str]] = []
     monkeypatch.setattr(operations, "start_in_background",
                         lambda settings, name, params, **kw: starts.append((time.monotonic(), name)))
