@@ -51,7 +51,7 @@ def register_panels() -> None:
 
 
 def register_settings() -> None:
-    """Sections of appliance.toml owned by packages other than the core ([backup], [monitors]).
+    """Sections of appliance.toml owned by packages other than the core ([backup], [monitors], [runbooks]).
 
     Every process that loads the config calls this first, or their tables are refused as unknown:
     `appliance` does (cli.main; gunicorn's workers are forked from it), and so do scripts outside it
@@ -60,6 +60,7 @@ def register_settings() -> None:
     """
     from backup.settings import register as register_backup; register_backup()  # noqa: E702
     from monitors.settings import register as register_monitors; register_monitors()  # noqa: E702
+    from runbooks.settings import register as register_runbooks; register_runbooks()  # noqa: E702
 
 
 def extra_models() -> list:
@@ -86,6 +87,7 @@ def configure_scheduler(scheduler, settings) -> None:
                       id="refresh-usual-quantities", next_run_time=_now())
     from monitors.jobs import register as register_monitors; register_monitors(scheduler, settings)  # noqa: E702
     from backup.jobs import register as register_backup; register_backup(scheduler, settings)  # noqa: E702
+    from runbooks.jobs import register as register_drills; register_drills(scheduler, settings)  # noqa: E702
 
 
 def _now():

@@ -1,8 +1,9 @@
-"""The runbooks package's operation: put the runbook export on every target, after every backup
-that stored something (so the runbook for a lost box can be read from the NAS or the bucket)."""
+"""The runbooks package's operations: put the runbook export on every target (after every backup
+that stored something, so the runbook for a lost box can be read from the NAS or the bucket), and
+drill a recovery runbook from each target in turn (what the schedule starts)."""
 from __future__ import annotations
 
-from appliance.operations import Context, Operation, Outcome, after_success, register
+from appliance.operations import Context, Operation, Outcome, Param, after_success, register
 from monitors.recovery_facts import latest_drills
 
 # `export` (YAML, the library's models) is imported when used: every `appliance` command registers
@@ -38,3 +39,27 @@ PUBLISH = register(Operation(
                                   "; ".join(f"{k}: {v}" for k, v in failed.items()) or "on every target"),
     help="Static pages of every runbook with this box's facts (no secret), beside the backups."))
 after_success("backup.run", _after_backup)
+
+
+def _drill(ctx: Context, runbook: str | None, targets: str | None) -> list:
+    """One drill per target, in turn (the sandbox is one database at a time)."""
+    from .drill import run_drill
+    chosen = [t.strip() for t in (targets or "").split(",") if t.strip()] or \
+        ctx.settings.runbooks.drill_targets or [t.name for t in ctx.settings.backup.targets]
+    return [run_drill(ctx.settings, runbook or ctx.settings.runbooks.drill_runbook, ctx.actor, target=target)
+            for target in chosen]
+
+
+def _drilled(results: list) -> Outcome:
+    missed = [r for r in results if not r.met]
+    text = "; ".join(f"{r.target}: {'met' if r.met else 'NOT met'} (RTO {r.rto_seconds}, RPO {r.rpo_seconds}"
+                     f"{', ' + r.reason if r.reason else ''})" for r in results)
+    return Outcome("ok" if not missed else ("partial" if len(missed) < len(results) else "failed"),
+                   text or "no target to drill from")
+
+
+DRILL = register(Operation(
+    "runbooks.drill", "Drill a recovery runbook", "admin", _drill, exclusive="drill", record=_drilled,
+    params=(Param("runbook", help="The runbook (default: runbooks.drill_runbook)."),
+            Param("targets", help="Comma-separated targets (default: runbooks.drill_targets, or every target).")),
+    help="Restores from each target into a sandbox and measures RTO and RPO; the live box is not touched."))
