@@ -1,5 +1,8 @@
-"""Recovery runbooks, their step engine, drills and drill reports (not built yet: no issue covers it).
+"""Recovery runbooks: the library (YAML files in library/), the step engine and its journal,
+resume and confirm, the export readable when the box is dead, drills into a sandbox with measured
+RTO and RPO, and the drill report. See README "Runbooks" and DESIGN §7.
 
-The monitors' drill-age check reads `monitors.recovery_facts.record_drill(...)`, which the drill
-runner will call; until then that check reports "unknown".
+Modules: model (the file format), loader (validation, lint), journal (the append-only record of a
+run), engine (running, resuming, confirming), drill, report, export, models (the journal's copy in
+the database), operations, jobs, settings, panel, cli.
 """

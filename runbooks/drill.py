@@ -36,7 +36,8 @@ from appliance.db import database
 from appliance.models import AuditEvent, StockLevel
 from monitors.recovery_facts import record_drill
 
-from .journal import new_run_id
+from .journal import Journal, new_run_id
+from .models import mirror
 from .model import Step
 
 RESTORE = "backup.restore"
@@ -273,6 +274,8 @@ def _record(settings: Settings, sandbox: Sandbox, result: DrillResult) -> None:
     (sandbox.folder / "evidence.json").write_text(
         json.dumps({**evidence, "evidence_sha256_of_file": result.evidence_sha256}, indent=2, sort_keys=True))
     with database.connection_context():
+        if journal.exists():  # the run's copy belongs in the live database, not the sandbox's
+            mirror(Journal(settings.home, result.drill_id).view())
         record_drill(result.runbook, succeeded=result.succeeded, rto_seconds=result.rto_seconds,
                      rpo_seconds=result.rpo_seconds,
                      note=(f"drill {result.drill_id} from {result.target or 'the runbook default'} by {result.actor}; "

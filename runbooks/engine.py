@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import threading
@@ -32,6 +33,7 @@ from .loader import load_library
 from .model import Runbook, Step
 
 OUTPUT_LIMIT = 4000
+log = logging.getLogger(__name__)
 
 
 class RunbookError(AppError):
@@ -453,9 +455,19 @@ def _finish(settings, runbook, journal, actor, params, dry_run, assume_yes, say,
     view = runner.run()
     if view.status in ("completed", "failed", "aborted"):
         _forget_secret_params(settings, view.id)
+        _mirror(view)
         say(f"run {view.id} {view.status} in {_duration(view.elapsed_seconds())} "
             f"(RTO budget {_duration(runbook.rto_budget_seconds)})")
     return view
+
+
+def _mirror(view: RunView) -> None:
+    """The ended run's copy in the database (runbooks/models.py); the journal file stays the record."""
+    from .models import mirror
+    try:
+        mirror(view)
+    except Exception as error:  # noqa: BLE001 - an unusable database must not fail a finished run
+        log.warning("run %s not copied into the database: %s", view.id, error)
 
 
 def _open(settings: Settings, run_id: str) -> tuple[Journal, RunView, Runbook]:

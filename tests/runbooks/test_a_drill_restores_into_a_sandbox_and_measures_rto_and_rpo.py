@@ -65,3 +65,17 @@ def test_a_drill_from_a_target_without_a_backup_fails_and_is_recorded_as_failed(
     assert result.exit_code == 1 and "Drill rb-" in result.output and "failed" in result.output
     recorded = DrillResult.get(DrillResult.runbook == "box-lost")
     assert not recorded.succeeded and recorded.rto_seconds is None
+
+
+def test_the_drills_run_is_copied_into_the_live_database(home, db, settings, tmp_path):
+    from runbooks.models import RunbookRun
+    from tests.backup.helpers import local_target
+    write_targets(home, [local_target("disk", tmp_path / "disk")])
+    live = config.load(home, environ={"APPLIANCE_DATABASE_URL": settings.database.url})
+    operations.execute(live, "backup.run", actor=operations.SCHEDULER, source="schedule", show_progress=False)
+
+    drill = json.loads(CliRunner().invoke(main, ["--home", str(home), "drill", "run", "box-lost", "--target", "disk",
+                                                 "--json"]).output)
+
+    copy = RunbookRun.get(RunbookRun.run_id == drill["drill_id"])
+    assert copy.drill and copy.status == "completed" and copy.runbook == "box-lost"

@@ -66,3 +66,14 @@ def test_a_failed_check_stops_the_run_and_says_what_it_found(settings, db, libra
     assert view.status == "failed" and view.reason == "step expects-orders failed"
     assert view.steps["expects-orders"].error == "expected orders=5; got orders=0"
     assert "never" not in view.steps and not (settings.home / "never-ran").exists()
+
+
+def test_an_ended_run_is_copied_into_the_database_so_backups_carry_it(settings, db, library):
+    from runbooks.models import RunbookRun
+    _shop_runbook(library)
+
+    view = engine.start(settings, "tidy", {}, ADMIN)
+
+    copy = RunbookRun.get(RunbookRun.run_id == view.id)
+    assert copy.status == "completed" and copy.runbook == "tidy" and copy.actor == "ada" and not copy.drill
+    assert [s["id"] for s in json.loads(copy.steps_json)] == ["look", "note", "prune", "still-whole"]
