@@ -28,6 +28,12 @@ from . import limits
 FORMATS = ("csv", "xlsx")
 DELIMITERS = (",", ";", "\t")
 ZIP_MAGIC = b"PK\x03\x04"
+# A cell starting with one of these is a formula to a spreadsheet program (OWASP "CSV injection"):
+# `=HYPERLINK(...)`, `=cmd|' /C calc'!A0`, `+1+cmd|...`, `@SUM(...)`, and tab or CR before one.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A CSV export writes such text after a single quote, which spreadsheet programs show as text; a text
+# that really starts with a quote gets one more, so the import removes exactly one quote before either.
+TEXT_MARK = "'"
 
 
 class Money(int):
@@ -111,9 +117,19 @@ def _csv_records(reader) -> Iterable[tuple[int, list[str]]]:
     """One record at a time: a file of blank lines or endless separators is never held as rows."""
     try:
         # Records, not physical lines, are a spreadsheet's rows (a quoted cell may span lines).
-        yield from enumerate(reader, start=1)
+        for number, cells in enumerate(reader, start=1):
+            yield number, [_without_text_mark(cell) for cell in cells]
     except csv.Error as e:
         raise FileRejected(f"The CSV cannot be read: {e}.", row=reader.line_num) from None
+
+
+def _without_text_mark(cell: str) -> str:
+    """The text an export wrote after TEXT_MARK (see `csv_text`): the quote goes only where an export
+    puts one, before a formula start or another quote, so a supplier's `'Tis the season` stays."""
+    text = cell.lstrip()
+    if len(text) > 1 and text[0] == TEXT_MARK and (text[1] in FORMULA_STARTS or text[1] == TEXT_MARK):
+        return text[1:]
+    return cell
 
 
 def _check_utf8(data: bytes) -> None:
@@ -283,25 +299,52 @@ def _within_limits(raw_rows: Iterable[tuple[int, list[str]]], deadline: limits.D
 # -- writing ----------------------------------------------------------------------------------
 
 def write_csv(header: list[str], rows: Iterable[list], *, byte_order_mark: bool = True) -> bytes:
-    """UTF-8 CSV; the byte-order mark makes Excel open it as UTF-8 (names with accents stay intact)."""
+    """UTF-8 CSV; the byte-order mark makes Excel open it as UTF-8 (names with accents stay intact).
+
+    Text that a spreadsheet program would run as a formula is written after a quote (`csv_text`), and
+    a cell holding `;` or a tab is quoted like one holding `,`, so a program that splits on its own
+    locale's separator (and honours quotes) does not start a new cell, perhaps a formula, inside it."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
+    out.write(_csv_line(header))
     for row in rows:
-        writer.writerow([_csv_value(value) for value in row])
+        out.write(_csv_line([_csv_value(value) for value in row]))
     text = out.getvalue()
     return text.encode("utf-8-sig" if byte_order_mark else "utf-8")
+
+
+def _csv_line(cells: list) -> str:
+    return ",".join(_csv_cell(str(cell)) for cell in cells) + "\r\n"
+
+
+CSV_QUOTED = frozenset(',;\t"\r\n')
+
+
+def _csv_cell(text: str) -> str:
+    if any(c in text for c in CSV_QUOTED):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _csv_value(value):
     if value is None:
         return ""
-    return value.text() if isinstance(value, Money) else value
+    if isinstance(value, Money):
+        return value.text()
+    if isinstance(value, str):
+        return csv_text(value)
+    return value  # numbers stay numbers: -5 is not text to neutralise
+
+
+def csv_text(text: str) -> str:
+    """`=1+2` -> `'=1+2`, `'quoted` -> `''quoted`; any other text as it is (the import undoes it)."""
+    if text and (text[0] in FORMULA_STARTS or text[0] == TEXT_MARK):
+        return TEXT_MARK + text
+    return text
 
 
 def write_xlsx(header: list[str], rows: Iterable[list], *, sheet_title: str = "data") -> bytes:
     """One sheet, header on row 1; money as numbers shown with 2 decimals, text stays text (barcodes
-    keep their leading zeros)."""
+    keep their leading zeros, and `=HYPERLINK(...)` is a text cell, never a formula)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -324,6 +367,11 @@ def write_xlsx(header: list[str], rows: Iterable[list], *, sheet_title: str = "d
                 cell.number_format = "0.00"
             else:
                 cell = WriteOnlyCell(sheet, value=value)
+                if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+                    # openpyxl makes every text starting with = a formula: store it as a text cell,
+                    # marked like text typed after a quote so editing it in Excel keeps it text.
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
             cells.append(cell)
         sheet.append(cells)
     out = io.BytesIO()
