@@ -257,3 +257,22 @@ class QueuedSqliteDatabase(peewee.SqliteDatabase):
             super()._close(conn)
         finally:
             _writer_turn.release(self)  # a connection closed inside a transaction gives its turn back
+
+    def _connect(self):
+        _create_private(self.database)
+        return super()._connect()
+
+
+def _create_private(path: str) -> None:
+    """Creates a missing SQLite file 0600 whatever the umask (SQLite would make it 0644): orders and
+    customers are the owner's alone. SQLite gives the -wal and -shm files the database's mode."""
+    if path in ("", ":memory:") or path.startswith("file:") or os.path.exists(path):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except (FileExistsError, FileNotFoundError):  # made meanwhile; or no folder: SQLite says so
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)

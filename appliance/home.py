@@ -1,4 +1,9 @@
-"""The home folder a box owns (APPLIANCE_HOME): config, database, keys, backups, logs."""
+"""The home folder a box owns (APPLIANCE_HOME): config, database, keys, backups, logs.
+
+What `create` makes is its owner's alone whatever the umask (outside systemd's UMask=0077 too): folders
+0700, files 0600; appliance.toml may hold a PostgreSQL password. Folders and files that exist already
+keep their modes (the installer makes the home 0750 on purpose).
+"""
 from __future__ import annotations
 
 import base64
@@ -15,26 +20,37 @@ def _write_private(path: Path, data: bytes) -> None:
     """Creates a file readable only by its owner; never overwrites (keys must not change silently)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
+        os.fchmod(fd, 0o600)  # os.open's mode passes through the umask
         f.write(data)
+
+
+def _private_folder(path: Path) -> None:
+    """Creates a folder (and missing parents) only its owner may enter; an existing one is left as it is."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        return
+    os.chmod(path, 0o700)  # mkdir's mode passes through the umask
 
 
 def create(home: Path, database_url: str | None = None) -> list[str]:
     """Creates what is missing; returns what it created. Existing config and keys are kept."""
     created = []
-    home.mkdir(parents=True, exist_ok=True)
+    _private_folder(home)
     for sub in SUBFOLDERS:
-        (home / sub).mkdir(exist_ok=True)
+        _private_folder(home / sub)
     os.chmod(home / "keys", 0o700)
     config_path = home / config.CONFIG_FILE
     if not config_path.exists():
-        config_path.write_text(config.default_toml(database_url, machine_timezone()))
+        _write_private(config_path, config.default_toml(database_url, machine_timezone()).encode())
         created.append(str(config_path))
     settings = config.load(home)
     for setting, make in ((settings.server.secret_key_file, lambda: secrets.token_bytes(32)),
                           (settings.backup.key_file, new_backup_key)):
         path = settings.path(setting)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _private_folder(path.parent)
             _write_private(path, make())
             created.append(str(path))
     return created

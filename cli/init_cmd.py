@@ -48,4 +48,5 @@ DEMO_LOGINS = "demo-logins.txt"
 def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
+        os.fchmod(fd, 0o600)  # whatever the umask, and a file left from an earlier run too
         f.write(text)
