@@ -119,6 +119,28 @@ def actor() -> str:
     return current_principal().name
 
 
+COST_ROLE = "manager"
+
+
+def sees_cost() -> bool:
+    """Purchase cost (and so the margin) is for managers and admins, as in the reports."""
+    principal = current_principal()
+    return principal is not None and accounts.role_allows(principal.role, COST_ROLE)
+
+
+# -- headers ----------------------------------------------------------------------------------
+
+@blueprint.after_app_request
+def _api_headers(response):
+    """Like the pages: answers hold customers and stock, so no cache (a shared tablet, a proxy) keeps
+    them, and no browser guesses another type than the JSON they are. Every /api/ path, errors and
+    unknown routes too (after_app_request: a path that matches no route has no blueprint)."""
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
 # -- bodies -----------------------------------------------------------------------------------
 
 @blueprint.before_request

@@ -43,7 +43,9 @@ def build() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Store Appliance API", "version": appliance.__version__,
                  "description": "Money is integer minor units (*_cents); quantities are integers. "
-                                'Errors: {"error": "<one sentence>", "details": [...]}.'},
+                                'Errors: {"error": "<one sentence>", "details": [...]}. '
+                                "A product's purchase cost (cost_cents) is in answers to managers and "
+                                "admins only: staff get products without it."},
         "paths": paths,
         "components": {"schemas": components,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

@@ -6,11 +6,22 @@ from flask import jsonify, request
 from appliance import inventory
 from appliance.models import Location, Product
 
-from . import actor, int_arg, route
+from . import actor, int_arg, route, sees_cost
 from .schemas import AdjustIn, LocationIn, ProductIn, ProductPatch, ReceiveIn
 
+COST_FIELDS = ("cost_cents",)  # left out for staff: cost is for managers, as in the reports
 
-@route("GET", "/products", role="staff", summary="List products (filter by text; active only by default).",
+
+def product_json(product: Product) -> dict:
+    data = inventory.product_dict(product)
+    if not sees_cost():
+        for name in COST_FIELDS:
+            data.pop(name, None)
+    return data
+
+
+@route("GET", "/products", role="staff", summary="List products (filter by text; active only by default). "
+                                                 "cost_cents only for managers and admins.",
        query={"q": "text in SKU, barcode or name", "include_inactive": "1 to include inactive products",
               "cursor": "next_cursor of the previous page", "limit": "page size (1-500)"})
 def list_products():
@@ -24,7 +35,7 @@ def list_products():
         query = query.where(Product.sku.contains(term) | Product.name.contains(term) | (Product.barcode == term))
     rows = list(query)
     page = rows[:limit]
-    return jsonify({"products": [inventory.product_dict(p) for p in page],
+    return jsonify({"products": [product_json(p) for p in page],
                     "next_cursor": str(page[-1].id) if len(rows) > limit else None})
 
 
@@ -32,20 +43,20 @@ def list_products():
        responses={201: "created", 409: "SKU or barcode already used"})
 def create_product(body: ProductIn):
     product = inventory.create_product(body.model_dump(), actor())
-    return jsonify(inventory.product_dict(product)), 201
+    return jsonify(product_json(product)), 201
 
 
-@route("GET", "/products/{sku}", role="staff", summary="One product with its stock.")
+@route("GET", "/products/{sku}", role="staff", summary="One product with its stock; cost_cents only for managers and admins.")
 def get_product(sku: str):
     product = inventory.product_by_sku(sku)
-    return jsonify(inventory.product_dict(product) | {"stock": inventory.stock_summary(product)})
+    return jsonify(product_json(product) | {"stock": inventory.stock_summary(product)})
 
 
 @route("PATCH", "/products/{sku}", role="manager", summary="Change a product's name, price, barcode, reorder settings or active flag.",
        body=ProductPatch)
 def patch_product(sku: str, body: ProductPatch):
     product = inventory.update_product(sku, body.model_dump(exclude_unset=True), actor())
-    return jsonify(inventory.product_dict(product))
+    return jsonify(product_json(product))
 
 
 @route("GET", "/stock/{sku}", role="staff", summary="Stock of a product: on hand, reserved, available, per location.")
