@@ -1,19 +1,24 @@
-"""Users (argon2 password hashes, lock-out) and API tokens (shown once, stored as sha256)."""
+"""Users (argon2 password hashes, throttled sign-in, server-side web sessions) and API tokens (shown once,
+stored as sha256)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from . import audit, sql
+from . import audit, clock, sql
 from .db import write_transaction
 from .errors import Conflict, Invalid, NotFound, Unauthorized
-from .models import ROLES, ApiToken, User, utcnow
+from .models import ROLES, ApiToken, User, WebSession, utcnow
 
+log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
@@ -67,32 +72,149 @@ def get_user(username: str) -> User:
     return user
 
 
-def authenticate(username: str, password: str, max_failures: int, lockout_minutes: int) -> User:
-    """Checks a sign-in; counts failures and locks the account after `max_failures` in a row."""
-    now = utcnow()
-    user = User.get_or_none(User.username == username.strip().lower())
-    if user is None or not user.active:
-        _hasher.hash(password)  # same cost either way: no user enumeration by timing
-        raise Unauthorized("Wrong username or password.")
-    if user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise Unauthorized(f"Account locked after too many failed sign-ins; try again in {minutes} minutes.")
+# -- sign-in: throttled per address and per user name, never a lock ----------------------------
+#
+# Every attempt first claims a slot from its address's throttle, then from its user name's, each with
+# one conditional UPDATE that counts the attempt and proceeds only if one row changed (so parallel
+# attempts cannot all read "4 failures" and all go on). After the free failures every counted attempt
+# doubles the wait before the next one, up to a cap: minutes for an address, seconds for a user name.
+# An attacker's address is thus slowed down long before the user's name is; a throttled attempt gets
+# the same answer as a wrong password without its password being checked, known user or not.
+
+SIGN_IN_FAILED = "Wrong username or password, or too many attempts: wait a moment and try again."
+
+
+@dataclass(frozen=True)
+class _Limit:
+    free: int            # counted attempts before the first wait
+    first_wait: int      # seconds
+    max_wait: int        # seconds
+
+
+_NEW_THROTTLE = ("INSERT INTO sign_in_throttle (kind, key, failures, wait_seconds, next_allowed_at, last_at) "
+                 "VALUES (?, ?, 0, 0, 0, 0) ON CONFLICT (kind, key) DO NOTHING")
+_FORGET = ("UPDATE sign_in_throttle SET failures = 0, wait_seconds = 0 "
+           "WHERE kind = ? AND key = ? AND last_at < ? AND next_allowed_at <= ? AND failures > 0")
+_WAIT = ("CASE WHEN failures + 1 < ? THEN 0 WHEN wait_seconds = 0 THEN ? "
+         "WHEN wait_seconds * 2 > ? THEN ? ELSE wait_seconds * 2 END")
+# A free attempt leaves next_allowed_at alone: moved to "now", it would refuse a parallel attempt whose
+# own "now" was read a moment earlier.
+_CLAIM = (f"UPDATE sign_in_throttle SET failures = failures + 1, wait_seconds = {_WAIT}, "
+          f"next_allowed_at = CASE WHEN failures + 1 < ? THEN next_allowed_at ELSE ? + {_WAIT} END, last_at = ? "
+          "WHERE kind = ? AND key = ? AND next_allowed_at <= ?")
+_IS_WAITING = "SELECT 1 FROM sign_in_throttle WHERE kind = ? AND key = ? AND next_allowed_at > ?"
+_RESET = "UPDATE sign_in_throttle SET failures = 0, wait_seconds = 0, next_allowed_at = 0 WHERE kind = ? AND key = ?"
+_UNCOUNT = "UPDATE sign_in_throttle SET failures = failures - 1 WHERE kind = ? AND key = ? AND failures > 0"
+_WAIT_FROM_NOW = ("UPDATE sign_in_throttle SET next_allowed_at = ? + wait_seconds "
+                  "WHERE kind = ? AND key = ? AND wait_seconds > 0 AND next_allowed_at < ? + wait_seconds")
+_PRUNE = "DELETE FROM sign_in_throttle WHERE last_at < ? AND next_allowed_at <= ?"
+
+
+def _claim(kind: str, key: str, limit: _Limit, forget_seconds: int) -> bool:
+    """Counts one attempt for (kind, key) and says whether it may go on (its wait had passed)."""
+    now = clock.now().timestamp()
+    if sql.one(_IS_WAITING, (kind, key, now)):
+        return False  # waiting: refused without a write
+    sql.run(_NEW_THROTTLE, (kind, key))
+    sql.run(_FORGET, (kind, key, now - forget_seconds, now))
+    wait = (limit.free, limit.first_wait, limit.max_wait, limit.max_wait)
+    return sql.run(_CLAIM, (*wait, limit.free, now, *wait, now, kind, key, now)).rowcount == 1
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(24))
+    return _DUMMY_HASH
+
+
+_DUMMY_HASH: str | None = None
+
+
+def _verify(password_hash: str, password: str) -> bool:
     try:
-        _hasher.verify(user.password_hash, password)
+        return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
-        failures = user.failed_logins + 1
-        locked_until = now + timedelta(minutes=lockout_minutes) if failures >= max_failures else None
-        with write_transaction():
-            User.update(failed_logins=0 if locked_until else failures, locked_until=locked_until) \
-                .where(User.id == user.id).execute()
-            if locked_until:
-                audit.record("system", "user.lock", "user", user.username, after={"until": locked_until})
-        if locked_until:
-            raise Unauthorized(f"Account locked after too many failed sign-ins; try again in {lockout_minutes} minutes.")
-        raise Unauthorized("Wrong username or password.")
-    if user.failed_logins or user.locked_until:
-        User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
+        return False
+
+
+def authenticate(username: str, password: str, max_failures: int = 5, max_wait_minutes: int = 5, *,
+                 address: str = "local", first_wait_seconds: int = 1, user_max_failures: int = 10,
+                 user_max_wait_seconds: int = 15, forget_minutes: int = 60) -> User:
+    """Checks a sign-in from `address`: the user, or Unauthorized with the one answer every failure gets.
+
+    `max_failures`/`max_wait_minutes` throttle the address, `user_max_failures`/`user_max_wait_seconds`
+    the user name (security settings of the same names). Every failure is audited.
+    """
+    name = username.strip().lower()[:64]
+    address = (address or "unknown")[:64]
+    forget = forget_minutes * 60
+    allowed = (_claim("address", address, _Limit(max_failures, first_wait_seconds, max_wait_minutes * 60), forget)
+               and _claim("user", name, _Limit(user_max_failures, first_wait_seconds, user_max_wait_seconds), forget))
+    if not allowed:
+        _failed(name, address, "throttled")
+    user = User.get_or_none(User.username == name)
+    if user is None:
+        _verify(_dummy_hash(), password)  # the same cost as a real check: no user enumeration by timing
+        _failed(name, address, "unknown user", counted=True)
+    if not _verify(user.password_hash, password):
+        _failed(name, address, "wrong password", counted=True)
+    if not user.active:
+        _failed(name, address, "disabled", counted=True)
+    sql.run(_RESET, ("user", name))
+    sql.run(_UNCOUNT, ("address", address))  # a success is not a failure of this address
+    now = clock.now().timestamp()
+    sql.run(_PRUNE, (now - forget, now))
     return user
+
+
+def _failed(username: str, address: str, reason: str, counted: bool = False) -> NoReturn:
+    log.warning("failed sign-in for %r from %s: %s", username, address, reason)
+    if counted:  # a wait runs from the end of the check (an argon2 check takes its time)
+        now = clock.now().timestamp()
+        for kind, key in (("address", address), ("user", username)):
+            sql.run(_WAIT_FROM_NOW, (now, kind, key, now))
+    with write_transaction():
+        audit.record(f"sign-in:{address}", "user.sign_in_failed", "user", username or "-",
+                     after={"address": address, "reason": reason})
+    raise Unauthorized(SIGN_IN_FAILED)
+
+
+def reset_sign_in_throttle(username: str) -> None:
+    """Forgets the failures counted against a user name (an admin set a new password)."""
+    sql.run(_RESET, ("user", username.strip().lower()[:64]))
+
+
+# -- web sessions: ended on the server -------------------------------------------------------
+
+def start_web_session(user: User, session_hours: int = 12) -> str:
+    """Registers a web sign-in; returns the id its cookie carries (stored here only as a hash)."""
+    token = secrets.token_urlsafe(32)
+    with write_transaction():
+        WebSession.delete().where(WebSession.created_at < utcnow() - timedelta(hours=session_hours)).execute()
+        WebSession.create(token_hash=_token_hash(token), user=user.id)
+    return token
+
+
+def web_session_user(token: str | None) -> User | None:
+    """The user of a live web session, or None if it was ended (signed out) or never existed."""
+    if not token:
+        return None
+    return (User.select().join(WebSession, on=(WebSession.user == User.id))
+            .where(WebSession.token_hash == _token_hash(token)).get_or_none())
+
+
+def end_web_session(token: str | None) -> None:
+    if token:
+        WebSession.delete().where(WebSession.token_hash == _token_hash(token)).execute()
+
+
+def end_all_web_sessions(user: User, actor: str) -> int:
+    """Signs the user out everywhere: every browser's session of theirs ends at its next click."""
+    with write_transaction():
+        ended = WebSession.delete().where(WebSession.user == user.id).execute()
+        audit.record(actor, "user.sign_out_everywhere", "user", user.username, after={"sessions": ended})
+    return ended
 
 
 def set_password(username: str, password: str, actor: str) -> None:
@@ -102,13 +224,12 @@ def set_password(username: str, password: str, actor: str) -> None:
         User.update(password_hash=hash_password(password), password_changed_at=utcnow(),
                     failed_logins=0, locked_until=None).where(User.id == user.id).execute()
         audit.record(actor, "user.password", "user", user.username)
+    reset_sign_in_throttle(user.username)
 
 
 def change_own_password(user: User, current: str, new: str) -> None:
-    try:
-        _hasher.verify(user.password_hash, current)
-    except (VerificationError, InvalidHashError):
-        raise Invalid("Current password is wrong.", [{"field": "current_password", "message": "wrong"}]) from None
+    if not _verify(user.password_hash, current):
+        raise Invalid("Current password is wrong.", [{"field": "current_password", "message": "wrong"}])
     set_password(user.username, new, user.username)
 
 

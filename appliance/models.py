@@ -9,6 +9,7 @@ from peewee import (
     CharField,
     Check,
     DateTimeField,
+    DoubleField,
     FloatField,
     ForeignKeyField,
     IntegerField,
@@ -207,6 +208,31 @@ class ApiToken(BaseModel):
     revoked_at = DateTimeField(null=True)
 
 
+class SignInThrottle(BaseModel):
+    """Failed sign-ins per user name (kind "user") and per client address (kind "address").
+
+    An attempt is claimed with one conditional UPDATE (appliance.accounts) that counts it and proceeds
+    only while `next_allowed_at` has passed; after the free failures each one doubles the wait.
+    Times are Unix seconds of the box's clock, so the wait is plain arithmetic on both engines.
+    """
+    kind = CharField(max_length=8)
+    key = CharField(max_length=255)
+    failures = IntegerField(default=0)
+    wait_seconds = IntegerField(default=0)
+    next_allowed_at = DoubleField(default=0)
+    last_at = DoubleField(default=0)
+
+    class Meta:
+        indexes = ((("kind", "key"), True),)
+
+
+class WebSession(BaseModel):
+    """A web sign-in, looked up on every page: signing out deletes it, so a replayed cookie is dead."""
+    token_hash = CharField(max_length=64, unique=True)  # sha256 of the id the session cookie carries
+    user = ForeignKeyField(User, backref="web_sessions", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
 class KeyValue(BaseModel):
     """Small box-wide facts: schema version, scheduler heartbeat, etc."""
     key = CharField(max_length=64, primary_key=True)
@@ -240,6 +266,7 @@ class OperationRun(BaseModel):
 CORE_MODELS = [
     KeyValue, Location, Product, StockLevel, Customer, Order, OrderLine, OrderEvent, IdempotencyKey,
     StockMovement, StocktakeSession, StocktakeCount, AuditEvent, AuditHead, User, ApiToken, OperationRun,
+    SignInThrottle, WebSession,
 ]
 
 ROLES = ("staff", "manager", "admin")

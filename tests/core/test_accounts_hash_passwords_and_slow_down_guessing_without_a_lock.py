@@ -1,9 +1,25 @@
-"""Passwords are argon2 hashes; repeated failures lock an account; tokens are stored hashed."""
+"""Passwords are argon2 hashes; repeated failures slow guessing down (per address, per user name) with
+waits that double up to a cap, never a lock; tokens are stored hashed."""
+import json
+from contextlib import ExitStack
+from datetime import timedelta
+
 import pytest
 
-from appliance import accounts
+from appliance import accounts, clock
 from appliance.errors import Conflict, Invalid, Unauthorized
-from appliance.models import ApiToken, User
+from appliance.models import ApiToken, AuditEvent, SignInThrottle, User
+
+ANSWER = accounts.SIGN_IN_FAILED
+
+
+def later(seconds: float):
+    """The box's clock moved `seconds` ahead (it keeps ticking)."""
+    return clock.shifted_to(clock.utcnow() + timedelta(seconds=seconds))
+
+
+def throttle(kind: str, key: str) -> SignInThrottle:
+    return SignInThrottle.get((SignInThrottle.kind == kind) & (SignInThrottle.key == key))
 
 
 def test_a_password_is_stored_as_an_argon2_hash(db):
@@ -13,31 +29,98 @@ def test_a_password_is_stored_as_an_argon2_hash(db):
     assert accounts.authenticate("alice", "correct horse", 5, 15).username == "alice"
 
 
-def test_five_failures_lock_the_account_even_for_the_right_password(db):
+def test_five_failures_make_the_next_attempt_wait_but_never_lock_the_account(db):
     accounts.create_user("bob", "correct horse", "staff", "test")
-    for _ in range(4):
+    for _ in range(5):
         with pytest.raises(Unauthorized, match="Wrong username or password"):
-            accounts.authenticate("bob", "wrong", 5, 15)
-    with pytest.raises(Unauthorized, match="locked"):
-        accounts.authenticate("bob", "wrong", 5, 15)
-    with pytest.raises(Unauthorized, match="locked"):
-        accounts.authenticate("bob", "correct horse", 5, 15)
+            accounts.authenticate("bob", "wrong", 5, 15, address="10.0.0.9", first_wait_seconds=30)
+    with pytest.raises(Unauthorized) as refused:  # within the wait: refused unchecked, same answer
+        accounts.authenticate("bob", "correct horse", 5, 15, address="10.0.0.9", first_wait_seconds=30)
+    assert refused.value.message == ANSWER and "locked" not in ANSWER
+    with later(31):
+        assert accounts.authenticate("bob", "correct horse", 5, 15, address="10.0.0.9").username == "bob"
 
 
-def test_a_success_resets_the_failure_count(db):
+def test_the_wait_doubles_with_each_failure_up_to_the_cap(db):
+    accounts.create_user("cid", "correct horse", "staff", "test")
+    waits = []
+    with ExitStack() as moved:
+        for _ in range(7):
+            with pytest.raises(Unauthorized):
+                accounts.authenticate("cid", "wrong", 2, 1, address="10.0.0.7", first_wait_seconds=15,
+                                      user_max_failures=100)
+            row = throttle("address", "10.0.0.7")
+            waits.append(row.wait_seconds)
+            # the next attempt comes just after the wait is over
+            moved.enter_context(later(row.wait_seconds + 0.01))
+    assert waits == [0, 15, 30, 60, 60, 60, 60]  # 2 free, then 15 s doubling up to 1 minute
+
+
+def test_a_success_forgets_the_user_names_failures(db):
     accounts.create_user("cy", "correct horse", "staff", "test")
     for _ in range(3):
         with pytest.raises(Unauthorized):
             accounts.authenticate("cy", "wrong", 5, 15)
     accounts.authenticate("cy", "correct horse", 5, 15)
-    assert User.get(User.username == "cy").failed_logins == 0
+    assert throttle("user", "cy").failures == 0
+    assert throttle("address", "local").failures == 3  # the address keeps its failures (not the success)
+
+
+def test_failures_are_forgotten_after_a_quiet_hour(db):
+    accounts.create_user("flo", "correct horse", "staff", "test")
+    for _ in range(4):
+        with pytest.raises(Unauthorized):
+            accounts.authenticate("flo", "wrong", 5, 15, address="10.0.0.3")
+    with later(61 * 60):
+        with pytest.raises(Unauthorized):
+            accounts.authenticate("flo", "wrong", 5, 15, address="10.0.0.3")
+        assert throttle("address", "10.0.0.3").failures == 1
+        assert throttle("user", "flo").failures == 1
 
 
 def test_a_disabled_user_cannot_sign_in(db):
     accounts.create_user("dee", "correct horse", "staff", "test")
     accounts.set_active("dee", False, "test")
-    with pytest.raises(Unauthorized):
+    with pytest.raises(Unauthorized, match="Wrong username or password"):
         accounts.authenticate("dee", "correct horse", 5, 15)
+
+
+def test_every_failed_sign_in_is_audited_with_its_address_and_reason(db):
+    accounts.create_user("gus", "correct horse", "staff", "test")
+    limits = {"address": "10.0.0.4", "first_wait_seconds": 60}
+    with pytest.raises(Unauthorized):
+        accounts.authenticate("gus", "wrong", 1, 15, **limits)
+    with pytest.raises(Unauthorized):
+        accounts.authenticate("nobody", "wrong", 1, 15, **{**limits, "address": "10.0.0.8"})
+    with pytest.raises(Unauthorized):
+        accounts.authenticate("gus", "correct horse", 1, 15, **limits)
+    events = list(AuditEvent.select().where(AuditEvent.action == "user.sign_in_failed").order_by(AuditEvent.id))
+    assert [(e.entity_id, e.actor, json.loads(e.after)) for e in events] == [
+        ("gus", "sign-in:10.0.0.4", {"address": "10.0.0.4", "reason": "wrong password"}),
+        ("nobody", "sign-in:10.0.0.8", {"address": "10.0.0.8", "reason": "unknown user"}),
+        ("gus", "sign-in:10.0.0.4", {"address": "10.0.0.4", "reason": "throttled"}),
+    ]
+
+
+def test_guessing_from_many_addresses_slows_the_user_name_for_seconds_not_longer(db):
+    accounts.create_user("hal", "correct horse", "staff", "test")
+    for n in range(30):
+        with pytest.raises(Unauthorized):
+            accounts.authenticate("hal", "wrong", 5, 15, address=f"10.9.0.{n}")
+    assert throttle("user", "hal").failures <= 30
+    with pytest.raises(Unauthorized):  # the till, right now: the user name waits …
+        accounts.authenticate("hal", "correct horse", 5, 15, address="10.0.0.5")
+    with later(16):  # … at most login_user_max_wait_seconds (15)
+        assert accounts.authenticate("hal", "correct horse", 5, 15, address="10.0.0.5").username == "hal"
+
+
+def test_a_new_password_set_by_an_admin_forgets_the_user_names_failures(db):
+    accounts.create_user("ivy", "correct horse", "staff", "test")
+    for n in range(12):
+        with pytest.raises(Unauthorized):
+            accounts.authenticate("ivy", "wrong", 5, 15, address=f"10.8.0.{n}")
+    accounts.set_password("ivy", "battery staple", "admin")
+    assert accounts.authenticate("ivy", "battery staple", 5, 15, address="10.0.0.5").username == "ivy"
 
 
 def test_short_passwords_unknown_roles_and_duplicates_are_refused(db):

@@ -1,19 +1,17 @@
-"""Sign-in (with lock-out after repeated failures), sign-out and changing one's own password."""
+"""Sign-in (throttled per address and per user name, never a lock), sign-out (here or everywhere) and
+changing one's own password."""
 from __future__ import annotations
 
-import logging
-
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from appliance import accounts
 from appliance.errors import AppError, Unauthorized
 
 from . import settings
 from .forms import field_errors
-from .security import public, refresh_password_stamp, requires, safe_next, start_session
+from .security import end_session, public, refresh_password_stamp, requires, safe_next, start_session
 
 blueprint = Blueprint("auth", __name__)
-log = logging.getLogger(__name__)
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -28,9 +26,12 @@ def login():
     password = request.form.get("password", "")
     security = settings().security
     try:
-        user = accounts.authenticate(username, password, security.login_max_failures, security.lockout_minutes)
-    except Unauthorized as e:
-        log.info("failed sign-in for %r from %s", username, request.remote_addr)
+        user = accounts.authenticate(
+            username, password, security.login_max_failures, security.lockout_minutes,
+            address=request.remote_addr or "unknown", first_wait_seconds=security.login_first_wait_seconds,
+            user_max_failures=security.login_user_max_failures,
+            user_max_wait_seconds=security.login_user_max_wait_seconds, forget_minutes=security.login_forget_minutes)
+    except Unauthorized as e:  # audited by accounts.authenticate; the same answer whatever the reason
         return render_template("login.html", username=username, error=e.message, next_url=next_url), 401
     start_session(user)
     return redirect(safe_next(next_url))
@@ -42,9 +43,18 @@ def logout():
     # GET only asks: a link or an <img> on another site must not be able to sign people out.
     if request.method == "GET":
         return render_template("logout.html")
-    g.user = None
-    session.clear()
+    end_session()
     flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@blueprint.post("/account/sign-out-everywhere")
+@requires("staff")
+def sign_out_everywhere():
+    """Ends every session of this user: other tablets, a forgotten browser, a stolen cookie, this one."""
+    accounts.end_all_web_sessions(g.user, g.user.username)
+    end_session()
+    flash("You are signed out everywhere.", "info")
     return redirect(url_for("auth.login"))
 
 

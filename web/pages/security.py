@@ -1,7 +1,10 @@
 """Who is signed in, what their role allows, and the CSRF token of every form.
 
-- The session cookie carries only the user id, the sign-in time and a stamp of the password: a
-  password change or reset signs out every other session, a disabled user is out at the next click.
+- The session cookie carries the user id, a session id, the sign-in time and a stamp of the password.
+  The session id must name a live session on the server (appliance.accounts.web_session_user):
+  signing out deletes it, "sign out everywhere" deletes all of the user's, so a copied or replayed
+  cookie is dead at once. A password change or reset signs out every other session, a disabled user
+  is out at the next click.
 - The cookie is HttpOnly and SameSite=Lax always, and Secure whenever the request came over TLS
   (or `SESSION_COOKIE_SECURE` is set), so the same box works on plain HTTP in a shop LAN.
 - Every POST outside /api must send `csrf_token` (form field) or `X-CSRF-Token` (header) equal to
@@ -19,10 +22,10 @@ from functools import wraps
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, has_request_context, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, has_app_context, has_request_context, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 
-from appliance.accounts import role_allows
+from appliance.accounts import end_web_session, role_allows, start_web_session, web_session_user
 from appliance.errors import Forbidden
 from appliance.models import User
 
@@ -60,8 +63,17 @@ def start_session(user: User) -> None:
 
 
 def session_values(user: User) -> dict:
-    return {"user_id": user.id, "pw": _password_stamp(user), "since": int(time.time()),
-            CSRF_FIELD: secrets.token_urlsafe(32)}
+    """What a signed-in session's cookie holds; registers the session on the server (its `sid`)."""
+    hours = current_app.config["SETTINGS"].security.session_hours if has_app_context() else 12
+    return {"user_id": user.id, "sid": start_web_session(user, hours), "pw": _password_stamp(user),
+            "since": int(time.time()), CSRF_FIELD: secrets.token_urlsafe(32)}
+
+
+def end_session() -> None:
+    """Sign-out: the session ends on the server too, so a copy of the cookie is worth nothing."""
+    end_web_session(session.get("sid"))
+    g.user = None
+    session.clear()
 
 
 def refresh_password_stamp(user: User) -> None:
@@ -70,13 +82,12 @@ def refresh_password_stamp(user: User) -> None:
 
 def _load_user() -> None:
     g.user = None
-    user_id = session.get("user_id")
-    if user_id is None:
+    if session.get("user_id") is None:
         return
-    user = User.get_or_none(User.id == user_id)
+    user = web_session_user(session.get("sid"))  # None once signed out, here or everywhere
     max_age = current_app.config["SETTINGS"].security.session_hours * 3600
-    if (user is None or not user.active or session.get("pw") != _password_stamp(user)
-            or time.time() - session.get("since", 0) > max_age):
+    if (user is None or user.id != session.get("user_id") or not user.active
+            or session.get("pw") != _password_stamp(user) or time.time() - session.get("since", 0) > max_age):
         session.clear()
         return
     g.user = user
