@@ -108,3 +108,26 @@ def page(browser, live_server):
     tab = context.new_page()
     yield tab
     context.close()
+
+
+class CountingHasher:
+    """The real argon2 hasher, counting its password checks."""
+
+    def __init__(self, real):
+        self.real, self.checks, self._lock = real, 0, threading.Lock()
+
+    def verify(self, password_hash, password):
+        with self._lock:
+            self.checks += 1
+        return self.real.verify(password_hash, password)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+@pytest.fixture
+def hasher(monkeypatch) -> CountingHasher:
+    """accounts' argon2 hasher, counting how many passwords it really checks."""
+    counting = CountingHasher(accounts._hasher)
+    monkeypatch.setattr(accounts, "_hasher", counting)
+    return counting

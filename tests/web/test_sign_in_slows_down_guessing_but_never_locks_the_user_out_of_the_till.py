@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from contextlib import ExitStack
 from datetime import timedelta
 
-import pytest
 
 from appliance import accounts, clock
 from appliance.models import AuditEvent, SignInThrottle
@@ -19,28 +17,6 @@ from .web_helpers import PASSWORD, post_form
 TILL = "10.0.0.5"
 ATTACKER = "203.0.113.66"
 ANSWER = accounts.SIGN_IN_FAILED
-
-
-class CountingHasher:
-    """The real argon2 hasher, counting its password checks."""
-
-    def __init__(self, real):
-        self.real, self.checks, self._lock = real, 0, threading.Lock()
-
-    def verify(self, password_hash, password):
-        with self._lock:
-            self.checks += 1
-        return self.real.verify(password_hash, password)
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-
-
-@pytest.fixture
-def hasher(monkeypatch) -> CountingHasher:
-    counting = CountingHasher(accounts._hasher)
-    monkeypatch.setattr(accounts, "_hasher", counting)
-    return counting
 
 
 def client_at(app, address: str):

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from appliance import accounts, config
+from appliance import config
 from tests.conftest import on_both_engines
 
 from .web_helpers import post_form
@@ -21,28 +21,6 @@ def settings(home, database_url) -> config.Settings:
     # A first wait far longer than the test: a slow machine must not let a 6th attempt through legitimately.
     return config.load(home, environ={"APPLIANCE_DATABASE_URL": database_url,
                                       "APPLIANCE_SECURITY_LOGIN_FIRST_WAIT_SECONDS": "600"})
-
-
-class CountingHasher:
-    """The real argon2 hasher, counting its password checks."""
-
-    def __init__(self, real):
-        self.real, self.checks, self._lock = real, 0, threading.Lock()
-
-    def verify(self, password_hash, password):
-        with self._lock:
-            self.checks += 1
-        return self.real.verify(password_hash, password)
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-
-
-@pytest.fixture
-def hasher(monkeypatch) -> CountingHasher:
-    counting = CountingHasher(accounts._hasher)
-    monkeypatch.setattr(accounts, "_hasher", counting)
-    return counting
 
 
 def attempt_all_at_once(app, addresses: list[str]) -> list[int]:

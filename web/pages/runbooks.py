@@ -56,13 +56,8 @@ def runbook_page(runbook_id: str):
 def start_runbook(runbook_id: str):
     runbook = load_library().get(runbook_id) or abort(404)
     params = {p.name: request.form.get(p.name, "") for p in runbook.params if request.form.get(p.name)}
-    try:
-        run_id = engine.start_in_background(settings(), runbook.id, params, _actor(),
-                                            dry_run=request.form.get("dry_run") == "true")
-    except AppError as refused:
-        flash(refused.message, "error")
-        return redirect(url_for(".runbook_page", runbook_id=runbook.id))
-    return redirect(url_for(".run_page", run_id=run_id))
+    return _go_to_the_run(runbook, lambda: engine.start_in_background(
+        settings(), runbook.id, params, _actor(), dry_run=request.form.get("dry_run") == "true"))
 
 
 @blueprint.post("/ops/runbooks/<runbook_id>/drill")
@@ -75,8 +70,14 @@ def drill_runbook(runbook_id: str):
     if target and target not in {t.name for t in settings().backup.targets}:
         flash(f"There is no target {target!r} on this box.", "error")
         return redirect(url_for(".runbook_page", runbook_id=runbook.id))
+    return _go_to_the_run(runbook, lambda: engine.drill_in_background(settings(), runbook.id, target, _actor()))
+
+
+def _go_to_the_run(runbook, start):
+    """Starts a run in a child process and sends the browser to its page; a refusal (role, a
+    parameter) is said on the runbook's page."""
     try:
-        run_id = engine.drill_in_background(settings(), runbook.id, target, _actor())
+        run_id = start()
     except AppError as refused:
         flash(refused.message, "error")
         return redirect(url_for(".runbook_page", runbook_id=runbook.id))
