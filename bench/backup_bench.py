@@ -177,11 +177,12 @@ def generate(db_path: Path, size_mb: int, seed: int = 1, quiet: bool = False) ->
     conn.execute("""INSERT INTO stock_movement (product_id, location_id, kind, on_hand_delta, reserved_delta,
                         order_line_id, reference, actor, created_at)
                     SELECT l.product_id, l.location_id, 'adjust',
-                           l.on_hand - COALESCE(SUM(m.on_hand_delta), 0), l.reserved - COALESCE(SUM(m.reserved_delta), 0),
+                           l.on_hand - COALESCE(m.on_hand, 0), l.reserved - COALESCE(m.reserved, 0),
                            NULL, 'opening balance', 'bench', ?
-                    FROM stock_level l LEFT JOIN stock_movement m
-                      ON m.product_id = l.product_id AND m.location_id = l.location_id
-                    GROUP BY l.product_id, l.location_id""", (ts(start),))
+                    FROM stock_level l LEFT JOIN (
+                        SELECT product_id, location_id, SUM(on_hand_delta) AS on_hand, SUM(reserved_delta) AS reserved
+                        FROM stock_movement GROUP BY product_id, location_id) m
+                      ON m.product_id = l.product_id AND m.location_id = l.location_id""", (ts(start),))
     conn.execute("COMMIT")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.close()
