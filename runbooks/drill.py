@@ -149,9 +149,12 @@ def _free_port() -> int:
 class DrillSteps:
     """How the engine runs a step in a drill (the Runner asks `plan` before each step)."""
 
-    def __init__(self, sandbox: Sandbox, target: str | None):
-        self.sandbox, self.target = sandbox, target
+    def __init__(self, sandbox: Sandbox, target: str | None, order_timeout: float = 60):
+        self.sandbox, self.target, self.order_timeout = sandbox, target, order_timeout
         self.restored_at: float | None = None
+        self.restored_newest = None              # the newest change the restored copy holds
+        self.accepted_at: float | None = None   # when the sandbox accepted its test order
+        self.served = False
 
     def plan(self, step: Step, params: dict) -> tuple[str, dict, Settings | None]:
         """("run", params, settings) or ("skip", {"why": …}, None)."""
@@ -171,13 +174,22 @@ class DrillSteps:
         return self.restored_at is not None
 
     def after(self, step: Step, ok: bool) -> None:
-        """Once the sandbox database is restored, the drill works on it: probes read it, and the
-        sandbox serves it."""
+        """Once the sandbox database is restored, the drill works on it (probes read it); at the step
+        after which the shop takes orders again (`serves`), the sandbox serves and takes a test order:
+        that is where the RTO ends, whatever the runbook verifies afterwards."""
         if step.kind == "action" and step.operation == RESTORE and ok and not self.restored:
             self.restored_at = time.monotonic()
             runtime.connect(self.sandbox.settings)
-            self.sandbox.serve()
-            self.sandbox.wait_ready()
+            self.restored_newest = _newest_change()  # before the drill's own token and test order
+        if step.serves and ok and self.restored and not self.served:
+            self.serve_and_take_an_order()
+
+    def serve_and_take_an_order(self) -> None:
+        self.served = True
+        sku, token = _test_order_ingredients(self.sandbox.folder.name)
+        self.sandbox.serve()
+        if self.sandbox.accepts_an_order(token, sku, time.monotonic() + self.order_timeout):
+            self.accepted_at = time.monotonic()
 
 
 def run_drill(settings: Settings, runbook_id: str, actor: operations.Actor, *, target: str | None = None,
@@ -189,7 +201,7 @@ def run_drill(settings: Settings, runbook_id: str, actor: operations.Actor, *, t
     started, started_at = time.monotonic(), clock.now()
     disaster = _newest_change()  # the live box's newest committed change when the "disaster" strikes
     sandbox = Sandbox(settings, drill_id)
-    steps = DrillSteps(sandbox, target)
+    steps = DrillSteps(sandbox, target, order_timeout)
     say(f"drill {drill_id}: {runbook.id} into a sandbox on {sandbox.base_url}; the live box is not touched")
     result = DrillResult(drill_id, runbook.id, target, actor.name, started_at.isoformat(), False, None, None,
                          runbook.rto_budget_seconds, settings.recovery.rpo_seconds)
@@ -204,11 +216,11 @@ def run_drill(settings: Settings, runbook_id: str, actor: operations.Actor, *, t
         if not steps.restored:
             result.reason = f"the runbook restored nothing ({view.status}{': ' + view.reason if view.reason else ''})"
             return result
-        restored_newest = _newest_change()
-        sku, token = _test_order_ingredients(drill_id)
-        accepted = sandbox.accepts_an_order(token, sku, time.monotonic() + order_timeout)
-        result.rto_seconds = round(time.monotonic() - started, 3) if accepted else None
-        result.rpo_seconds = _rpo(disaster, restored_newest)
+        if not steps.served:  # a runbook without a `serves` step: the shop is back when it ends
+            steps.serve_and_take_an_order()
+        accepted = steps.accepted_at is not None
+        result.rto_seconds = round(steps.accepted_at - started, 3) if accepted else None
+        result.rpo_seconds = _rpo(disaster, steps.restored_newest)
         result.succeeded = accepted and view.status == "completed"
         if not accepted:
             result.reason = "the restored instance did not accept a test order"

@@ -183,6 +183,7 @@ class Runner:
             self.journal.append({**record, "state": state_name, "actor": self.actor.name,
                                  "output": "drill: confirmed by the person running it"})
             self.say(f"[{step.kind}] {step.id}: {state_name} for the drill")
+            self.drill.after(step, True)
             return "ok"
         if self.assume_yes and step.kind == "manual":
             self.journal.append({**record, "state": "confirmed", "actor": self.actor.name, "output": "--yes"})

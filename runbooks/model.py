@@ -53,6 +53,7 @@ class Step(Strict):
     on_failure: Literal["stop", "continue", "rollback"] = "stop"
     rerun_on_resume: bool = False
     safe_to_repeat: bool = True            # False: asks before repeating a step that may have run
+    serves: bool = False                   # after this step the shop takes orders again: the RTO ends here
     # check, verify, action
     operation: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)

@@ -104,3 +104,13 @@ def test_no_runbook_holds_a_secret(shipped):
         text = (loader.LIBRARY / f"{runbook.id}.yaml").read_text()
         for marker in ("BEGIN OPENSSH PRIVATE KEY", "PRIVATE KEY-----", "password =", "secret_access_key ="):
             assert marker not in text, (runbook.id, marker)
+
+
+def test_a_runbook_that_restores_the_live_database_says_when_the_shop_serves_again(shipped):
+    """The RTO ends at the step after which orders are taken again (a drill serves its sandbox there)."""
+    for runbook in shipped.values():
+        steps = runbook.steps
+        restores = [i for i, s in enumerate(steps) if s.operation == "backup.restore" and s.params.get("force")]
+        if restores:
+            serving = [i for i, s in enumerate(steps) if s.serves]
+            assert len(serving) == 1 and serving[0] > restores[0], runbook.id
