@@ -64,9 +64,15 @@ def status_command(app, limit: int) -> None:
     """Per backup: copies, verification, 3-2-1; and the newest restorable copy against the RPO."""
     settings = app.settings()
     fresh = statuses.freshness(settings)
-    verdict = "met" if fresh.meets_rpo else "NOT met"
-    click.echo(f"newest restorable backup: {fresh.backup_id or 'none'}, age {_age(fresh.age_seconds)}; "
-               f"RPO {fresh.rpo_seconds} s {verdict}")
+    if fresh.first_backup_pending:
+        r = fresh.restored
+        click.echo(f"restored from {r['source']} on {r['target']} at {r['restored_at']:%Y-%m-%d %H:%M:%S} UTC; "
+                   f"first backup pending (`appliance backup run` makes it now); "
+                   f"RPO {fresh.rpo_seconds} s not met until it is made")
+    else:
+        verdict = "met" if fresh.meets_rpo else "NOT met"
+        click.echo(f"newest restorable backup: {fresh.backup_id or 'none'}, age {_age(fresh.age_seconds)}; "
+                   f"RPO {fresh.rpo_seconds} s {verdict}")
     replicated = replication.facts(settings)
     if replicated is not None:
         click.echo(f"continuous replication: {_replication_line(replicated)}")
@@ -218,6 +224,11 @@ def restore_command(app, backup_id, as_of, target, output, force, from_replica, 
         click.echo(f"restored the replica {report.replica} up to transaction {report.txid} into "
                    f"{report.destination} in {report.seconds:.1f} s")
         click.echo(counts)
+        if output is None:
+            from .restore import record_restored
+            record_restored(settings, f"the replica (transaction {report.txid})",
+                            settings.backup.replication.target or "?")
+            _next_steps(settings)
         return
     for reason in report.skipped:
         click.echo(f"skipped: {reason}", err=True)
@@ -226,6 +237,30 @@ def restore_command(app, backup_id, as_of, target, output, force, from_replica, 
                    f"yet, or no good copy); --backup-id {report.newest_available} restores it", err=True)
     click.echo(f"restored backup {report.backup_id} from {report.target} into {report.destination}")
     click.echo(f"made {report.created_at:%Y-%m-%d %H:%M:%S} UTC, {_age(report.age_seconds)} ago; {counts}")
+    if output is None:
+        _next_steps(settings)
+
+
+def _next_steps(settings: config.Settings) -> None:
+    """After a restore into the home's database: what the admin does next, in one screen."""
+    steps = []
+    secret = settings.path(settings.server.secret_key_file)
+    if not secret.exists():
+        steps.append(f"`appliance init`: makes the missing {secret.name} and keeps the restored database "
+                     "(safe here: it makes only what is missing)")
+    steps += [
+        "sign in with the restored users' own passwords: the old box's users came back with the database, "
+        "and a password given to `appliance init` on this box does not work",
+        "rotate the old box's API tokens: `appliance token list`, then for each `appliance token revoke NAME` "
+        "and `appliance token create --name NAME --role ROLE` (give the tills the new ones)",
+        "change the passwords: `appliance user list`, then `appliance user passwd NAME --password-stdin`",
+        "make a first backup now: `appliance backup run` (`backup status` says \"first backup pending\" "
+        "until then)",
+        "start the shop: `appliance serve` (or restart its service)",
+    ]
+    click.echo("next steps:")
+    for n, step in enumerate(steps, 1):
+        click.echo(f"  {n}. {step}")
 
 
 def _execute(settings: config.Settings, name: str, params: dict, quiet: bool):

@@ -6,6 +6,7 @@ place before anything existing is touched; a bad copy is skipped for the next on
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,6 +83,8 @@ def restore(settings: Settings, *, backup_id: str | None = None, as_of: datetime
                     report.skipped = skipped
                     newest = max(holders)
                     report.newest_available = newest if newest > report.backup_id else None
+                    if output is None:  # the home's own database: `backup status` says so until a backup
+                        record_restored(settings, f"backup {report.backup_id}", report.target)
                     return report
                 except UnsupportedFormat:
                     raise
@@ -91,6 +94,33 @@ def restore(settings: Settings, *, backup_id: str | None = None, as_of: datetime
         for t in targets:
             t.close()
     _give_up(backup_id, as_of, skipped)
+
+
+# -- what the home's database was restored from (`backup status`: "first backup pending") ---------
+
+RESTORED_FILE = "run/restored.json"
+
+
+def record_restored(settings: Settings, source: str, target: str, at: datetime | None = None) -> None:
+    """Writes run/restored.json (whole or not at all): `source` ("backup <id>" or "the replica <…>"),
+    the target it came from and when (UTC), after a restore into the home's database."""
+    path = settings.path(RESTORED_FILE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    at = at or utcnow()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"source": source, "target": target,
+                               "restored_at": at.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
+    os.replace(tmp, path)
+
+
+def last_restored(settings: Settings) -> dict | None:
+    """The record `record_restored` wrote ({"source", "target", "restored_at": datetime}), or None."""
+    try:
+        record = json.loads(settings.path(RESTORED_FILE).read_text())
+        record["restored_at"] = datetime.fromisoformat(record["restored_at"])
+        return record
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _refuse_overwrite(dest: Destination, force: bool) -> None:

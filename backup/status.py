@@ -38,6 +38,14 @@ class Freshness:
     backup_id: str | None
     age_seconds: float | None
     rpo_seconds: int
+    # Set while the home's database was restored (backup/restore.py record_restored) and no backup was
+    # made since: {"source": "backup <id>" | "the replica …", "target": name, "restored_at": datetime}.
+    # The RPO is still not met then, but the box is not failing: its first backup is due.
+    restored: dict | None = None
+
+    @property
+    def first_backup_pending(self) -> bool:
+        return self.restored is not None
 
     @property
     def meets_rpo(self) -> bool:
@@ -76,7 +84,12 @@ def freshness(settings: Settings) -> Freshness:
            .where(BackupCopy.state == "complete", BackupCopy.verify_state != "failed")
            .order_by(BackupSet.backup_id.desc()).first())
     age = (utcnow() - row.created_at).total_seconds() if row else None
-    return Freshness(row.backup_id if row else None, age, settings.recovery.rpo_seconds)
+    fresh = Freshness(row.backup_id if row else None, age, settings.recovery.rpo_seconds)
+    from .restore import last_restored
+    restored = last_restored(settings)
+    if restored is not None and (row is None or row.created_at < restored["restored_at"]):
+        fresh.restored = restored  # the rows before it are the old box's catalog, restored with it
+    return fresh
 
 
 def last_success_by_target() -> dict[str, datetime]:

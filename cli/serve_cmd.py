@@ -1,5 +1,9 @@
 """`appliance serve`: the web app under gunicorn (gthread workers), one scheduler per box.
 
+Start-up problems are one sentence and exit 1 (`check_start`), never a worker's traceback: what a
+worker or the order writer would fail on (the database, the secret key, the backup key) is checked
+in the master before anything forks.
+
 SIGTERM stops gracefully: gunicorn stops accepting, lets in-flight requests finish for up to
 server.graceful_timeout_seconds, then exits.
 """
@@ -11,6 +15,7 @@ import shutil
 import sys
 
 import click
+import peewee
 from gunicorn.app.base import BaseApplication
 
 from appliance import config, operations, order_writer, runtime
@@ -32,8 +37,12 @@ class ApplianceServer(BaseApplication):
         from web import create_app
 
         from .wiring import register_panels
-        register_panels()
-        return create_app(self.settings)
+        try:
+            register_panels()
+            return create_app(self.settings)
+        except Exception as e:  # noqa: BLE001 - check_start missed it: still one line, not a traceback
+            click.echo(f"Error: a web worker could not start: {_one_line(e)}", err=True)
+            raise SystemExit(3) from None  # gunicorn's "worker failed to boot": the master stops
 
 
 def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None) -> dict:
@@ -123,6 +132,54 @@ def _metrics_dir(settings: config.Settings) -> str:
     return str(path)
 
 
+# -- what the workers would fail on, checked once before they fork -------------------------------
+
+def check_start(app: CliContext) -> config.Settings:
+    """Settings with the database open and migrated, the secret key readable and (when backups are
+    configured) the backup key present; else a ConfigError of one sentence saying what to do."""
+    settings = config.load(app.home)  # a wrong setting: its own sentence
+    try:
+        settings = app.settings()  # opens the database and migrates it
+    except peewee.DatabaseError as e:
+        raise config.ConfigError(_database_problem(settings, e)) from None
+    from web import secret_key
+    secret_key(settings)
+    if settings.backup.targets or settings.backup.replication.enabled:
+        from backup import keys
+        from backup.errors import BackupError
+        path = settings.path(settings.backup.key_file)
+        if not path.exists():
+            raise config.ConfigError(
+                f"Setting backup.key_file: {path} does not exist: put the backup key there from your offline "
+                "copy (the line `appliance backup key export` printed on the old box; the backups need it), "
+                "or on a box that has never made a backup run `appliance init` to make a new one.")
+        try:
+            keys.load(path)
+        except (BackupError, OSError) as e:
+            raise config.ConfigError(f"Setting backup.key_file: {_one_line(e)}") from None
+    return settings
+
+
+def _database_problem(settings: config.Settings, error: Exception) -> str:
+    from appliance.db import open_database
+    url = settings.database.url
+    reason = _one_line(error)
+    if url.startswith("sqlite:"):
+        path = open_database(url, settings.home).database
+        if "unable to open" in reason:
+            return (f"The database {path} cannot be opened ({reason}): the file and its folder must exist and "
+                    "belong to the user the service runs as.")
+        return (f"The database {path} cannot be opened ({reason}): restore it with `appliance restore "
+                "--force` (the damaged file is kept aside; docs/backup.md).")
+    return (f"The database at database.url cannot be opened ({reason}): check that the server runs "
+            "and the URL's user, password and database are right.")
+
+
+def _one_line(error: Exception) -> str:
+    text = getattr(error, "message", None) or str(error) or type(error).__name__
+    return " ".join(text.split())
+
+
 @click.command("serve")
 @click.option("--host", default=None, help="Listen address (default: server.host).")
 @click.option("--port", type=int, default=None, help="Port (default: server.port).")
@@ -130,7 +187,7 @@ def _metrics_dir(settings: config.Settings) -> str:
 @pass_app
 def command(app: CliContext, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web pages and the API with a production WSGI server."""
-    settings = app.settings()  # validates config and migrates before any worker starts
+    settings = check_start(app)  # validates config, database, keys and migrates before any worker starts
     operations.reap_interrupted(settings)  # runs a crash or kill -9 left "running" are interrupted
     runtime.close()            # workers open their own connections after the fork
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir(settings)

@@ -14,7 +14,7 @@ def create_app(settings: config_module.Settings | None = None, *, connect: bool 
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.server.max_upload_bytes
-    app.config["SECRET_KEY"] = _secret_key(settings)
+    app.config["SECRET_KEY"] = secret_key(settings)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.jinja_loader = ChoiceLoader([app.jinja_loader, PanelTemplates()])
@@ -56,10 +56,18 @@ def _register_pages(app: Flask) -> None:
     pages.register(app)
 
 
-def _secret_key(settings: config_module.Settings) -> bytes:
+def secret_key(settings: config_module.Settings) -> bytes:
+    """The key that signs session cookies; a missing or unreadable file is one sentence saying what to do
+    (`appliance serve` calls this before any worker starts)."""
     path = settings.path(settings.server.secret_key_file)
     try:
         return path.read_bytes()
     except FileNotFoundError:
         raise config_module.ConfigError(
-            f"Setting server.secret_key_file: {path} does not exist (run `appliance init`).") from None
+            f"Setting server.secret_key_file: {path} does not exist: run `appliance init` (safe on a "
+            "restored home: it keeps the database and makes only what is missing).") from None
+    except OSError as e:
+        raise config_module.ConfigError(
+            f"Setting server.secret_key_file: {path} cannot be read ({e.strerror or e}): give it to the "
+            "user the service runs as (mode 600).") from None
+

@@ -1,0 +1,69 @@
+"""`appliance serve` on a home that cannot serve (a restored home without its secret key, a missing
+backup key, a database file that is not a database) exits non-zero within seconds with one sentence
+on stderr naming the problem and what to do: no traceback, no gunicorn "Worker failed to boot".
+Real processes: the home is made by `appliance init`, the server started as the service starts it."""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.durability.served import APPLIANCE, REPO, ServedAppliance
+from tests.servers.ports import free_port
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> ServedAppliance:
+    return ServedAppliance(tmp_path / "home").init()
+
+
+def serve(box: ServedAppliance) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.monotonic()
+    result = subprocess.run(APPLIANCE + ["--home", str(box.home), "serve", "--host", "127.0.0.1",
+                                         "--port", str(free_port()), "--workers", "1"],
+                            capture_output=True, text=True, env=box.env, cwd=REPO, timeout=60)
+    return result, time.monotonic() - started
+
+
+def assert_one_sentence(result: subprocess.CompletedProcess, seconds: float, *names: str) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr and "Worker failed to boot" not in result.stderr
+    assert "Listening at" not in result.stdout + result.stderr  # refused before gunicorn started
+    for name in names:
+        assert name in lines[0], lines[0]
+    assert seconds < 20, seconds
+    return lines[0]
+
+
+def test_a_missing_secret_key_says_to_run_init_and_that_init_is_safe(box):
+    (box.home / "keys" / "secret.key").unlink()
+    result, seconds = serve(box)
+    line = assert_one_sentence(result, seconds, "server.secret_key_file", str(box.home / "keys" / "secret.key"),
+                               "does not exist", "appliance init")
+    assert "keeps the database" in line
+
+    database = (box.home / "appliance.db").stat().st_ino
+    out = box.cli("init")  # what the sentence says: the database is kept, only the key is made
+    assert out.splitlines()[0] == f"created {box.home / 'keys' / 'secret.key'}", out
+    assert "admin admin already exists" in out and "password" not in out
+    assert (box.home / "appliance.db").stat().st_ino == database
+
+
+def test_a_missing_backup_key_says_where_it_comes_from(box):
+    (box.home / "keys" / "backup.key").unlink()
+    result, seconds = serve(box)
+    assert_one_sentence(result, seconds, "backup.key_file", str(box.home / "keys" / "backup.key"),
+                        "does not exist", "backup key export")
+
+
+def test_a_database_that_is_not_a_database_says_to_restore_it(box):
+    database = box.home / "appliance.db"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    database.write_bytes(b"garbage, not SQLite " * 500)
+    result, seconds = serve(box)
+    assert_one_sentence(result, seconds, str(database), "not a database", "appliance restore --force")
