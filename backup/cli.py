@@ -1,4 +1,4 @@
-"""`appliance backup run|list|status|verify|prune|key export` and `appliance restore`."""
+"""`appliance backup run|list|status|verify|prune|key export|kit` and `appliance restore`."""
 from __future__ import annotations
 
 
@@ -26,7 +26,7 @@ def _age(seconds: float | None) -> str:
 
 @click.group("backup", cls=AppGroup)
 def backup_group() -> None:
-    """Encrypted 3-2-1 backups: run, list, status, verify, prune, key export."""
+    """Encrypted 3-2-1 backups: run, list, status, verify, prune, key export, recovery kit."""
 
 
 @backup_group.command("run")
@@ -134,6 +134,23 @@ def key_export_command(app) -> None:
     """Print the backup key to store offline: a restore on a new box needs it."""
     settings = config.load(app.home)
     click.echo(keys.export_text(keys.load(settings.path(settings.backup.key_file))), nl=False)
+
+
+@backup_group.command("kit")
+@click.option("--output", default=None, metavar="DIR", type=click.Path(file_okay=False),
+              help="Write recovery-kit.html and recovery-kit.txt here (default: the keys folder).")
+@pass_app
+def kit_command(app, output: str | None) -> None:
+    """Print and write the recovery kit: the one sheet (with the backup key) a new box needs; print it, keep it offline."""
+    from pathlib import Path
+
+    from . import kit
+
+    sheet, written = kit.export(app.settings(), Path(output) if output else None)
+    click.echo(sheet.text(), nl=False)
+    click.echo("")
+    for path in written:
+        click.echo(f"wrote {path}  (print it, keep it offline, then delete the file)")
 
 
 def _replication_line(f: dict) -> str:

@@ -1,5 +1,6 @@
 """The backup package's panel on /ops: the newest backups with their copy on each target
-(verification, 3-2-1), the newest restorable copy against the RPO, and the continuous copy's lag.
+(verification, 3-2-1), the newest restorable copy against the RPO, the continuous copy's lag, and
+whether the recovery kit of the current key and targets was exported (`appliance backup kit`).
 Registered when imported (the composition root imports it: cli/wiring.py `register_panels`).
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ def backups_panel(current: Settings) -> Panel:
     rows = [{"view": v, "cells": {c.target: c for c in v.copies}, "size": size_text(v.payload_bytes)}
             for v in views]
     status, summary = _verdict(current, views, fresh, replication_ok)
-    return Panel(status=status, summary=summary, body="ops/backups.html", wide=True, data={
+    return Panel(status=status, summary=summary, body="ops/backups.html", wide=True, rows=[_kit_row(current)], data={
         "rows": rows, "targets": _columns(current, views), "fresh": fresh, "total": BackupSet.select().count(),
         "fresh_age": age_text(timedelta(seconds=fresh.age_seconds)) if fresh.age_seconds is not None else "",
         "rpo": age_text(timedelta(seconds=fresh.rpo_seconds)),
@@ -60,6 +61,19 @@ def _verdict(current: Settings, views: list, fresh, replication_ok: bool) -> tup
     if views and not views[0].rule_321:
         return "warn", f"The newest backup does not meet the 3-2-1 rule: {views[0].rule_detail}."
     return "ok", "The newest backup is within the RPO and meets the 3-2-1 rule."
+
+
+def _kit_row(current: Settings) -> tuple[str, str]:
+    """Whether the recovery kit (backup key, targets, restore commands) of the current key and targets was exported."""
+    try:
+        from .kit import status
+        kit = status(current)
+    except Exception as e:  # noqa: BLE001 - the kit's state must not hide the backups
+        log.warning("recovery kit state unavailable: %s", e)
+        return "Recovery kit", "its state could not be read (see the server log)"
+    if kit.current:
+        return "Recovery kit", f"current: {kit.reason}; keep the printed sheet offline"
+    return "Recovery kit", f"NOT current: {kit.reason}"
 
 
 def _replication(current: Settings) -> dict | None:

@@ -40,6 +40,8 @@ def command(app: CliContext, demo: bool, admin_user: str, admin_password_stdin: 
     for line in logins:
         click.echo(line)
     click.echo(f"home: {app.home}")
+    click.echo("next: run `appliance backup kit` and print it (the backup key, the targets and the restore "
+               "commands on one sheet); keep it offline, e.g. in the safe")
 
 
 DEMO_LOGINS = "demo-logins.txt"

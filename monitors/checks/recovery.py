@@ -1,7 +1,10 @@
 """Recovery checks: backup age per target, recovery point vs the RPO, 3-2-1, verify results,
-replication lag and days since the last successful restore drill. They read `recovery_facts`;
+replication lag, days since the last successful restore drill, and whether the recovery kit of the
+current backup key and targets was exported (backup/kit.py). They read `recovery_facts`;
 when nothing is recorded they say "unknown", never "ok"."""
 from __future__ import annotations
+
+from backup import kit
 
 from ..models import DrillResult
 from ..recovery_facts import backup_facts, latest_drills
@@ -107,6 +110,12 @@ def drill_age(ctx: CheckContext) -> Result:
     return Result(state, round(days, 1), reason)
 
 
+def recovery_kit(ctx: CheckContext) -> Result:
+    """Warns while the kit (backup key, targets, commands) of the current key and targets was never exported."""
+    current = kit.status(ctx.settings)
+    return Result("ok" if current.current else "warn", 1 if current.current else 0, current.reason)
+
+
 CHECKS = [
     Check("backup_age", "recovery", backup_age, "seconds since the newest backup, worst target", 300,
           "backup-failing", warn=2 * 3600, crit=26 * 3600),
@@ -118,4 +127,6 @@ CHECKS = [
     Check("replication_lag", "recovery", replication_lag, "seconds the replica is behind", 30, "replication-broken"),
     Check("drill_age", "recovery", drill_age, "days since the last successful restore drill", 3600, "restore-drill",
           warn=35, crit=95, confirm_count=1),
+    Check("recovery_kit", "recovery", recovery_kit, "recovery kit of the current key and targets exported (1) or not (0)",
+          3600, "box-lost", confirm_count=1),
 ]
