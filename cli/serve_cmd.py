@@ -9,9 +9,11 @@ server.graceful_timeout_seconds, then exits.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import socket
 import sys
 
 import click
@@ -160,6 +162,25 @@ def check_start(app: CliContext) -> config.Settings:
     return settings
 
 
+def check_address(host: str, port: int) -> None:
+    """The address is free to listen on (gunicorn would retry for 5 s, log each try and exit)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise config.ConfigError(f"Cannot listen on {host}:{port}: {e.strerror or e}: check server.host "
+                                 "or --host.") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind(address)
+        except OSError as e:
+            what = ("is in use by another program (another `appliance serve`?): stop it or choose another "
+                    "--port" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror or e}): "
+                    "check server.host/server.port or --host/--port")
+            raise config.ConfigError(f"The address {host}:{port} {what}.") from None
+
+
 def _database_problem(settings: config.Settings, error: Exception) -> str:
     from appliance.db import open_database
     url = settings.database.url
@@ -188,6 +209,7 @@ def _one_line(error: Exception) -> str:
 def command(app: CliContext, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web pages and the API with a production WSGI server."""
     settings = check_start(app)  # validates config, database, keys and migrates before any worker starts
+    check_address(host or settings.server.host, port or settings.server.port)
     operations.reap_interrupted(settings)  # runs a crash or kill -9 left "running" are interrupted
     runtime.close()            # workers open their own connections after the fork
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir(settings)

@@ -4,6 +4,7 @@ on stderr naming the problem and what to do: no traceback, no gunicorn "Worker f
 Real processes: the home is made by `appliance init`, the server started as the service starts it."""
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -19,10 +20,10 @@ def box(tmp_path: Path) -> ServedAppliance:
     return ServedAppliance(tmp_path / "home").init()
 
 
-def serve(box: ServedAppliance) -> tuple[subprocess.CompletedProcess, float]:
+def serve(box: ServedAppliance, port: int | None = None) -> tuple[subprocess.CompletedProcess, float]:
     started = time.monotonic()
     result = subprocess.run(APPLIANCE + ["--home", str(box.home), "serve", "--host", "127.0.0.1",
-                                         "--port", str(free_port()), "--workers", "1"],
+                                         "--port", str(port or free_port()), "--workers", "1"],
                             capture_output=True, text=True, env=box.env, cwd=REPO, timeout=60)
     return result, time.monotonic() - started
 
@@ -67,3 +68,13 @@ def test_a_database_that_is_not_a_database_says_to_restore_it(box):
     database.write_bytes(b"garbage, not SQLite " * 500)
     result, seconds = serve(box)
     assert_one_sentence(result, seconds, str(database), "not a database", "appliance restore --force")
+
+
+def test_an_address_in_use_says_so_at_once(box):
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result, seconds = serve(box, port)
+    assert_one_sentence(result, seconds, f"127.0.0.1:{port}", "in use", "--port")
+    assert seconds < 5, seconds  # not gunicorn's five tries
