@@ -45,7 +45,7 @@ def _wait(condition, seconds, process=None, log=None):
         try:
             if condition():
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused while starting, or slow to answer on a busy machine
             pass
         time.sleep(0.2)
     raise AssertionError(f"timed out; serve log: {log.read_text()[-2000:] if log else '-'}")
