@@ -78,3 +78,19 @@ def test_an_address_in_use_says_so_at_once(box):
         result, seconds = serve(box, port)
     assert_one_sentence(result, seconds, f"127.0.0.1:{port}", "in use", "--port")
     assert seconds < 5, seconds  # not gunicorn's five tries
+
+
+def test_a_worker_that_still_cannot_build_the_app_prints_one_line_and_exits_as_a_boot_failure(
+        settings, capsys):
+    """What the master's checks miss (here the key vanishes after them) ends a worker with one line
+    and gunicorn's boot-failure status (the master then stops), not a traceback."""
+    from cli.serve_cmd import ApplianceServer
+
+    server = ApplianceServer(settings, {"bind": "127.0.0.1:0"})
+    settings.path(settings.server.secret_key_file).unlink()
+    with pytest.raises(SystemExit) as stopped:
+        server.load()
+    assert stopped.value.code == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("Error: a web worker could not start: Setting server.secret_key_file:"), err
