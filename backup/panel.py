@@ -53,6 +53,10 @@ def _columns(current: Settings, views: list) -> list[tuple[str, str]]:
 def _verdict(current: Settings, views: list, fresh, replication_ok: bool) -> tuple[str, str]:
     if not current.backup.targets:
         return "crit", "No backup targets are configured: add [[backup.targets]] to appliance.toml."
+    if fresh.first_backup_pending:  # just restored: the old box's backups are not this box's yet
+        r = fresh.restored
+        return "warn", (f"Restored from {r['source']} on {r['target']} at {r['restored_at']:%Y-%m-%d %H:%M} UTC; "
+                        f"the first backup is pending: start backup.run in the Operations panel.")
     if fresh.backup_id is None:
         return "crit", "There is no restorable backup yet."
     if not fresh.meets_rpo and not replication_ok:

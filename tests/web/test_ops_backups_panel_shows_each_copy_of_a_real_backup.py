@@ -72,3 +72,16 @@ def test_with_no_backup_yet_the_panel_says_so(admin, settings):
 
     assert "There is no restorable backup yet." in body and "panel-crit wide" in body
     assert "No backup has been made yet" in body
+
+
+def test_right_after_a_restore_the_panel_asks_for_the_first_backup_instead_of_alarming(admin, settings, make_product):
+    from backup.restore import record_restored
+    make_product("TEA")
+    record_restored(settings, "backup 20261122T153000Z-ab12", "disk", at=utcnow() - timedelta(minutes=3))
+
+    body = admin.get("/ops").get_data(as_text=True)
+
+    panel = body[body.index('data-panel="Backups"') - 80:]
+    assert "panel-warn" in panel[:200]
+    assert "Restored from backup 20261122T153000Z-ab12 on disk at" in panel
+    assert "the first backup is pending" in panel
