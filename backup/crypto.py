@@ -1,9 +1,19 @@
-"""AES-256-GCM in chunks, so memory stays flat whatever the size.
+"""AES-256-GCM in chunks, so memory stays flat whatever the size; a key of its own for every file.
 
-Layout: header = MAGIC (8) + nonce prefix (8 random bytes) + chunk size (4, big-endian); then each
-chunk's ciphertext + 16-byte tag. Nonce = prefix + 4-byte chunk counter. The AAD binds the header,
-the chunk index and a final-chunk flag: reordered, dropped, duplicated or truncated chunks all fail.
-Every chunk holds exactly `chunk_size` plaintext bytes except the final one (which may be empty).
+Format 2 (written since issue 16): header = MAGIC (8) + salt (32 random bytes) + nonce prefix (8 random
+bytes) + chunk size (4, big-endian); then each chunk's ciphertext + 16-byte tag. The file's key is
+HKDF-SHA256(backup encryption key, salt, info "store-appliance sealed file v2"): with one key per file
+the 96-bit nonces (prefix + 4-byte chunk counter) never repeat under a key, however many files the
+box seals (format 1 put every file under the one key with a 64-bit random prefix: at ~2^25 replica
+files a year, the chance of a repeated nonce passed NIST's 2^-32 bound).
+
+Format 1 (read only): header = MAGIC_V1 (8) + nonce prefix (8) + chunk size (4); the backup
+encryption key itself.
+
+In both, the AAD binds the header, an optional context (what the caller says the file is, e.g. a
+replica file's name: a file renamed or swapped for another fails), the chunk index and a
+final-chunk flag: reordered, dropped, duplicated or truncated chunks all fail. Every chunk holds
+exactly `chunk_size` plaintext bytes except the final one (which may be empty).
 """
 from __future__ import annotations
 
@@ -12,17 +22,31 @@ import struct
 from typing import BinaryIO, Callable, Iterator
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import CorruptCopy
 
-MAGIC = b"SAPBK\x00\x01\x00"
-HEADER = struct.Struct(">8s8sI")
+MAGIC_FAMILY = b"SAPBK\x00"
+MAGIC = b"SAPBK\x00\x02\x00"      # format 2: a key per file
+MAGIC_V1 = b"SAPBK\x00\x01\x00"   # format 1: the backup key itself (read only)
+HEADER = struct.Struct(">8s32s8sI")
+HEADER_V1 = struct.Struct(">8s8sI")
+SALT_BYTES = 32
 TAG_BYTES = 16
 MAX_CHUNK = 64 * 1024 * 1024
+FILE_KEY_INFO = b"store-appliance sealed file v2"
 
 
-def _aad(header: bytes, index: int, final: bool) -> bytes:
+def file_key(key: bytes, salt: bytes) -> bytes:
+    """The key of one format-2 file: HKDF-SHA256 of the backup encryption key with the file's salt."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=FILE_KEY_INFO).derive(key)
+
+
+def _aad(header: bytes, index: int, final: bool, context: bytes = b"") -> bytes:
+    if context:
+        header += struct.pack(">I", len(context)) + context
     return header + struct.pack(">QB", index, 1 if final else 0)
 
 
@@ -33,20 +57,27 @@ def _nonce(prefix: bytes, index: int) -> bytes:
 
 
 class EncryptingWriter:
-    """A write-only file object: plaintext in, encrypted chunks out to `sink`.
+    """A write-only file object: plaintext in, encrypted chunks out to `sink` (format 2).
 
     Plaintext is gathered into one chunk-sized buffer and each chunk is encrypted into another
     (AESGCM.encrypt_into), both reused: one copy of each byte in, no allocation per chunk. So
     `sink.write` gets a view of that reused buffer and must consume it before returning, as files,
-    BytesIO and stream.GrowingFile do.
+    BytesIO and stream.GrowingFile do. `context` (bytes) is bound into every chunk's AAD; the reader
+    must pass the same. `_format=1` writes the old format (kept for tests of old files only).
     """
 
-    def __init__(self, sink: BinaryIO, key: bytes, chunk_size: int):
+    def __init__(self, sink: BinaryIO, key: bytes, chunk_size: int, context: bytes = b"", *, _format: int = 2):
         self._sink = sink
-        self._aes = AESGCM(key)
         self._chunk_size = chunk_size
         self._prefix = os.urandom(8)
-        self._header = HEADER.pack(MAGIC, self._prefix, chunk_size)
+        self._context = context
+        if _format == 1:
+            self._header = HEADER_V1.pack(MAGIC_V1, self._prefix, chunk_size)
+            self._aes, self._context = AESGCM(key), b""  # as the old writer did
+        else:
+            salt = os.urandom(SALT_BYTES)
+            self._header = HEADER.pack(MAGIC, salt, self._prefix, chunk_size)
+            self._aes = AESGCM(file_key(key, salt))
         self._plain = bytearray(chunk_size)
         self._filled = 0
         self._sealed = bytearray(chunk_size + TAG_BYTES)
@@ -71,7 +102,7 @@ class EncryptingWriter:
     def _emit(self, final: bool) -> None:
         sealed = memoryview(self._sealed)[: self._filled + TAG_BYTES]
         self._aes.encrypt_into(_nonce(self._prefix, self._index), memoryview(self._plain)[: self._filled],
-                               _aad(self._header, self._index, final), sealed)
+                               _aad(self._header, self._index, final, self._context), sealed)
         self._sink.write(sealed)
         self._filled = 0
         self._index += 1
@@ -85,16 +116,38 @@ class EncryptingWriter:
             self._closed = True
 
 
+def format_of(head: bytes) -> int | None:
+    """The format of a sealed file from its first bytes (1, 2), or None when it is not one."""
+    return {MAGIC: 2, MAGIC_V1: 1}.get(head[:8])
+
+
 def decrypt_chunks(source: BinaryIO, key: bytes, where: str,
-                   on_read: Callable[[bytes], None] | None = None) -> Iterator[bytes]:
-    """Yields plaintext chunks; raises CorruptCopy on any tampering or truncation."""
-    header = _read(source, HEADER.size, on_read)
-    if len(header) < HEADER.size:
+                   on_read: Callable[[bytes], None] | None = None, context: bytes = b"") -> Iterator[bytes]:
+    """Yields plaintext chunks of a format 1 or 2 file; raises CorruptCopy on any tampering or truncation."""
+    magic = _read(source, 8, on_read)
+    if magic == MAGIC:
+        layout = HEADER
+    elif magic == MAGIC_V1:
+        layout = HEADER_V1
+    elif len(magic) < 8:
         raise CorruptCopy(f"The payload of {where} is truncated (no header).")
-    magic, prefix, chunk_size = HEADER.unpack(header)
-    if magic != MAGIC or not 0 < chunk_size <= MAX_CHUNK:
+    elif magic.startswith(MAGIC_FAMILY):
+        raise CorruptCopy(f"The payload of {where} is in a newer format than this appliance reads: "
+                          "upgrade the appliance.")
+    else:
         raise CorruptCopy(f"The payload of {where} is not an appliance backup payload.")
-    aes = AESGCM(key)
+    header = magic + _read(source, layout.size - 8, on_read)
+    if len(header) < layout.size:
+        raise CorruptCopy(f"The payload of {where} is truncated (no header).")
+    if layout is HEADER:
+        _, salt, prefix, chunk_size = HEADER.unpack(header)
+        aes_key = file_key(key, salt)
+    else:
+        _, prefix, chunk_size = HEADER_V1.unpack(header)
+        aes_key, context = key, b""  # format 1 bound no context
+    if not 0 < chunk_size <= MAX_CHUNK:
+        raise CorruptCopy(f"The payload of {where} is not an appliance backup payload.")
+    aes = AESGCM(aes_key)
     block = chunk_size + TAG_BYTES
     index = 0
     current = _read(source, block, on_read)
@@ -104,7 +157,7 @@ def decrypt_chunks(source: BinaryIO, key: bytes, where: str,
         if len(current) < TAG_BYTES:
             raise CorruptCopy(f"The payload of {where} is truncated.")
         try:
-            yield aes.decrypt(_nonce(prefix, index), current, _aad(header, index, final))
+            yield aes.decrypt(_nonce(prefix, index), current, _aad(header, index, final, context))
         except InvalidTag:
             raise CorruptCopy(f"The payload of {where} fails decryption at chunk {index}: "
                               "it is damaged or truncated.") from None

@@ -48,13 +48,13 @@ def test_layout_and_content_do_not_depend_on_write_sizes(pattern, total):
 
 
 def test_a_payload_written_by_the_previous_writer_still_decrypts():
-    """The previous EncryptingWriter (bytearray buffer, AESGCM.encrypt per chunk) made the same
-    layout; built here by hand with the same nonce and AAD rules."""
+    """The previous EncryptingWriter (bytearray buffer, AESGCM.encrypt per chunk, format 1: the
+    backup key itself) made the same layout; built here by hand with the same nonce and AAD rules."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     plain = os.urandom(3 * CHUNK + 5)
     prefix = os.urandom(8)
-    header = crypto.HEADER.pack(crypto.MAGIC, prefix, CHUNK)
+    header = crypto.HEADER_V1.pack(crypto.MAGIC_V1, prefix, CHUNK)
     aes = AESGCM(KEY.encryption)
     pieces = [plain[i:i + CHUNK] for i in range(0, len(plain), CHUNK)]
     blob = header + b"".join(
