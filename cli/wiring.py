@@ -16,6 +16,7 @@ COMMANDS = {
     "export": "cli.import_export_cmd:export_command",
     "audit": "cli.audit_cmd:command",
     "config": "cli.config_cmd:command",
+    "tls": "cli.tls_cmd:command",
     # Other packages' commands (backup, restore, monitors, runbook, drill, failover) go below.
     "monitors": "monitors.cli:command",
     "backup": "backup.cli:backup_group",
