@@ -17,6 +17,8 @@ from urllib.parse import unquote, urlparse
 import peewee
 from peewee import DatabaseProxy
 
+from . import fencing
+
 database = DatabaseProxy()
 
 
@@ -87,6 +89,7 @@ def _postgres(parsed) -> peewee.PostgresqlDatabase:
 def init_database(url: str, home: Path | str = ".", busy_timeout_ms: int = 5000) -> peewee.Database:
     db = open_database(url, home, busy_timeout_ms)
     database.initialize(db)
+    fencing.watch(home)  # this process obeys this home's write permit (appliance/fencing.py)
     return db
 
 
@@ -112,9 +115,11 @@ def write_transaction():
     one lock order, so two orders naming the same products in opposite order cannot deadlock.
     """
     with database.atomic():
+        fencing.check()  # a fenced box starts no write
         if is_postgres():
             database.execute_sql("SELECT id FROM audit_head WHERE id = 1 FOR UPDATE")
         yield
+        fencing.check()  # and commits none: the permit's deadline may have passed meanwhile
 
 
 class _WriterTurn:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import peewee
 
+from . import fencing
 from .db import database, is_postgres
 from .models import KeyValue
 
@@ -20,6 +21,9 @@ def accepts_writes() -> tuple[bool, str]:
             # Takes and releases the write lock: proves the file is writable and not locked for long.
             with database.atomic():
                 database.execute_sql("UPDATE key_value SET value = value WHERE key = 'schema_version'")
+        refusal = fencing.refusal()
+        if refusal:
+            return False, f"this box is fenced: {refusal}"
         fenced = KeyValue.get_or_none(KeyValue.key == FENCED_KEY)
         if fenced and fenced.value not in ("", "0", "false"):
             return False, f"box is fenced: {fenced.value}"
