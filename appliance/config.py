@@ -52,6 +52,24 @@ class ServerSettings(Section):
     max_request_bytes: int = Field(1_048_576, ge=1024, description="Largest accepted request body; larger ones get 413.")
     max_upload_bytes: int = Field(20_971_520, ge=1024, description="Largest accepted import file upload.")
     secret_key_file: str = Field("keys/secret.key", description="File holding the key that signs session cookies (created by `appliance init`).")
+    tls_cert_file: str = Field("", description="PEM certificate (with its chain) `appliance serve` serves HTTPS with; set together with tls_key_file (`appliance tls self-signed` makes a self-signed pair, or use the shop CA's). Empty: plain HTTP (e.g. behind a TLS reverse proxy, docs/security.md). The `tls_expiry` check watches it.")
+    tls_key_file: str = Field("", description="PEM private key of tls_cert_file (mode 600).")
+    trusted_proxies: list[str] = Field(default_factory=list, description="Addresses or networks (e.g. `127.0.0.1`, `10.0.0.5/32`) of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed; from any other client these headers are ignored.")
+    https_only: bool = Field(False, description="Behind a TLS reverse proxy: a plain-HTTP request from a non-loopback address is redirected to HTTPS (always so when tls_cert_file is set). Over HTTPS every answer carries HSTS and cookies are Secure either way.")
+    hsts_seconds: int = Field(31_536_000, ge=0, description="max-age of the Strict-Transport-Security header sent on HTTPS answers (0: no header).")
+    metrics_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"], description="Client addresses or networks allowed to read /metrics (others get 403); add the central Prometheus's address here.")
+    metrics_token_file: str = Field("", description="File holding a bearer token /metrics then requires (`Authorization: Bearer ...`, else 401), from every address; empty: no token.")
+
+    @field_validator("trusted_proxies", "metrics_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+        return value
 
 
 class ShopSettings(Section):

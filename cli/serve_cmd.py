@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import sys
 
 import click
@@ -80,7 +81,8 @@ def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None) ->
         host, port = bound or (server.address[0] if server.address else ("?", "?"))
         if bound is not None:
             record_served(settings, *bound)
-        click.echo(f"Store Appliance serving on http://{host}:{port}  (home {settings.home})", err=True)
+        scheme = "https" if settings.server.tls_cert_file else "http"
+        click.echo(f"Store Appliance serving on {scheme}://{host}:{port}  (home {settings.home})", err=True)
 
     return {"post_worker_init": post_worker_init, "worker_exit": worker_exit,
             "child_exit": child_exit, "when_ready": when_ready, "on_exit": on_exit}
@@ -112,7 +114,9 @@ def record_served(settings: config.Settings, host: str, port: int) -> None:
     path = settings.path(SERVED_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"host": host, "port": port, "pid": me.pid, "started": me.started}) + "\n")
+    scheme = "https" if settings.server.tls_cert_file else "http"
+    tmp.write_text(json.dumps({"host": host, "port": port, "scheme": scheme, "pid": me.pid,
+                               "started": me.started}) + "\n")
     os.replace(tmp, path)
 
 
@@ -144,8 +148,11 @@ def check_start(app: CliContext) -> config.Settings:
         settings = app.settings()  # opens the database and migrates it
     except peewee.DatabaseError as e:
         raise config.ConfigError(_database_problem(settings, e)) from None
-    from web import secret_key
+    from web import secret_key, transport
     secret_key(settings)
+    check_tls(settings)
+    if settings.server.metrics_token_file:
+        transport.metrics_token(settings)
     if settings.backup.targets or settings.backup.replication.enabled:
         from backup import keys
         from backup.errors import BackupError
@@ -160,6 +167,27 @@ def check_start(app: CliContext) -> config.Settings:
         except (BackupError, OSError) as e:
             raise config.ConfigError(f"Setting backup.key_file: {_one_line(e)}") from None
     return settings
+
+
+def check_tls(settings: config.Settings) -> None:
+    """server.tls_cert_file and tls_key_file are set together and make a certificate and its key."""
+    s = settings.server
+    if not s.tls_cert_file and not s.tls_key_file:
+        return
+    if not (s.tls_cert_file and s.tls_key_file):
+        missing = "tls_key_file" if s.tls_cert_file else "tls_cert_file"
+        raise config.ConfigError(f"Setting server.{missing} is empty: HTTPS needs both server.tls_cert_file and "
+                                 "server.tls_key_file (`appliance tls self-signed` makes a pair).")
+    cert, key = settings.path(s.tls_cert_file), settings.path(s.tls_key_file)
+    for name, path in (("tls_cert_file", cert), ("tls_key_file", key)):
+        if not path.is_file():
+            raise config.ConfigError(f"Setting server.{name}: {path} does not exist: `appliance tls self-signed` "
+                                     "makes a certificate and key, or put the shop CA's there.")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as e:
+        raise config.ConfigError(f"Settings server.tls_cert_file and tls_key_file: {cert} and {key} are not a PEM "
+                                 f"certificate and its private key ({_one_line(e)}).") from None
 
 
 def check_address(host: str, port: int) -> None:
@@ -227,7 +255,12 @@ def command(app: CliContext, host: str | None, port: int | None, workers: int | 
         "proc_name": "appliance",
         # gunicorn's control socket defaults to one path per user; two boxes on a host would collide.
         "control_socket_disable": True,
+        # Whom to believe about X-Forwarded-Proto is server.trusted_proxies' call (web/transport.py), not
+        # gunicorn's (it would believe any local process by default).
+        "secure_scheme_headers": {},
     }
+    if s.tls_cert_file:  # HTTPS served here; else plain HTTP (loopback, or behind a TLS reverse proxy)
+        options |= {"certfile": str(settings.path(s.tls_cert_file)), "keyfile": str(settings.path(s.tls_key_file))}
     writer = order_writer.Supervisor(settings) if s.order_writer else None
     if writer is not None:
         writer.start()

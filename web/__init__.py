@@ -26,9 +26,10 @@ def create_app(settings: config_module.Settings | None = None, *, connect: bool 
         # One connection per worker thread, kept open: SQLite pragmas are set once per connection.
         database.connect(reuse_if_open=True)
 
-    from . import errors, health, instrumentation
+    from . import errors, health, instrumentation, transport
     from .api import blueprint as api_blueprint
     errors.register(app)
+    transport.install(app, settings)  # trusted proxies, HTTPS redirect, HSTS (docs/security.md)
     app.register_blueprint(health.blueprint)
     instrumentation.install(app, settings)  # request latency for /metrics, web worker liveness
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
