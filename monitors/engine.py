@@ -159,9 +159,21 @@ def box_name(settings: Settings) -> str:
     return settings.monitors.box_name or socket.gethostname()
 
 
+def runbook_base_url(settings: Settings) -> str:
+    """Where this box's runbook pages are read: the configured base, else the box's own /ops/runbooks
+    at its host name and configured port (what a person on the shop's network can open)."""
+    configured = settings.monitors.runbook_base_url.rstrip("/")
+    return configured or f"http://{socket.getfqdn()}:{settings.server.port}/ops/runbooks"
+
+
 def runbook_link(settings: Settings, runbook: str) -> str:
-    base = settings.monitors.runbook_base_url.rstrip("/")
-    return f"{base}/{runbook}" if base else f"appliance runbook show {runbook}"
+    return f"{runbook_base_url(settings)}/{runbook}"
+
+
+# Beside the backups on every target, put there after each backup (runbooks/export.py writes it): the
+# copy to read when the box itself is dead.
+OFFLINE_RUNBOOK_FOLDER = "runbooks"
+OFFLINE_RUNBOOK_PATH = OFFLINE_RUNBOOK_FOLDER + "/{runbook}.html"
 
 
 def alert_payload(row: CheckState, kind: str, settings: Settings, config: CheckConfig, now: datetime,
@@ -175,6 +187,7 @@ def alert_payload(row: CheckState, kind: str, settings: Settings, config: CheckC
         "box": box, "check": row.check, "kind": kind, "state": row.state, "previous": previous,
         "since": row.since.isoformat() + "Z", "at": now.isoformat() + "Z", "value": row.value,
         "reason": row.reason, "runbook": config.runbook, "runbook_link": runbook_link(settings, config.runbook),
+        "runbook_offline": OFFLINE_RUNBOOK_PATH.format(runbook=config.runbook),
         "summary": summary,
     }
 

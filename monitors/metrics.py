@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from appliance.config import Settings
 from appliance.models import CHANNELS, Order
 
+from .checks import catalog, config_for
 from .checks.host import watched_mounts
 from .models import STATE_VALUES, CheckState, Notification
 from .recovery_facts import backup_facts, latest_drills
@@ -89,9 +90,16 @@ class ApplianceCollector(Collector):
             status.add_metric([row.check], STATE_VALUES.get(row.state, 3))
             if row.last_run_at:
                 last_run.add_metric([row.check], _timestamp(row.last_run_at))
+        # An info metric (always 1) that alert rules join on `check` to name and link the runbook.
+        runbooks = GaugeMetricFamily("appliance_check_runbook_info", "The runbook each check's alerts name (always 1).",
+                                     labels=["check", "runbook"])
+        for name, check in catalog().items():
+            runbook = config_for(check, self.settings).runbook
+            if runbook:
+                runbooks.add_metric([name, runbook], 1)
         undelivered = GaugeMetricFamily("appliance_alerts_undelivered", "Alerts waiting in the outbox.")
         undelivered.add_metric([], Notification.select().where(Notification.delivered_at.is_null()).count())
-        yield from (status, last_run, undelivered)
+        yield from (status, last_run, runbooks, undelivered)
 
     def _orders(self):
         # Counted in the database: the same answer from every worker, and it survives restarts.

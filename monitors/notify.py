@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from appliance.config import Settings
 from appliance.models import utcnow
 
+from .engine import OFFLINE_RUNBOOK_PATH
 from .models import Notification
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,9 @@ def email_message(payload: dict, settings: Settings) -> EmailMessage:
     ]
     if payload["kind"] != "recovery":
         lines += ["", f"Runbook to follow: {payload['runbook']}", f"  {payload['runbook_link']}",
+                  f"  on the box: appliance runbook show {payload['runbook']}",
+                  f"  box unreachable: {OFFLINE_RUNBOOK_PATH.format(runbook=payload['runbook'])}"
+                  " beside the backups on each target",
                   "", "Acknowledge to stop reminders: appliance monitors ack " + payload["check"]]
     message.set_content("\n".join(lines) + "\n")
     return message

@@ -14,7 +14,6 @@ from appliance.models import utcnow
 from appliance.panels import Panel, age_text, register_panel
 
 from . import status
-from .engine import runbook_link
 from .models import MaintenanceWindow, Silence
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -30,9 +29,8 @@ def health_panel(current: Settings) -> Panel:
     for r in rows:
         r["value_text"] = status.value_text(r["value"])
         r["since_age"] = age_text(now - r["since"]) if r["since"] else ""
-        link = runbook_link(current, r["runbook"])
-        # On the box's own page the runbook is one click away, whatever the alerts link to.
-        r["runbook_url"] = link if link.startswith(("http://", "https://", "/")) else f"/ops/runbooks/{r['runbook']}"
+        # On the box's own page the runbook is one click away on this very box, whatever the alerts link to.
+        r["runbook_url"] = f"/ops/runbooks/{r['runbook']}"
     return Panel(status=_worst(rows), summary=_summary(rows), body="ops/health.html", wide=True, data={
         "rows": rows, "silences": _active_silences(now), "windows": _current_windows(now),
         "silence_choices": SILENCE_CHOICES, "checks": [r["check"] for r in rows],

@@ -42,7 +42,7 @@ class MonitorSettings(Section):
     disk_paths: list[str] = Field(default_factory=list, description="Extra mount points or folders the disk and inode checks watch (the home folder and every local disk are always watched).")
     tls_cert_file: str = Field("", description="Certificate file of the box's HTTPS front (enables the TLS expiry check).")
     tls_endpoint: str = Field("", description="host:port of the box's HTTPS front, checked over the network (enables the TLS expiry check).")
-    runbook_base_url: str = Field("", description="Where runbooks are read, e.g. https://box/ops/runbooks; alerts link `<base>/<runbook id>` (empty: they name `appliance runbook show <id>`).")
+    runbook_base_url: str = Field("", description="Where runbooks are read, e.g. https://box/ops/runbooks; alerts link `<base>/<runbook id>` (empty: this box's own page, `http://<host name>:<server.port>/ops/runbooks`).")
     webhook_urls: list[str] = Field(default_factory=list, description="Each alert is POSTed as JSON to every URL here.")
     webhook_timeout_seconds: float = Field(10, gt=0, description="How long one webhook delivery attempt may take.")
     retry_base_seconds: int = Field(30, ge=1, description="First retry of a failed delivery after this long; each further retry waits twice as long.")

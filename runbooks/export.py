@@ -20,12 +20,13 @@ from pathlib import Path
 from appliance import clock
 from appliance.config import Settings
 from backup.targets import open_targets
+from monitors.engine import OFFLINE_RUNBOOK_FOLDER
 
 from . import loader
 from .loader import load_library
 from .model import Runbook, Step
 
-FOLDER = "runbooks"  # on each target, beside the backup folders (which are named by their time)
+FOLDER = OFFLINE_RUNBOOK_FOLDER  # on each target, beside the backup folders (alerts point there)
 
 STYLE = """body{font:15px/1.45 system-ui,sans-serif;max-width:52rem;margin:1.5rem auto;padding:0 1rem;color:#1d2733}
 h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:1.6rem}code,pre{background:#f1f3f5;border-radius:3px;padding:0 .2rem}
