@@ -2,7 +2,8 @@
 
 Every `bench/<name>_bench.py` is a benchmark; each runs in its own process (they start servers and
 bind the global database), in name order, and prints its own figures. Arguments after `--` go to
-every selected benchmark (e.g. `python -m bench orders -- --seconds 5`). `./dev bench` calls this.
+every selected benchmark (e.g. `python -m bench orders -- --seconds 5`), and so do the options after
+the names (`python -m bench soak --minutes 3`). `./dev bench` calls this.
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ def main(argv: list[str]) -> int:
     if "--" in argv:
         at = argv.index("--")
         argv, extra = argv[:at], argv[at + 1:]
+    options_at = next((i for i, a in enumerate(argv) if a.startswith("-") and i > 0), None)
+    if options_at is not None:  # `bench soak --minutes 3`: the options go to the benchmarks
+        argv, extra = argv[:options_at], argv[options_at:] + extra
     if argv and argv[0] in ("-h", "--help", "list"):
         print(__doc__.strip())
         print("benchmarks: " + ", ".join(available()))
