@@ -12,6 +12,15 @@ copy that leaves the box must be encrypted. So Litestream replicates to a `file`
 - Remote: `<level>/<min>-<max>.ltx.aes` under the replica location, each the LTX file in the backups'
   chunked AES-256-GCM format (backup/crypto.py, the backup key's encryption key): a changed, swapped in
   part, truncated or foreign file fails decryption, and Litestream checks every LTX checksum on restore.
+  Each file has a key of its own (format 2, HKDF from a salt in its header) and its remote key (level
+  and TXID range) is bound into its authenticated data: a file renamed or copied over another fails.
+- Signed index (`index.json` beside the levels): after each pass that changed the remote, the shipper
+  writes every file it shipped with its SHA-256, the newest TXID and that transaction's capture time,
+  signed with an HMAC-SHA256 key derived from the backup key by HKDF. Without it a replica whose newest
+  files were deleted would restore "to the last second" an older state without a word; with it a
+  restore says what is missing (`FetchReport.missing`). Deleting the index too is no way out: files
+  sealed in format 2 say the shipper wrote one. Rolling the index back to an older signed copy
+  together with the files is not detected (nothing outside the target remembers the newest index).
 - One pass (`ship_once`): upload every outbox file not yet shipped with its current size and mtime, in
   the order Litestream made them (so the remote is at every moment a state Litestream's own replica
   went through), then delete remote files that left the outbox (compacted or expired by Litestream)
@@ -30,23 +39,39 @@ copy that leaves the box must be encrypted. So Litestream replicates to a `file`
   down. Every listing is a state Litestream's own replica went through (uploads first, in order,
   removals after), and the files a listing names are checked to chain from TXID 1 to the newest
   one without a gap (a listing read while the shipper changed several levels could miss the
-  compacted file that replaced the removed ones); a gap is listed again too.
+  compacted file that replaced the removed ones); a gap is listed again too. The index is read before
+  each listing: the shipper writes it after the uploads it lists, and a compaction only removes files
+  whose transactions a file uploaded before it holds, so a listing always reaches the index's newest
+  TXID unless files were removed behind the shipper's back.
+- Missing newest files are a warning, not an error: the restore goes ahead with what the replica
+  holds and states the point it reached and what the index says is missing. When the box is gone the
+  missing files exist nowhere else, and refusing would leave the shop with no database at all; the
+  admin has to know what to re-enter, or to compare with the newest backup. `replication verify`
+  records the run as partial; while the box lives, the shipper ships the missing files again at its
+  next listing (`probe_interval_seconds`).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import io
 import json
 import logging
 import os
 import re
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from appliance.config import Settings
 
 from . import targets
-from .crypto import EncryptingWriter, decrypt_chunks
+from .crypto import EncryptingWriter, decrypt_chunks, format_of
 from .errors import BackupError, CorruptCopy, MissingObject, ObjectLocked
 from .progress import Progress
 from .staging import WorkingFolder, take_folder
@@ -64,6 +89,9 @@ LTX_TIMESTAMP_OFFSET = 32
 FETCH_ATTEMPTS = 8            # listings a restore tries while files are compacted away under it
 FETCH_RETRY_SECONDS = 0.5     # the pause before listing again, doubling up to FETCH_RETRY_MAX_SECONDS
 FETCH_RETRY_MAX_SECONDS = 5
+INDEX_KEY = "index.json"
+INDEX_FORMAT = 1
+INDEX_HMAC_INFO = b"store-appliance replica index hmac v1"
 
 
 @dataclass(frozen=True)
@@ -114,18 +142,77 @@ def outbox_files(outbox: Path) -> dict[str, OutboxFile]:
     return found
 
 
-def seal(source: Path, sealed: Path, encryption_key: bytes) -> None:
+def seal(source: Path, sealed: Path, encryption_key: bytes, key: str) -> str:
+    """Seals `source` as the remote file `key` (bound into its authenticated data); returns the
+    sealed file's SHA-256 (hex)."""
+    sha = hashlib.sha256()
+
+    class _Hashing:
+        def __init__(self, out):
+            self.out = out
+
+        def write(self, data) -> int:
+            sha.update(data)
+            return self.out.write(data)
+
     with open(source, "rb") as src, open(sealed, "wb") as out:
-        writer = EncryptingWriter(out, encryption_key, CHUNK)
+        writer = EncryptingWriter(_Hashing(out), encryption_key, CHUNK, key.encode())
         while block := src.read(CHUNK):
             writer.write(block)
         writer.close()
+    return sha.hexdigest()
 
 
-def unseal(sealed: Path, plain: Path, encryption_key: bytes, where: str) -> None:
+def unseal(sealed: Path, plain: Path, encryption_key: bytes, where: str, key: str) -> None:
+    """Opens the remote file `key` (format 1 files, sealed before names were bound, open too)."""
     with open(sealed, "rb") as src, open(plain, "wb") as out:
-        for block in decrypt_chunks(src, encryption_key, where):
+        for block in decrypt_chunks(src, encryption_key, where, context=key.encode()):
             out.write(block)
+
+
+# -- the signed index ---------------------------------------------------------------------------------
+
+def index_mac_key(encryption_key: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INDEX_HMAC_INFO).derive(encryption_key)
+
+
+def _index_mac(fields: dict, encryption_key: bytes) -> str:
+    body = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(index_mac_key(encryption_key), body, hashlib.sha256).hexdigest()
+
+
+def sign_index(files: dict[str, str | None], newest_txid: int, newest_time: float | None,
+               encryption_key: bytes, written_at: float | None = None) -> bytes:
+    fields = {"format": INDEX_FORMAT, "files": files, "newest_txid": newest_txid, "newest_time": newest_time,
+              "written_at": time.time() if written_at is None else written_at}
+    return json.dumps({**fields, "hmac": _index_mac(fields, encryption_key)}, sort_keys=True).encode()
+
+
+class IndexProblem(Exception):
+    pass
+
+
+def read_index(raw: bytes, encryption_key: bytes) -> dict:
+    """The index's fields once its HMAC holds; IndexProblem (a sentence fragment) when it does not."""
+    try:
+        data = json.loads(raw)
+        mac = data.pop("hmac")
+        files, newest = data["files"], data["newest_txid"]
+        if not isinstance(files, dict) or not isinstance(newest, int):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise IndexProblem("is not a replica index") from None
+    if not isinstance(mac, str) or not hmac.compare_digest(mac, _index_mac(data, encryption_key)):
+        raise IndexProblem("fails its HMAC check (altered, or made with another backup key)")
+    if data.get("format") != INDEX_FORMAT:
+        raise IndexProblem("is in a newer format than this appliance reads")
+    return data
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "time unknown"
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def ltx_time(path: Path) -> float:
@@ -156,7 +243,10 @@ class Shipper:
         self._target = open_replica_target(settings, target_settings, location)
         self._journal_path = settings.path(JOURNAL_FILE)
         self._scratch: WorkingFolder | None = None  # this shipper's own folder in the staging dir
+        self._digests: dict[str, str] = {}  # key -> SHA-256 of the sealed file, for the index
+        self._times: dict[str, float] = {}   # key -> capture time of its newest transaction
         self._shipped: dict[str, list[int]] = self._load_journal()
+        self._index_current = False  # the remote index describes self._shipped
         self._strays: set[str] = set()
         self._undeletable: set[str] = set()
         self._listed_at = 0.0
@@ -172,6 +262,8 @@ class Shipper:
         local = outbox_files(self.outbox)
         pending = sorted((f for f in local.values() if self._shipped.get(f.key) != f.fingerprint),
                          key=lambda f: (f.mtime_ns, f.key))
+        if pending:
+            self._index_current = False  # until the index lists them (a failed pass writes it next time)
         try:
             for f in pending:
                 self._upload(f)
@@ -179,6 +271,8 @@ class Shipper:
             if pending:
                 self._save_journal()
         deleted = self._delete_gone(local)
+        if not self._index_current:
+            self._write_index()
         self.replica_txid = max((max_txid(k) for k in self._shipped), default=0)
         self.confirmed_at = time.time()
         return bool(pending or deleted)
@@ -200,6 +294,7 @@ class Shipper:
             log.warning("replica %s lost %d file(s); shipping them again", self.description, len(missing))
             for key in missing:
                 del self._shipped[key]
+                self._digests.pop(key, None)
             self._save_journal()
         self._strays = remote - set(self._shipped)
         self._listed_at = time.time()
@@ -210,19 +305,24 @@ class Shipper:
         sealed = self._scratch.path / f"{f.path.name}.aes"
         try:
             try:
-                seal(f.path, sealed, self._key)
+                captured = ltx_time(f.path)
+                digest = seal(f.path, sealed, self._key, f.key)
             except FileNotFoundError:
                 return  # Litestream removed it meanwhile (compacted): nothing to ship
             self._target.put(sealed, f.key)
         finally:
             sealed.unlink(missing_ok=True)
         self._shipped[f.key] = f.fingerprint
+        self._digests[f.key] = digest
+        self._times[f.key] = captured
         self._strays.discard(f.key)
 
     def _delete_gone(self, local: dict[str, OutboxFile]) -> int:
         if not any(f.min_txid == 1 or f.key.startswith(f"{SNAPSHOT_LEVEL}/") for f in local.values()):
             return 0  # the outbox does not describe the whole database yet (no snapshot, no history from TXID 1)
         gone = sorted((set(self._shipped) | self._strays) - set(local) - self._undeletable)
+        if gone:
+            self._index_current = False
         for key in gone:
             try:
                 self._target.delete(key)
@@ -230,10 +330,22 @@ class Shipper:
                 log.warning("replica file %s is under Object Lock; left in place", key)
                 self._undeletable.add(key)
             self._shipped.pop(key, None)
+            self._digests.pop(key, None)
+            self._times.pop(key, None)
             self._strays.discard(key)
         if gone:
             self._save_journal()
         return len(gone)
+
+    def _write_index(self) -> None:
+        """The signed index of what the remote holds: written after the uploads it lists."""
+        self._index_current = False
+        newest = max(self._shipped, key=max_txid, default=None)
+        raw = sign_index({k: self._digests.get(k) for k in sorted(self._shipped)},
+                         max_txid(newest) if newest else 0, self._times.get(newest) if newest else None,
+                         self._key)
+        self._target.put_stream(io.BytesIO(raw), INDEX_KEY)
+        self._index_current = True
 
     # -- journal ------------------------------------------------------------------------------
 
@@ -244,18 +356,32 @@ class Shipper:
             return {}
         if data.get("replica") != self.description:
             return {}  # shipped somewhere else: this replica starts from nothing
-        return {k: v for k, v in data.get("files", {}).items() if REMOTE_KEY.match(k)}
+        files = {k: v for k, v in data.get("files", {}).items() if REMOTE_KEY.match(k)}
+        self._digests = {k: v for k, v in data.get("digests", {}).items() if k in files}
+        self._times = {k: v for k, v in data.get("times", {}).items() if k in files}
+        return files
 
     def _save_journal(self) -> None:
         self._journal_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._journal_path.with_name(self._journal_path.name + ".tmp")
-        tmp.write_text(json.dumps({"replica": self.description, "files": self._shipped}))
+        tmp.write_text(json.dumps({"replica": self.description, "files": self._shipped,
+                                   "digests": self._digests, "times": self._times}))
         os.replace(tmp, self._journal_path)
 
 
+@dataclass
+class FetchReport:
+    files: int
+    txid: int                   # the newest transaction the downloaded files hold
+    captured: float | None      # its capture time (epoch seconds)
+    missing: str | None = None  # one sentence when the signed index lists newer files than the replica holds
+    notes: list[str] = field(default_factory=list)  # why completeness could not be checked
+
+
 def fetch(settings: Settings, target_settings, location: str, description: str, encryption_key: bytes,
-          into: Path, show_progress: bool = True) -> int:
-    """Downloads and unseals the replica's files into `into` (a Litestream file replica); returns how many.
+          into: Path, show_progress: bool = True) -> FetchReport:
+    """Downloads and unseals the replica's files into `into` (a Litestream file replica), and checks
+    them against the replica's signed index.
 
     While the box writes, files leave the replica under a restore (compacted by Litestream, then
     removed by the shipper): a file gone before it was downloaded, or a listing with a gap, makes
@@ -263,9 +389,11 @@ def fetch(settings: Settings, target_settings, location: str, description: str, 
     target = open_replica_target(settings, target_settings, location)
     download = into.with_name(into.name + ".download")
     held: dict[str, Path] = {}  # key -> its unsealed file in `into`
+    formats: dict[str, int | None] = {}  # key -> its sealed format
     pause = FETCH_RETRY_SECONDS
     try:
         for attempt in range(1, FETCH_ATTEMPTS + 1):
+            index = _fetch_index(target, download, encryption_key)  # before the listing: see the module's doc
             keys = [k for k in target.list() if REMOTE_KEY.match(k)]
             if not keys:
                 raise BackupError(f"The replica {description} holds no files: nothing to restore.")
@@ -275,9 +403,9 @@ def fetch(settings: Settings, target_settings, location: str, description: str, 
             try:
                 if gap is not None:
                     raise _ListingChanged(f"the listing has no file after transaction {gap:#x}")
-                _download(target, [k for k in keys if k not in held], held, into, download, description,
+                _download(target, [k for k in keys if k not in held], held, formats, into, download, description,
                           encryption_key, show_progress)
-                return len(keys)
+                return _check_against_index(description, keys, held, formats, index)
             except (_ListingChanged, MissingObject) as e:
                 why = e.message if isinstance(e, MissingObject) else str(e)
                 if attempt == FETCH_ATTEMPTS:
@@ -291,6 +419,45 @@ def fetch(settings: Settings, target_settings, location: str, description: str, 
     finally:
         download.unlink(missing_ok=True)
         target.close()
+
+
+def _fetch_index(target, download: Path, encryption_key: bytes) -> dict | IndexProblem | None:
+    """The replica's signed index, an IndexProblem when it does not check, None when there is none."""
+    try:
+        target.get(INDEX_KEY, download)
+    except MissingObject:
+        return None
+    try:
+        return read_index(download.read_bytes(), encryption_key)
+    except IndexProblem as e:
+        return e
+    finally:
+        download.unlink(missing_ok=True)
+
+
+def _check_against_index(description: str, keys: list[str], held: dict[str, Path], formats: dict[str, int | None],
+                         index: dict | IndexProblem | None) -> FetchReport:
+    newest_key = max(keys, key=max_txid)
+    report = FetchReport(len(keys), max_txid(newest_key), ltx_time(held[newest_key]))
+    unchecked = "whether its newest files are all there cannot be checked"
+    if index is None:
+        if any(formats.get(k) == 2 for k in keys):
+            report.notes.append(f"The replica {description} has no signed index although its files were sealed by "
+                                f"an appliance that writes one (it was removed): {unchecked}.")
+        else:
+            report.notes.append(f"The replica {description} has no signed index (it was shipped by an older "
+                                f"appliance): {unchecked}.")
+    elif isinstance(index, IndexProblem):
+        report.notes.append(f"The signed index of the replica {description} {index}: {unchecked}.")
+    elif index["newest_txid"] > report.txid:
+        lost = sorted(k for k in index["files"] if REMOTE_KEY.match(k) and max_txid(k) > report.txid)
+        report.missing = (
+            f"The replica {description} ends at transaction {report.txid} ({_when(report.captured)}) but its "
+            f"signed index (written {_when(index.get('written_at'))}) lists files up to transaction "
+            f"{index['newest_txid']} ({_when(index.get('newest_time'))}): {len(lost)} newest "
+            f"file{'' if len(lost) == 1 else 's'} missing ({', '.join(lost[:3])}{', …' if len(lost) > 3 else ''}), "
+            f"so a restore reaches {_when(report.captured)} at the latest.")
+    return report
 
 
 class _ListingChanged(Exception):
@@ -311,8 +478,8 @@ def chain_gap(keys: list[str]) -> int | None:
         reached = further
 
 
-def _download(target, keys: list[str], held: dict[str, Path], into: Path, download: Path, description: str,
-              encryption_key: bytes, show_progress: bool) -> None:
+def _download(target, keys: list[str], held: dict[str, Path], formats: dict[str, int | None], into: Path,
+              download: Path, description: str, encryption_key: bytes, show_progress: bool) -> None:
     total = sum(info.size for info in map(target.stat, keys) if info) if show_progress else None
     progress = Progress(f"replica: download {len(keys)} files", total, enabled=show_progress)
     for key in keys:
@@ -320,8 +487,10 @@ def _download(target, keys: list[str], held: dict[str, Path], into: Path, downlo
         plain = into / "ltx" / level / (name[:-len(SEALED_SUFFIX)] + ".ltx")
         plain.parent.mkdir(parents=True, exist_ok=True)
         target.get(key, download, progress)
+        with open(download, "rb") as sealed:
+            formats[key] = format_of(sealed.read(8))
         try:
-            unseal(download, plain, encryption_key, f"the replica file {key}")
+            unseal(download, plain, encryption_key, f"the replica file {key}", key)
         except CorruptCopy as e:
             raise BackupError(f"{e.message} The replica {description} was sealed with another backup key "
                               "(keys/backup.key must be the one of the box that made it), or the file "

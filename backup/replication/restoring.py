@@ -28,7 +28,8 @@ class ReplicaRestore:
     destination: str
     replica: str
     seconds: float
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. an old replica whose completeness cannot be checked
+    missing: str | None = None  # the replica's signed index lists newer files than it holds (one sentence)
 
 
 def restore(settings: Settings, *, output: str | None = None, force: bool = False,
@@ -38,6 +39,8 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
     Checked like a backup restore: every file opens with the backup key (AES-GCM), Litestream checks
     each LTX file's checksums and the restored database's checksum, then quick_check and the business
     counts; `full_check` runs integrity_check. A wrong key or a damaged file changes nothing.
+    Newest files missing from the replica (its signed index lists more) do not stop the restore: the
+    result's `missing` says what is missing and where the restore stopped (sealed_replica's doc says why).
     """
     if not settings.backup.replication.target:
         raise ReplicationError("No replica is configured: set [backup.replication] target in appliance.toml.")
@@ -52,19 +55,21 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
     building = dest.path.with_name(f".{dest.path.name}.restoring")
     where = f"the replica {describe_replica(settings)}"
     with working_folder(settings, "replica-restore") as work:  # this restore's own: a backup run leaves it alone
-        txid, counts = _restore_into(settings, work, source_db, dest, building, where, key, force, timestamp,
-                                     full_check, show_progress)
-    return ReplicaRestore(txid, counts, str(dest.path), describe_replica(settings), time.monotonic() - started)
+        txid, counts, fetched = _restore_into(settings, work, source_db, dest, building, where, key, force,
+                                              timestamp, full_check, show_progress)
+    return ReplicaRestore(txid, counts, str(dest.path), describe_replica(settings), time.monotonic() - started,
+                          notes=fetched.notes, missing=fetched.missing)
 
 
 def _restore_into(settings: Settings, work: Path, source_db: Path, dest, building: Path, where: str, key,
-                  force: bool, timestamp: str | None, full_check: bool, show_progress: bool) -> tuple[int, dict]:
+                  force: bool, timestamp: str | None, full_check: bool,
+                  show_progress: bool) -> tuple[int, dict, sealed_replica.FetchReport]:
     try:
         for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
             leftover.unlink(missing_ok=True)
         unsealed = work / "replica"
-        sealed_replica.fetch(settings, replica_target(settings), replica_location(settings),
-                             describe_replica(settings), key.encryption, unsealed, show_progress)
+        fetched = sealed_replica.fetch(settings, replica_target(settings), replica_location(settings),
+                                       describe_replica(settings), key.encryption, unsealed, show_progress)
         config = write_config(settings, work / "litestream.yml", outbox=unsealed)
         command = [litestream_binary(settings), "restore", "-json", "-config", str(config), "-o", str(building)]
         if timestamp:
@@ -82,7 +87,7 @@ def _restore_into(settings: Settings, work: Path, source_db: Path, dest, buildin
         restoring._set_aside(dest.path)
         _set_aside_meta(settings, dest.path)
         os.replace(building, dest.path)
-        return txid, counts
+        return txid, counts, fetched
     finally:
         for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
             leftover.unlink(missing_ok=True)

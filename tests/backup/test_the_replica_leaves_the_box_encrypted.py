@@ -37,7 +37,7 @@ def test_the_replica_server_holds_only_sealed_files_that_open_into_litestreams_o
     settings, remote = _replicated_shop(shop, configure, sshd_server, "sealed")
     outbox = replication.outbox_dir(settings)
     local = sealed_replica.outbox_files(outbox)
-    remote_files = sorted(p for p in remote.rglob("*") if p.is_file())
+    remote_files = sorted(p for p in remote.rglob("*.ltx.aes") if p.is_file())
 
     # The control: Litestream's own files carry the note in the clear.
     assert any(CANARY.encode() in f.path.read_bytes() for f in local.values())
@@ -49,7 +49,7 @@ def test_the_replica_server_holds_only_sealed_files_that_open_into_litestreams_o
     key = keys.load(settings.path(settings.backup.key_file))
     for p in remote_files:
         opened = p.with_name(p.name + ".opened")
-        sealed_replica.unseal(p, opened, key.encryption, str(p))
+        sealed_replica.unseal(p, opened, key.encryption, str(p), str(p.relative_to(remote)))
         assert opened.read_bytes() == local[str(p.relative_to(remote))].path.read_bytes()
         opened.unlink()
 
