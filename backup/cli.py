@@ -197,6 +197,7 @@ def replication_verify_command(app, quiet: bool) -> None:
     report = _execute(app.settings(), "replication.verify", {}, quiet)
     click.echo(f"replica {report.replica}: ok, restored up to transaction {report.txid} in {report.seconds:.1f} s")
     click.echo(", ".join(f"{k}={v}" for k, v in report.counts.items()))
+    _replica_warnings(report)
 
 
 @replication_group.command("status")
@@ -241,6 +242,7 @@ def restore_command(app, backup_id, as_of, target, output, force, from_replica, 
         click.echo(f"restored the replica {report.replica} up to transaction {report.txid} into "
                    f"{report.destination} in {report.seconds:.1f} s")
         click.echo(counts)
+        _replica_warnings(report)
         if output is None:
             from .restore import record_restored
             record_restored(settings, f"the replica (transaction {report.txid})",
@@ -256,6 +258,14 @@ def restore_command(app, backup_id, as_of, target, output, force, from_replica, 
     click.echo(f"made {report.created_at:%Y-%m-%d %H:%M:%S} UTC, {_age(report.age_seconds)} ago; {counts}")
     if output is None:
         _next_steps(settings)
+
+
+def _replica_warnings(report) -> None:
+    """Newest files missing from the replica (its signed index lists them), or why that can't be checked."""
+    if report.missing:
+        click.echo(f"warning: {report.missing}", err=True)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
 
 
 def _next_steps(settings: config.Settings) -> None:

@@ -66,8 +66,9 @@ def _restore(ctx: Context, backup_id: str | None, as_of: str | None, target: str
 def _restore_outcome(report) -> Outcome:
     if isinstance(report, restoring.RestoreReport):
         return Outcome("ok", f"restored backup {report.backup_id} from {report.target} into {report.destination}")
-    return Outcome("ok", f"restored the replica {report.replica} up to transaction {report.txid} "
-                         f"into {report.destination}")
+    return Outcome("partial" if report.missing else "ok",
+                   f"restored the replica {report.replica} up to transaction {report.txid} "
+                   f"into {report.destination}" + (f"; {report.missing}" if report.missing else ""))
 
 
 def _replica_verify(ctx: Context):
@@ -75,8 +76,10 @@ def _replica_verify(ctx: Context):
 
 
 def _replica_verify_outcome(report) -> Outcome:
-    return Outcome("ok", f"restored up to transaction {report.txid}: integrity ok; "
-                         + ", ".join(f"{k}={v}" for k, v in report.counts.items()))
+    return Outcome("partial" if report.missing else "ok",
+                   f"restored up to transaction {report.txid}: integrity ok; "
+                   + ", ".join(f"{k}={v}" for k, v in report.counts.items())
+                   + (f"; {report.missing}" if report.missing else ""))
 
 
 def parse_time(text: str | None) -> datetime | None:
