@@ -25,6 +25,7 @@ COMMANDS = {
     "operations": "cli.operations_cmd:command",
     "runbook": "runbooks.cli:command",
     "drill": "cli.drill_cmd:command",
+    "failover": "cli.failover_cmd:command",
 }
 
 
@@ -34,6 +35,7 @@ def register_operations() -> None:
 
     from appliance import core_operations, operations  # noqa: F401
     import backup.operations  # noqa: F401
+    import failover.operations  # noqa: F401
     import monitors.operations  # noqa: F401
     import runbooks.operations  # noqa: F401
     # Background runs start `appliance` again, as this same program (the core knows no package above).
@@ -60,6 +62,7 @@ def register_settings() -> None:
     leaving the others to the parent that validated them (appliance/order_writer.py `main`).
     """
     from backup.settings import register as register_backup; register_backup()  # noqa: E702
+    from failover.settings import register as register_failover; register_failover()  # noqa: E702
     from monitors.settings import register as register_monitors; register_monitors()  # noqa: E702
     from runbooks.settings import register as register_runbooks; register_runbooks()  # noqa: E702
 

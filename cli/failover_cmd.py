@@ -1,0 +1,69 @@
+"""`appliance failover status|promote|demote|run`: the pair's leader lease (see docs/failover.md)."""
+from __future__ import annotations
+
+import json
+import logging
+
+import click
+
+from appliance import config, operations
+from appliance.commandline import CliContext, pass_app
+
+
+def _settings(app: CliContext, *, database: bool = True) -> config.Settings:
+    settings = app.settings() if database else config.load(app.home)
+    if not settings.failover.enabled:
+        raise click.ClickException("Failover is not enabled on this box: set [failover] enabled = true (docs/failover.md).")
+    return settings
+
+
+@click.group("failover")
+def command() -> None:
+    """The pair: which box holds the leader lease and takes orders."""
+
+
+@command.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def status(app: CliContext, as_json: bool) -> None:
+    from failover import control
+    report = control.status(_settings(app, database=False))
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    lease = (f"{report['lease_holder']} (epoch {report['lease_epoch']}, {report['lease_seconds_left']} s left)"
+             if report["lease_holder"] else "nobody")
+    click.echo(f"box:       {report['box']} ({report['role']})")
+    click.echo(f"epoch:     {report['epoch']} (this box's highest: {report['home_epoch']})")
+    click.echo(f"lease:     {lease}")
+    click.echo(f"fenced:    {'yes: ' + report['fenced_reason'] if report['fenced'] else 'no'}")
+    click.echo(f"members:   {report['members_reachable']} of {len(report['members'])} reachable")
+    for url, state in report["members"].items():
+        click.echo(f"  {url}: {state}")
+
+
+def _execute(app: CliContext, name: str, params: dict) -> None:
+    settings = _settings(app)
+    click.echo(operations.execute(settings, name, params, actor=operations.cli_actor(), source="cli"))
+
+
+@command.command("promote")
+@click.option("--planned", is_flag=True, help="Ask the current primary to hand over (maintenance).")
+@pass_app
+def promote(app: CliContext, planned: bool) -> None:
+    _execute(app, "failover.promote", {"planned": planned})
+
+
+@command.command("demote")
+@pass_app
+def demote(app: CliContext) -> None:
+    _execute(app, "failover.demote", {})
+
+
+@command.command("run")
+@pass_app
+def run(app: CliContext) -> None:
+    """Hold (or wait for) the leader lease until stopped: one per box, beside `appliance serve`."""
+    from failover.holder import run_until_signalled
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    run_until_signalled(_settings(app, database=False))

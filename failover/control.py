@@ -1,0 +1,119 @@
+"""What `failover status`, `promote` and `demote` do (the CLI and the operations call these)."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from appliance import fencing
+from appliance.config import Settings
+from appliance.errors import Conflict, ServiceUnavailable
+
+from .holder import DEMOTED_FILE, STATE_FILE, home_epoch, keys
+from .quorum import Quorum, QuorumUnavailable
+
+
+def _quorum(settings: Settings) -> Quorum:
+    return Quorum(settings.failover.etcd_endpoints, timeout=max(0.5, settings.failover.renew_interval_seconds))
+
+
+def _holder_state(home: Path) -> dict:
+    try:
+        return json.loads((home / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def status(settings: Settings) -> dict:
+    """Role, epoch, who holds the lease and since when it was renewed, fenced or not, members reachable."""
+    f = settings.failover
+    home = settings.home
+    permit = fencing.read_permit(home)
+    refusal = permit.refusal() if permit is not None else None
+    state = _holder_state(home)
+    now = fencing.boot_clock()
+    quorum = _quorum(settings)
+    members = quorum.member_status(timeout=1.0)
+    leader_key, epoch_key, _ = keys(settings)
+    holder, epoch, lease_left, lease_granted, quorum_error = None, None, None, None, None
+    try:
+        raw, _, lease_id = quorum.get(leader_key)
+        raw_epoch, _, _ = quorum.get(epoch_key)
+        epoch = int(raw_epoch) if raw_epoch else 0
+        if raw is not None:
+            holder = json.loads(raw)
+            lease_left, lease_granted = quorum.time_to_live(lease_id)
+    except QuorumUnavailable as e:
+        quorum_error = str(e)
+    me = f.box_name
+    is_holder = bool(holder and holder.get("holder") == me)
+    renewed_at = state.get("renewed_at") if is_holder else None
+    return {
+        "enabled": f.enabled,
+        "box": me,
+        "role": "primary" if is_holder and refusal is None else ("fenced primary" if is_holder else "standby"),
+        "epoch": epoch,
+        "home_epoch": home_epoch(home),
+        "lease_holder": holder.get("holder") if holder else None,
+        "lease_epoch": holder.get("epoch") if holder else None,
+        "lease_seconds_left": lease_left,
+        "lease_age_seconds": (lease_granted - lease_left) if holder and lease_granted else None,
+        "renewed_seconds_ago": round(now - renewed_at, 3) if renewed_at else None,
+        "fenced": refusal is not None or permit is None and f.enabled,
+        "fenced_reason": refusal or ("no lease holder has run on this box" if permit is None and f.enabled else None),
+        "holder_process": state.get("pid"),
+        "members": members,
+        "members_reachable": sum(1 for v in members.values() if v == "ok"),
+        "quorum_error": quorum_error,
+    }
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _granted(home: Path) -> fencing.Permit | None:
+    permit = fencing.read_permit(home)
+    return permit if permit is not None and permit.refusal() is None else None
+
+
+def demote(settings: Settings) -> str:
+    """Asks this box's lease holder to stop writing and give the lease back; waits until it has."""
+    home = settings.home
+    path = home / DEMOTED_FILE
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    path.write_text("demoted by an operator\n")
+    if not _wait_for(lambda: _granted(home) is None, settings.failover.lease_ttl_seconds + 2):
+        raise ServiceUnavailable("This box still holds its write permit: is its lease holder (failover run) stuck?")
+    return f"{settings.failover.box_name} stands by: it writes nothing until `failover promote`."
+
+
+def promote(settings: Settings, planned: bool = False) -> str:
+    """Lets this box take the lease: at once when it is free; with `planned`, asks the holder to hand over."""
+    f = settings.failover
+    home = settings.home
+    (home / DEMOTED_FILE).unlink(missing_ok=True)
+    leader_key, _, handover_key = keys(settings)
+    quorum = _quorum(settings)
+    try:
+        raw, _, lease_id = quorum.get(leader_key)
+        holder = json.loads(raw) if raw else None
+        if holder and holder.get("holder") != f.box_name:
+            if not planned:
+                raise Conflict(f"{holder.get('holder')} holds the lease (epoch {holder.get('epoch')}): "
+                               f"use --planned to have it hand over, or wait for its lease to expire.")
+            grant = quorum.grant(3 * f.lease_ttl_seconds)  # the request cleans itself up if nobody acts on it
+            quorum.put(handover_key, f.box_name, grant)
+    except QuorumUnavailable as e:
+        raise ServiceUnavailable(f"Cannot promote: the etcd quorum is unreachable ({e}).") from None
+    permit = None
+    if _wait_for(lambda: _granted(home) is not None, 3 * f.lease_ttl_seconds + 2):
+        permit = _granted(home)
+    if permit is None:
+        raise ServiceUnavailable("This box did not get the lease in time: is its lease holder (failover run) running?")
+    return f"{f.box_name} is the primary with epoch {permit.epoch}."

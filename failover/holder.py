@@ -1,0 +1,235 @@
+"""The lease holder: takes the pair's leader key under an etcd lease, with a new epoch, and renews it.
+
+One process per box (`appliance failover run`). Its only way to let the box write is the core's
+write permit (appliance/fencing.py), rewritten after each confirmed renewal with a deadline of
+
+    (when the renewal was *sent*) + lease TTL - fence margin
+
+etcd resets the lease's TTL when it handles the renewal, which is after it was sent, so the lease
+cannot expire before `sent + TTL`; the box stops writing `fence margin` earlier. Every writer
+compares the clock with the deadline itself before each COMMIT: if this loop stalls, is stopped or
+dies, the permit simply runs out. A standby can only take the key once etcd has deleted it with the
+expired lease (the take is a transaction on create_revision == 0), so never before that instant.
+
+Epochs: each take puts `epoch + 1` in the same transaction (compared on the epoch key's revision),
+so epochs only grow; the box keeps the highest it has held in `fence/epoch` in its home.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance import fencing
+from appliance.config import Settings
+
+from .quorum import Quorum, QuorumUnavailable
+
+log = logging.getLogger(__name__)
+
+EPOCH_FILE = Path("fence") / "epoch"
+DEMOTED_FILE = Path("fence") / "demoted"       # an operator asked this box to stand by (failover demote)
+STATE_FILE = Path("fence") / "holder.json"    # what the holder last did (failover status)
+
+
+def keys(settings: Settings) -> tuple[str, str, str]:
+    prefix = settings.failover.key_prefix
+    return prefix + "leader", prefix + "epoch", prefix + "handover"
+
+
+def home_epoch(home: Path) -> int:
+    try:
+        return int((Path(home) / EPOCH_FILE).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def remember_epoch(home: Path, epoch: int) -> None:
+    """The home keeps the highest epoch this box has held (it never goes down)."""
+    if epoch > home_epoch(home):
+        _write_atomically(Path(home) / EPOCH_FILE, f"{epoch}\n")
+
+
+@dataclass
+class Held:
+    lease_id: int
+    epoch: int
+    sent: float          # boot clock when the last confirmed renewal (or the grant) was sent
+
+
+class LeaseHolder:
+    def __init__(self, settings: Settings, quorum: Quorum | None = None):
+        self.settings = settings
+        self.f = settings.failover
+        self.home = settings.home
+        self.name = self.f.box_name
+        self.quorum = quorum or Quorum(self.f.etcd_endpoints, timeout=self.f.renew_interval_seconds)
+        self.leader_key, self.epoch_key, self.handover_key = keys(settings)
+        self.held: Held | None = None
+        self.hold_off_until = 0.0
+        self.stop_event = threading.Event()
+
+    # -- the permit --------------------------------------------------------------------------------
+
+    def _grant(self) -> None:
+        held = self.held
+        until = held.sent + self.f.fence_after_seconds
+        fencing.write_permit(self.home, fencing.Permit(True, until, fencing.boot_id(), held.epoch, self.name,
+                                                       f"holds the lease (epoch {held.epoch})"))
+        self._state(renewed_at=held.sent, fence_at=until, expires_at=held.sent + self.f.lease_ttl_seconds)
+
+    def _refuse(self, reason: str) -> None:
+        current = fencing.read_permit(self.home)
+        if current is None or current.granted or current.reason != reason:
+            fencing.write_permit(self.home, fencing.Permit(False, 0.0, fencing.boot_id(), home_epoch(self.home),
+                                                           self.name, reason))
+        self._state()
+
+    def _state(self, **extra) -> None:
+        state = {"name": self.name, "pid": os.getpid(), "at": fencing.boot_clock(),
+                 "holding": self.held is not None, "epoch": self.held.epoch if self.held else home_epoch(self.home),
+                 "lease_id": self.held.lease_id if self.held else 0, **extra}
+        _write_atomically(Path(self.home) / STATE_FILE, json.dumps(state))
+
+    # -- one step every renew interval ---------------------------------------------------------------
+
+    def step(self) -> None:
+        demoted = (Path(self.home) / DEMOTED_FILE).exists()
+        if self.held is not None:
+            if demoted:
+                self.release("an operator demoted it (failover demote)")
+                return
+            self._renew()
+        elif demoted:
+            self._refuse("an operator demoted it to standby (failover promote undoes it)")
+        elif fencing.boot_clock() >= self.hold_off_until:
+            self._try_take()
+
+    def _renew(self) -> None:
+        held = self.held
+        sent = fencing.boot_clock()
+        try:
+            ttl = self.quorum.keepalive(held.lease_id)
+        except QuorumUnavailable as e:
+            log.warning("failover: lease renewal failed (%s); this box stops writing at +%.1f s",
+                        e, held.sent + self.f.fence_after_seconds - fencing.boot_clock())
+            return  # the permit runs out on its own
+        if ttl <= 0:
+            log.error("failover: the lease (epoch %s) expired; this box stands by", held.epoch)
+            self.held = None
+            self._refuse(f"its lease (epoch {held.epoch}) expired before it could renew it")
+            return
+        held.sent = sent
+        self._grant()
+        self._hand_over_if_asked()
+
+    def _hand_over_if_asked(self) -> None:
+        try:
+            target, _, _ = self.quorum.get(self.handover_key)
+        except QuorumUnavailable:
+            return
+        if target and target != self.name:
+            self.release(f"it handed over to {target} (planned switchover)")
+            self.hold_off_until = fencing.boot_clock() + 3 * self.f.lease_ttl_seconds
+
+    def _try_take(self) -> None:
+        try:
+            leader, _, leader_lease = self.quorum.get(self.leader_key)
+            if leader is not None:
+                value = json.loads(leader)
+                if value.get("holder") == self.name and leader_lease and self._adopt(leader_lease, int(value["epoch"])):
+                    return
+                self._refuse(f"{value.get('holder', 'another box')} holds the lease (epoch {value.get('epoch')})")
+                return
+            target, _, _ = self.quorum.get(self.handover_key)
+            if target and target != self.name:
+                self._refuse(f"a planned switchover to {target} is under way")
+                return
+            raw_epoch, epoch_revision, _ = self.quorum.get(self.epoch_key)
+            epoch = max(int(raw_epoch or 0), home_epoch(self.home)) + 1
+            sent = fencing.boot_clock()
+            lease_id = self.quorum.grant(self.f.lease_ttl_seconds)
+            value = {"holder": self.name, "epoch": epoch, "lease": lease_id}
+            if not self.quorum.take(self.leader_key, self.epoch_key, epoch_revision, value, epoch, lease_id):
+                self.quorum.revoke(lease_id)
+                self._refuse("another box took the lease first")
+                return
+        except QuorumUnavailable as e:
+            self._refuse(f"it cannot reach the etcd quorum ({e})")
+            return
+        remember_epoch(self.home, epoch)
+        self.held = Held(lease_id, epoch, sent)
+        self._grant()
+        log.warning("failover: %s took the lease with epoch %s", self.name, epoch)
+        if target == self.name:
+            try:
+                self.quorum.delete(self.handover_key)
+            except QuorumUnavailable:
+                pass
+
+    def _adopt(self, lease_id: int, epoch: int) -> bool:
+        """This box's own lease from before a restart of the holder: renew it rather than wait it out."""
+        sent = fencing.boot_clock()
+        try:
+            ttl = self.quorum.keepalive(lease_id)
+        except QuorumUnavailable:
+            return False
+        if ttl <= 0:
+            return False
+        self.held = Held(lease_id, epoch, sent)
+        remember_epoch(self.home, epoch)
+        self._grant()
+        return True
+
+    def release(self, reason: str) -> None:
+        """Stops writing first, then gives the lease back (its key goes with it)."""
+        held, self.held = self.held, None
+        self._refuse(reason)
+        if held is not None:
+            try:
+                self.quorum.revoke(held.lease_id)
+            except QuorumUnavailable as e:
+                log.warning("failover: could not give the lease back (%s); it expires on its own", e)
+
+    # -- the process ---------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Steps every renew interval until stop(); a standby first waits one TTL (role hint)."""
+        self._refuse("the lease holder is starting")
+        if self.f.role == "standby":
+            self.hold_off_until = fencing.boot_clock() + self.f.lease_ttl_seconds
+        interval = self.f.renew_interval_seconds
+        while not self.stop_event.is_set():
+            started = fencing.boot_clock()
+            try:
+                self.step()
+            except Exception:  # noqa: BLE001 - the loop must go on; the permit runs out if it cannot
+                log.exception("failover: the lease holder's step failed")
+            self.stop_event.wait(max(0.0, started + interval - fencing.boot_clock()))
+        if self.held is not None:
+            self.release("its lease holder stopped")
+
+    def stop(self, *_args) -> None:
+        self.stop_event.set()
+
+
+def run_until_signalled(settings: Settings) -> None:
+    holder = LeaseHolder(settings)
+    signal.signal(signal.SIGTERM, holder.stop)
+    signal.signal(signal.SIGINT, holder.stop)
+    holder.run()

@@ -1,0 +1,26 @@
+"""The failover package's operations (see appliance/operations.py): promote and demote this box."""
+from __future__ import annotations
+
+from appliance.operations import Context, Operation, Outcome, Param, register
+
+from . import control
+
+
+def _promote(ctx: Context, planned: bool = False) -> str:
+    return control.promote(ctx.settings, planned=planned)
+
+
+def _demote(ctx: Context) -> str:
+    return control.demote(ctx.settings)
+
+
+PROMOTE = register(Operation(
+    "failover.promote", "Promote this box to primary", "admin", _promote, exclusive="failover",
+    record=lambda text: Outcome("ok", text), background=False,
+    params=(Param("planned", bool, default=False,
+                  help="Ask the current primary to hand over (maintenance) instead of refusing while it holds the lease."),),
+    help="Let this box take the leader lease with a new epoch and start taking orders."))
+DEMOTE = register(Operation(
+    "failover.demote", "Demote this box to standby", "admin", _demote, exclusive="failover",
+    record=lambda text: Outcome("ok", text), background=False,
+    help="Stop writing on this box and give the leader lease back; it stays standby until promoted."))

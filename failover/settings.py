@@ -1,0 +1,59 @@
+"""The `[failover]` section of appliance.toml: the pair's etcd quorum and the lease's timings.
+
+Owned by this package and registered by the composition root (cli/wiring.py) with `register`.
+Start-up refuses timings that could let the lease expire before this box has fenced itself: the
+holder must get `retries + 1` renewal attempts, each bounded by `renew_interval_seconds`, and
+still stop writing `fence_margin_seconds` before the lease can expire.
+"""
+from __future__ import annotations
+
+import socket
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from appliance import config
+from appliance.config import Section
+
+
+class FailoverSettings(Section):
+    enabled: bool = Field(False, description="Run this box as one of a pair: it writes only while it holds the leader lease in etcd (see docs/failover.md).")
+    role: Literal["primary", "standby"] = Field("standby", description="Role hint at start-up: a `primary` tries to take the lease at once; a `standby` waits one lease TTL first, so the intended primary wins a cold start. Either takes the lease when it is free.")
+    name: str = Field("", pattern=r"^[A-Za-z0-9_.-]{0,64}$", description="This box's name in the lease; empty: the host name.")
+    etcd_endpoints: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:2379"], min_length=1, description="Client URLs of the etcd members (one per box and the witness), e.g. `http://10.0.0.1:2379`.")
+    key_prefix: str = Field("/store-appliance/", pattern=r"^/[A-Za-z0-9_./-]*/$", description="Where the pair keeps its keys in etcd (`leader`, `epoch`).")
+    lease_ttl_seconds: int = Field(6, ge=2, le=300, description="The leader lease's TTL: how long after its holder's last renewal a standby may take over (etcd leases are whole seconds, at least 2).")
+    renew_interval_seconds: float = Field(1.0, gt=0, description="How often the holder renews the lease; also each etcd request's timeout.")
+    retries: int = Field(2, ge=0, description="Failed renewals tolerated before the fence: the rule is renew_interval_seconds x (retries + 1) + fence_margin_seconds < lease_ttl_seconds.")
+    fence_margin_seconds: float = Field(2.0, gt=0, description="The box stops writing this long before its lease can expire (covers a COMMIT in flight and clock rate differences).")
+
+    @field_validator("etcd_endpoints")
+    @classmethod
+    def _urls(cls, endpoints: list[str]) -> list[str]:
+        for url in endpoints:
+            if not url.startswith(("http://", "https://")) or url.count(":") < 2:
+                raise ValueError(f"each etcd endpoint must be a URL with a port, e.g. http://10.0.0.1:2379 (got {url!r})")
+        return endpoints
+
+    @model_validator(mode="after")
+    def _timings(self):
+        budget = self.renew_interval_seconds * (self.retries + 1) + self.fence_margin_seconds
+        if budget >= self.lease_ttl_seconds:
+            raise ValueError(
+                f"the lease timings are unsafe: renew_interval_seconds x (retries + 1) + fence_margin_seconds "
+                f"= {self.renew_interval_seconds:g} x {self.retries + 1} + {self.fence_margin_seconds:g} = {budget:g} s "
+                f"must stay below lease_ttl_seconds ({self.lease_ttl_seconds} s)")
+        return self
+
+    @property
+    def box_name(self) -> str:
+        return self.name or socket.gethostname()
+
+    @property
+    def fence_after_seconds(self) -> float:
+        """How long after a renewal was sent this box stops writing (the lease lives at least TTL)."""
+        return self.lease_ttl_seconds - self.fence_margin_seconds
+
+
+def register() -> None:
+    config.register_section("failover", FailoverSettings)
