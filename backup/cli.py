@@ -24,6 +24,57 @@ def _age(seconds: float | None) -> str:
     return f"{seconds:.0f} s"
 
 
+def _reach_options(func):
+    """The flags that reach a target with no config (restic's "connect to a repository")."""
+    options = [
+        click.option("--from", "from_url", default=None, metavar="URL",
+                     help="Read this target instead of the configured ones: sftp://USER@HOST:PORT/PATH, "
+                          "s3://BUCKET/PREFIX or a folder (works on an empty home)."),
+        click.option("--host-key", default=None, metavar="LINE",
+                     help="sftp: the server's pinned host key ('ssh-ed25519 AAAA…'; a `ssh-keyscan -p PORT HOST` line will do)."),
+        click.option("--ssh-key", default=None, metavar="FILE", help="sftp: the SSH private key of the user."),
+        click.option("--endpoint", default=None, metavar="URL", help="s3: the endpoint (empty for AWS)."),
+        click.option("--region", default="us-east-1", show_default=True, help="s3: the bucket's region."),
+        click.option("--access-key-id", default=None, help="s3: the access key id."),
+        click.option("--secret-key-file", default=None, metavar="FILE", help="s3: a file holding the secret access key."),
+        click.option("--secret-key-stdin", is_flag=True, help="s3: read the secret access key from standard input."),
+        click.option("--key-file", default=None, metavar="FILE",
+                     help="With --from: the backup key (the recovery kit's key line, or `backup key export` "
+                          "output); - reads it from standard input."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _reach(from_url, host_key, ssh_key, endpoint, region, access_key_id, secret_key_file, secret_key_stdin):
+    from .connect import Reach
+
+    if secret_key_stdin and secret_key_file:
+        raise BackupError("Give the S3 secret with --secret-key-file or --secret-key-stdin, not both.")
+    secret = None
+    if secret_key_stdin:
+        from appliance.commandline import read_secret_stdin
+        secret = read_secret_stdin()
+    return Reach(from_url, host_key=host_key, ssh_key=ssh_key, endpoint=endpoint, region=region,
+                 access_key_id=access_key_id, secret_key_file=secret_key_file, secret_key=secret)
+
+
+def _key_from(key_file: str | None, secret_key_stdin: bool) -> keys.BackupKey:
+    if not key_file:
+        raise BackupError("--from needs --key-file FILE: the backup key (the recovery kit's key line).")
+    if key_file == "-":
+        if secret_key_stdin:
+            raise BackupError("Only one of --key-file - and --secret-key-stdin can read standard input.")
+        import sys
+        return keys.parse(sys.stdin.read(), "the backup key on standard input")
+    from pathlib import Path
+    path = Path(key_file)
+    if not path.is_file():
+        raise BackupError(f"--key-file {key_file}: no such file.")
+    return keys.parse(path.read_text(), key_file)
+
+
 @click.group("backup", cls=AppGroup)
 def backup_group() -> None:
     """Encrypted 3-2-1 backups: run, list, status, verify, prune, key export, recovery kit."""
@@ -49,12 +100,47 @@ def run_command(app, quiet: bool) -> None:
 
 @backup_group.command("list")
 @click.option("--limit", default=50, show_default=True, help="How many backups, newest first.")
+@click.option("--target", default=None, help="List what this target holds (read from its manifests, not the catalog).")
+@_reach_options
+@click.option("--json", "as_json", is_flag=True, help="With --target or --from: one JSON document.")
 @pass_app
-def list_command(app, limit: int) -> None:
-    """Backups in the catalog, newest first, with their copies."""
-    for view in statuses.backups(app.settings(), limit):
-        copies = " ".join(f"{c.target}:{c.state}" for c in view.copies)
-        click.echo(f"{view.backup_id}  {_mib(view.payload_bytes):>10}  {copies}")
+def list_command(app, limit: int, target: str | None, from_url, host_key, ssh_key, endpoint, region, access_key_id,
+                 secret_key_file, secret_key_stdin, key_file, as_json: bool) -> None:
+    """Backups in the catalog, newest first; with --target (or --from), what a target holds: each
+    backup's time, box, lineage, counts and whether a copy was verified."""
+    if not target and not from_url:
+        for view in statuses.backups(app.settings(), limit):
+            copies = " ".join(f"{c.target}:{c.state}" for c in view.copies)
+            click.echo(f"{view.backup_id}  {_mib(view.payload_bytes):>10}  {copies}")
+        return
+    from . import connect, listing
+    if from_url:
+        reach = _reach(from_url, host_key, ssh_key, endpoint, region, access_key_id, secret_key_file, secret_key_stdin)
+        key = _key_from(key_file, secret_key_stdin) if key_file else _home_key(app)
+        settings = config.load(app.home, require_file=False)
+        with connect.opened(reach, settings) as opened:
+            result = listing.list_target(settings, opened, key, limit)
+    else:
+        try:
+            settings = app.settings()  # the catalog adds whether each copy was verified
+        except Exception:  # noqa: BLE001 - a box without a usable catalog still lists the target
+            settings = config.load(app.home)
+        result = listing.list_configured(settings, target, limit)
+    if as_json:
+        import json
+        click.echo(json.dumps(result, indent=2))
+        return
+    for line in listing.lines(result):
+        click.echo(line)
+
+
+def _home_key(app) -> keys.BackupKey | None:
+    """The home's backup key when it has one (manifests are then checked), else None (read unchecked)."""
+    try:
+        settings = config.load(app.home)
+        return keys.load(settings.path(settings.backup.key_file))
+    except Exception:  # noqa: BLE001 - an empty home lists with --key-file or unchecked
+        return None
 
 
 @backup_group.command("status")
@@ -153,6 +239,21 @@ def kit_command(app, output: str | None) -> None:
         click.echo(f"wrote {path}  (print it, keep it offline, then delete the file)")
 
 
+@backup_group.command("identity")
+@click.option("--adopt", is_flag=True, help="Make a sandbox a box that backs up (to the targets in its config).")
+@pass_app
+def identity_command(app, adopt: bool) -> None:
+    """This box's id and lineage, as every backup it makes names them."""
+    from . import identity
+
+    settings = config.load(app.home)
+    box = identity.adopt(settings) if adopt else identity.ensure(settings)
+    click.echo(f"box {box.box_id}, lineage {box.lineage} since {box.since or '?'} UTC"
+               + (f", restored from {box.restored_from} of lineage {box.parent_lineage or '(unnamed)'}"
+                  if box.restored_from else "")
+               + ("; SANDBOX: makes no backups (`appliance backup identity --adopt` changes that)" if box.sandbox else ""))
+
+
 def _replication_line(f: dict) -> str:
     if not f["running"]:
         return f"NOT running: {f['reason']}"
@@ -219,10 +320,17 @@ def replication_status_command(app) -> None:
 @click.option("--backup-id", default=None, help="Restore this backup (default: the latest verified).")
 @click.option("--as-of", default=None, metavar="TIME",
               help="Restore the newest backup made at or before TIME (ISO 8601, UTC unless it has an offset).")
+@click.option("--lineage", default=None, metavar="ID",
+              help="Restore a backup of this lineage (default: this box's own, else the newest that is "
+                   "neither a sandbox's nor a branch; `backup list --target` shows them).")
 @click.option("--target", default=None, help="Restore from this target only (default: the best available).")
 @click.option("--output", default=None, metavar="PATH|URL",
               help="Restore into this SQLite file or postgresql:// database instead of the home's database.")
-@click.option("--force", is_flag=True, help="Replace an existing database (stop the service first).")
+@click.option("--force", is_flag=True, help="Replace an existing database (stop the service first); "
+                                            "with --from, the home's config and keys too.")
+@click.option("--sandbox", is_flag=True, help="A test restore: the box makes no backups until "
+                                              "`appliance backup identity --adopt`.")
+@_reach_options
 @click.option("--from-replica", is_flag=True,
               help="Restore from the Litestream replica ([backup.replication]) to its last transaction, "
                    "or as of --as-of; SQLite only.")
@@ -231,12 +339,20 @@ def replication_status_command(app) -> None:
                    "`backup verify` always runs the full one.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @pass_app
-def restore_command(app, backup_id, as_of, target, output, force, from_replica, full_check, quiet) -> None:
-    """Restore a backup from the targets (works on a new box with only the config and the key)."""
+def restore_command(app, backup_id, as_of, lineage, target, output, force, sandbox, from_url, host_key, ssh_key,
+                    endpoint, region, access_key_id, secret_key_file, secret_key_stdin, key_file, from_replica,
+                    full_check, quiet) -> None:
+    """Restore a backup from the targets (works on a new box with only the config and the key); with
+    --from, rebuild an empty home (config, keys, database) from that target."""
+    if from_url:
+        _restore_from(app, backup_id, as_of, lineage, target, output, force, sandbox, from_url, host_key, ssh_key,
+                      endpoint, region, access_key_id, secret_key_file, secret_key_stdin, key_file, from_replica,
+                      full_check, quiet)
+        return
     settings = config.load(app.home)
     report = _execute(settings, "backup.restore", {
         "backup_id": backup_id, "as_of": as_of, "target": target, "output": output, "force": force,
-        "from_replica": from_replica, "full_check": full_check}, quiet)
+        "from_replica": from_replica, "full_check": full_check, "lineage": lineage, "sandbox": sandbox}, quiet)
     counts = ", ".join(f"{k}={v}" for k, v in report.counts.items())
     if from_replica:
         click.echo(f"restored the replica {report.replica} up to transaction {report.txid} into "
@@ -244,20 +360,51 @@ def restore_command(app, backup_id, as_of, target, output, force, from_replica, 
         click.echo(counts)
         _replica_warnings(report)
         if output is None:
+            from . import identity
             from .restore import record_restored
             record_restored(settings, f"the replica (transaction {report.txid})",
                             settings.backup.replication.target or "?")
+            own = identity.load(settings)
+            identity.after_restore(settings, own.lineage if own else None, "the replica", sandbox)
             _next_steps(settings)
         return
+    _report_restore(report, backup_id, as_of)
+    if output is None:
+        _next_steps(settings)
+
+
+def _report_restore(report, backup_id, as_of) -> None:
+    counts = ", ".join(f"{k}={v}" for k, v in report.counts.items())
     for reason in report.skipped:
         click.echo(f"skipped: {reason}", err=True)
     if report.newest_available and not backup_id:
-        click.echo(f"note: newer backup {report.newest_available} exists but was not restored (not verified "
-                   f"yet, or no good copy); --backup-id {report.newest_available} restores it", err=True)
+        why = ("made after --as-of" if as_of else "not verified yet, or no good copy")
+        click.echo(f"note: newer backup {report.newest_available} exists but was not restored ({why}); "
+                   f"--backup-id {report.newest_available} restores it", err=True)
     click.echo(f"restored backup {report.backup_id} from {report.target} into {report.destination}")
     click.echo(f"made {report.created_at:%Y-%m-%d %H:%M:%S} UTC, {_age(report.age_seconds)} ago; {counts}")
-    if output is None:
-        _next_steps(settings)
+    whose = (f"lineage {report.lineage} of box {report.box_id}" if report.lineage
+             else "a backup made before backups named their box and lineage")
+    click.echo(f"took {whose}" + (f" ({report.lineage_reason})" if report.lineage_reason else ""))
+    for line in report.other_lineages[:5]:
+        click.echo(f"  also on the targets: lineage {line} (--lineage ID restores it)")
+
+
+def _restore_from(app, backup_id, as_of, lineage, target, output, force, sandbox, from_url, host_key, ssh_key,
+                  endpoint, region, access_key_id, secret_key_file, secret_key_stdin, key_file, from_replica,
+                  full_check, quiet) -> None:
+    from . import rebuild
+    from .operations import parse_time
+
+    if target or output or from_replica:
+        raise BackupError("--from rebuilds the home from that target: it takes no --target, --output or --from-replica.")
+    key = _key_from(key_file, secret_key_stdin)
+    reach = _reach(from_url, host_key, ssh_key, endpoint, region, access_key_id, secret_key_file, secret_key_stdin)
+    done = rebuild.rebuild(app.home, reach, key, backup_id=backup_id, as_of=parse_time(as_of), lineage=lineage,
+                           force=force, sandbox=sandbox, show_progress=not quiet, full_check=full_check)
+    click.echo(f"rebuilt {app.home}: " + ", ".join(done.written))
+    _report_restore(done.report, backup_id, as_of)
+    _next_steps(config.load(app.home))
 
 
 def _replica_warnings(report) -> None:

@@ -73,3 +73,11 @@ def check(manifest: dict[str, Any], key: BackupKey, where: str) -> dict[str, Any
     if not hmac.compare_digest(expected, str(manifest.get("hmac", ""))):
         raise CorruptCopy(f"The manifest of {where} fails its HMAC: it was altered or damaged.")
     return manifest
+
+
+def whose(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The box and lineage a backup names (backup/identity.py); None for a backup made before backups
+    named them (format 1 without these fields: it lists and restores as before)."""
+    return {"box_id": manifest.get("box_id"), "lineage": manifest.get("lineage"),
+            "parent_lineage": manifest.get("parent_lineage"), "lineage_since": manifest.get("lineage_since"),
+            "restored_from": manifest.get("restored_from"), "sandbox": bool(manifest.get("sandbox", False))}

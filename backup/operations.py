@@ -50,7 +50,7 @@ def _prune_outcome(report: retention.PruneReport) -> Outcome:
 
 
 def _restore(ctx: Context, backup_id: str | None, as_of: str | None, target: str | None, output: str | None,
-             force: bool, from_replica: bool, full_check: bool):
+             force: bool, from_replica: bool, full_check: bool, lineage: str | None = None, sandbox: bool = False):
     settings, when = ctx.settings, parse_time(as_of)
     if from_replica:
         if backup_id or target:
@@ -60,7 +60,7 @@ def _restore(ctx: Context, backup_id: str | None, as_of: str | None, target: str
                                    show_progress=ctx.show_progress)
     return restoring.restore(settings, backup_id=backup_id, as_of=when, target=target, output=output, force=force,
                              verified=_catalog_verified(settings), show_progress=ctx.show_progress,
-                             full_check=full_check)
+                             full_check=full_check, lineage=lineage, sandbox=sandbox)
 
 
 def _restore_outcome(report) -> Outcome:
@@ -138,7 +138,9 @@ RESTORE = register(Operation(
                   secret=True),
             Param("force", bool, default=False, help="Replace an existing database (stop the service first)."),
             Param("from_replica", bool, default=False, help="Restore from the Litestream replica (SQLite only)."),
-            Param("full_check", bool, default=False, help="Run SQLite's full integrity_check.")),
+            Param("full_check", bool, default=False, help="Run SQLite's full integrity_check."),
+            Param("lineage", help="Restore a backup of this lineage (default: this box's, else the shop's newest)."),
+            Param("sandbox", bool, default=False, help="Mark the restored box a sandbox: it makes no backups.")),
     help="Restore a backup from the targets (works on a new box with only the config and the key)."))
 REPLICA_VERIFY = register(Operation(
     "replication.verify", "Verify the replica", "admin", _replica_verify, record=_replica_verify_outcome,

@@ -17,7 +17,8 @@ from appliance.config import Settings
 from appliance.db import open_database
 from appliance.models import utcnow
 
-from . import archive, keys, snapshot, store
+from . import archive, identity, keys, snapshot, store
+from . import manifest as mf
 from .errors import (BackupError, KeyProblem, NothingToRestore, RestoreRefused, UnsupportedFormat)
 from .manifest import backup_time
 from .staging import working_folder
@@ -49,6 +50,11 @@ class RestoreReport:
     destination: str
     skipped: list[str] = field(default_factory=list)
     newest_available: str | None = None  # when a newer (unverified or bad) backup exists
+    box_id: str | None = None            # whose backup it is (None: made before backups named it)
+    lineage: str | None = None
+    lineage_reason: str = ""             # why this lineage was taken
+    other_lineages: list[str] = field(default_factory=list)  # one line each, for the output
+    manifest: dict = field(default_factory=dict, repr=False)
 
     @property
     def age_seconds(self) -> float:
@@ -67,15 +73,30 @@ def destination(settings: Settings, output: str | None) -> Destination:
 
 def restore(settings: Settings, *, backup_id: str | None = None, as_of: datetime | None = None,
             target: str | None = None, output: str | None = None, force: bool = False,
-            verified: set[str] | None = None, show_progress: bool = True, full_check: bool = False) -> RestoreReport:
-    """Restores into the home's database or `output`; `verified` are backup ids the catalog vouches for."""
-    key = keys.load(settings.path(settings.backup.key_file))
+            verified: set[str] | None = None, show_progress: bool = True, full_check: bool = False,
+            lineage: str | None = None, sandbox: bool = False, targets: list[Target] | None = None,
+            key: keys.BackupKey | None = None) -> RestoreReport:
+    """Restores into the home's database or `output`; `verified` are backup ids the catalog vouches for.
+
+    Without `backup_id`, only backups of one lineage are candidates (`choose_lineage`): `lineage` if
+    given, else this box's own, else the shop's newest one that is neither a sandbox's nor a branch.
+    `targets` (opened by the caller, who closes them) replace the configured ones: `restore --from`.
+    A restore into the home's database starts a new lineage of this box (a sandbox's with `sandbox`).
+    """
+    key = key or keys.load(settings.path(settings.backup.key_file))
     dest = destination(settings, output)
     _refuse_overwrite(dest, force)
-    targets = open_targets(settings, target)
+    owned = targets is None
+    targets = open_targets(settings, target) if owned else targets
     skipped: list[str] = []
     try:
         holders = _complete_backups(targets, skipped)
+        chosen, reason, others = None, "", []
+        if not backup_id and holders:
+            whose = survey(settings, holders, key, skipped)
+            own = identity.load(settings)
+            chosen, reason, others = choose_lineage(whose, lineage, own.lineage if own else None)
+            holders = {b: h for b, h in holders.items() if b in whose and (whose[b]["lineage"] or "") == chosen}
         for candidate in _candidates(holders, backup_id, as_of, verified):
             for holder in _by_preference(holders[candidate]):
                 try:
@@ -83,17 +104,90 @@ def restore(settings: Settings, *, backup_id: str | None = None, as_of: datetime
                     report.skipped = skipped
                     newest = max(holders)
                     report.newest_available = newest if newest > report.backup_id else None
+                    report.lineage_reason, report.other_lineages = reason, others
                     if output is None:  # the home's own database: `backup status` says so until a backup
                         record_restored(settings, f"backup {report.backup_id}", report.target)
+                        identity.after_restore(settings, report.lineage, f"backup {report.backup_id}", sandbox)
                     return report
                 except UnsupportedFormat:
                     raise
                 except BackupError as e:
                     skipped.append(e.message)
     finally:
-        for t in targets:
-            t.close()
-    _give_up(backup_id, as_of, skipped)
+        if owned:
+            for t in targets:
+                t.close()
+    _give_up(backup_id, as_of, skipped, chosen)
+
+
+# -- whose backups the targets hold (backup/identity.py) -------------------------------------------
+
+def survey(settings: Settings, holders: dict[str, list[Target]], key: keys.BackupKey | None,
+           skipped: list[str]) -> dict[str, dict]:
+    """backup id -> its manifest's `whose` fields (+ "manifest", "target"), read from the nearest
+    holder whose manifest checks (HMAC with `key`, when given); a backup none can show is skipped."""
+    found: dict[str, dict] = {}
+    with working_folder(settings, "survey") as work:
+        for backup_id in sorted(holders):
+            for holder in _by_preference(holders[backup_id]):
+                try:
+                    manifest = store.fetch_manifest(holder, backup_id, work / holder.name / backup_id, key)
+                except UnsupportedFormat:
+                    raise
+                except BackupError as e:
+                    skipped.append(e.message)
+                    continue
+                found[backup_id] = {**mf.whose(manifest), "manifest": manifest, "target": holder.name}
+                break
+    return found
+
+
+def lineages(whose: dict[str, dict]) -> dict[str, dict]:
+    """lineage ("" for backups made before backups named one) -> first, newest, count, box, parent,
+    since, sandbox, branch (its parent lineage made a backup after this one began, i.e. after the
+    restore that started it: the box it was restored from lived on, so this is a copy's history, not
+    the shop's; a box that replaces a dead one starts after the dead box's last backup)."""
+    out: dict[str, dict] = {}
+    for backup_id in sorted(whose):
+        w = whose[backup_id]
+        lin = out.setdefault(w["lineage"] or "", {"first": backup_id, "count": 0, "box_id": w["box_id"],
+                                                  "parent": w["parent_lineage"], "sandbox": False,
+                                                  "since": w.get("lineage_since") or backup_id})
+        lin["newest"], lin["count"] = backup_id, lin["count"] + 1
+        lin["sandbox"] = lin["sandbox"] or w["sandbox"]
+    for name, lin in out.items():
+        parent = out.get(lin["parent"] or "\0")
+        lin["branch"] = bool(name and parent is not None and parent["newest"] > min(lin["since"], lin["first"]))
+    return out
+
+
+def choose_lineage(whose: dict[str, dict], wanted: str | None, own: str | None) -> tuple[str, str, list[str]]:
+    """(lineage, why, one line per other lineage): `wanted` (a unique prefix will do), else this box's
+    own lineage when the targets hold it, else the lineage with the newest backup among those that are
+    neither a sandbox's nor a branch (falling back to any)."""
+    lins = lineages(whose)
+    if wanted:
+        matches = [name for name in lins if name == wanted] or [name for name in lins if name and name.startswith(wanted)]
+        if len(matches) != 1:
+            known = ", ".join(_label(n, lins[n]) for n in sorted(lins)) or "none"
+            raise NothingToRestore(f"{'No' if not matches else 'More than one'} lineage {wanted!r} on the targets "
+                                   f"(lineages: {known}); nothing was changed.")
+        chosen, why = matches[0], "the lineage asked for"
+    elif own and own in lins:
+        chosen, why = own, "this box's own lineage"
+    else:
+        fits = ([n for n, lin in lins.items() if not lin["sandbox"] and not lin["branch"]]
+                or [n for n, lin in lins.items() if not lin["sandbox"]] or list(lins))
+        chosen = max(fits, key=lambda n: lins[n]["newest"]) if fits else ""
+        why = "the newest lineage that is neither a sandbox's nor a branch of a box that went on backing up"
+    others = [_label(n, lin) + f": {lin['count']} backup(s), newest {lin['newest']}"
+              + (", sandbox" if lin["sandbox"] else "") + (f", branch of {lin['parent']}" if lin["branch"] else "")
+              for n, lin in sorted(lins.items()) if n != chosen]
+    return chosen, why, others
+
+
+def _label(name: str, lin: dict) -> str:
+    return f"{name} (box {lin['box_id']})" if name else "(unnamed: made before backups named their box)"
 
 
 # -- what the home's database was restored from (`backup status`: "first backup pending") ---------
@@ -163,10 +257,12 @@ def _by_preference(holders: list[Target]) -> list[Target]:
     return sorted(holders, key=lambda t: (t.offsite, rank.get(t.kind, 3)))
 
 
-def _give_up(backup_id, as_of, skipped: list[str]):
+def _give_up(backup_id, as_of, skipped: list[str], lineage: str | None = None):
     if skipped and all("backup key" in s for s in skipped):
         raise KeyProblem(skipped[0])
     wanted = f"backup {backup_id}" if backup_id else (f"a backup as of {as_of:%Y-%m-%d %H:%M:%S} UTC" if as_of else "a backup")
+    if lineage:
+        wanted += f" of lineage {lineage}"
     reasons = f" Tried: {' | '.join(skipped[:4])}" if skipped else ""
     raise NothingToRestore(f"No good copy of {wanted} was found on the targets; nothing was changed.{reasons}")
 
@@ -182,7 +278,9 @@ def _restore_copy(settings: Settings, target: Target, backup_id: str, key: keys.
             counts = _restore_sqlite(work, manifest, key, dest.path, force, where, show_progress, full_check)
         else:
             counts = _restore_postgres(work, manifest, key, dest.url, force, where, show_progress)
-    return RestoreReport(backup_id, target.name, backup_time(backup_id), counts, dest.describe())
+    whose = mf.whose(manifest)
+    return RestoreReport(backup_id, target.name, backup_time(backup_id), counts, dest.describe(),
+                         box_id=whose["box_id"], lineage=whose["lineage"], manifest=manifest)
 
 
 def _restore_sqlite(work: Path, manifest: dict, key: keys.BackupKey, path: Path, force: bool,

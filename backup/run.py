@@ -5,6 +5,7 @@ per copy (so a target that stays down is not hammered at every run).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,7 +16,7 @@ from pathlib import Path
 from appliance.config import Settings
 from appliance.models import utcnow
 
-from . import archive, keys, store
+from . import archive, carried, identity, keys, store
 from . import manifest as mf
 from .errors import BackupError
 from .models import BackupCopy, BackupSet
@@ -46,6 +47,10 @@ def run_backup(settings: Settings, show_progress: bool = True) -> RunReport:
     key = keys.load(settings.path(settings.backup.key_file))
     if not settings.backup.targets:
         raise BackupError("No backup targets are configured: add [[backup.targets]] to appliance.toml.")
+    box = identity.ensure(settings)
+    if box.sandbox:
+        raise BackupError("This box is a sandbox (restored with --sandbox): it does not back up to the shop's "
+                          "targets; `appliance backup identity --adopt` makes it a box that backs up.")
     _forget_interrupted(settings)
     report = RunReport(mf.new_backup_id())
     targets: list[Target] = []
@@ -106,6 +111,7 @@ def _make_and_store(settings: Settings, key: keys.BackupKey, folder: Path, targe
         try:
             made = archive.seal(settings, key, folder, report.backup_id, payload, show_progress,
                                 on_snapshot=lambda how: mark("snapshot"))
+            made = _whose(settings, key, made)
         except BaseException as e:
             payload.abort(_reason(e))
             manifest_ready.set_exception(ProductionFailed(f"The backup was not made: {_reason(e)}"))
@@ -140,6 +146,13 @@ def _make_and_store(settings: Settings, key: keys.BackupKey, folder: Path, targe
         (folder / mf.MANIFEST_NAME).write_bytes(made.manifest_bytes)
         _retry_in_run(settings, backup, [t for t in targets if t.name in report.failed], folder,
                       show_progress, report, mark)
+
+
+def _whose(settings: Settings, key: keys.BackupKey, made: archive.Archive) -> archive.Archive:
+    """The manifest also names the box and its lineage (backup/identity.py) and carries the box's
+    config, sealed with the backup key (backup/carried.py); signed again over all of it."""
+    fields = {**made.manifest, **identity.ensure(settings).manifest_fields(), **carried.manifest_fields(settings, key)}
+    return dataclasses.replace(made, manifest=mf.sign(fields, key))
 
 
 def _retry_in_run(settings: Settings, backup: BackupSet, failed: list[Target], folder: Path,

@@ -39,7 +39,9 @@ def command(app: CliContext, demo: bool, admin_user: str, admin_password_stdin: 
             _write_private(app.home / DEMO_LOGINS, "\n".join(logins) + "\n")
     for line in logins:
         click.echo(line)
-    click.echo(f"home: {app.home}")
+    from backup import identity
+    box = identity.ensure(settings)
+    click.echo(f"home: {app.home}  (box {box.box_id}, lineage {box.lineage}: every backup names them)")
     click.echo("next: run `appliance backup kit` and print it (the backup key, the targets and the restore "
                "commands on one sheet); keep it offline, e.g. in the safe")
 
