@@ -70,6 +70,7 @@ class Held:
     lease_id: int
     epoch: int
     sent: float          # boot clock when the last confirmed renewal (or the grant) was sent
+    taken: float         # boot clock when the grant of this epoch's lease was sent
 
 
 class LeaseHolder:
@@ -89,9 +90,11 @@ class LeaseHolder:
     def _grant(self) -> None:
         held = self.held
         until = held.sent + self.f.fence_after_seconds
+        # the state first: whoever sees the permit granted finds the state that goes with it
+        self._state(renewed_at=held.sent, taken_at=held.taken, fence_at=until,
+                    expires_at=held.sent + self.f.lease_ttl_seconds)
         fencing.write_permit(self.home, fencing.Permit(True, until, fencing.boot_id(), held.epoch, self.name,
                                                        f"holds the lease (epoch {held.epoch})"))
-        self._state(renewed_at=held.sent, fence_at=until, expires_at=held.sent + self.f.lease_ttl_seconds)
 
     def _refuse(self, reason: str) -> None:
         current = fencing.read_permit(self.home)
@@ -173,7 +176,7 @@ class LeaseHolder:
             self._refuse(f"it cannot reach the etcd quorum ({e})")
             return
         remember_epoch(self.home, epoch)
-        self.held = Held(lease_id, epoch, sent)
+        self.held = Held(lease_id, epoch, sent, sent)
         self._grant()
         log.warning("failover: %s took the lease with epoch %s", self.name, epoch)
         if target == self.name:
@@ -191,7 +194,7 @@ class LeaseHolder:
             return False
         if ttl <= 0:
             return False
-        self.held = Held(lease_id, epoch, sent)
+        self.held = Held(lease_id, epoch, sent, sent)
         remember_epoch(self.home, epoch)
         self._grant()
         return True
