@@ -13,7 +13,7 @@ from typing import NoReturn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from . import audit, clock, sql
+from . import audit, clock, passwords, sql
 from .db import write_transaction
 from .errors import Conflict, Invalid, NotFound, Unauthorized
 from .models import ROLES, ApiToken, User, WebSession, utcnow
@@ -21,7 +21,7 @@ from .models import ROLES, ApiToken, User, WebSession, utcnow
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-MIN_PASSWORD = 10
+MIN_PASSWORD = passwords.MIN_LENGTH
 TOKEN_PREFIX = "sat_"
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 
@@ -35,10 +35,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise Invalid(f"Password must have at least {MIN_PASSWORD} characters.",
-                      [{"field": "password", "message": f"at least {MIN_PASSWORD} characters"}])
+def _check_password(password: str, username: str = "") -> None:
+    """Long enough, not a common password, not containing the user name (appliance/passwords.py)."""
+    refused = passwords.problem(password, username)
+    if refused:
+        raise Invalid(refused, [{"field": "password", "message": refused}])
 
 
 def _check_role(role: str) -> None:
@@ -55,7 +56,7 @@ def create_user(username: str, password: str, role: str, actor: str,
                       [{"field": "username", "message": "invalid"}])
     _check_role(role)
     if password_hash is None:
-        _check_password(password)
+        _check_password(password, username)
         password_hash = hash_password(password)
     with write_transaction():
         if User.select().where(User.username == username).exists():
@@ -218,8 +219,8 @@ def end_all_web_sessions(user: User, actor: str) -> int:
 
 
 def set_password(username: str, password: str, actor: str) -> None:
-    _check_password(password)
     user = get_user(username)
+    _check_password(password, user.username)
     with write_transaction():
         User.update(password_hash=hash_password(password), password_changed_at=utcnow(),
                     failed_logins=0, locked_until=None).where(User.id == user.id).execute()

@@ -15,18 +15,18 @@ def _run(home, *args, input=None):
 
 def test_init_creates_config_keys_database_and_an_admin(tmp_path):
     home = tmp_path / "box"
-    result = _run(home, "init", "--admin-password-stdin", input="a long admin password\n")
+    result = _run(home, "init", "--admin-password-stdin", input="a long shop-owner passphrase\n")
     assert result.exit_code == 0, result.output
     assert (home / "appliance.toml").exists() and (home / "appliance.db").exists()
     for key in ("keys/secret.key", "keys/backup.key"):
         assert stat.S_IMODE(os.stat(home / key).st_mode) == 0o600
-    assert accounts.authenticate("admin", "a long admin password", 5, 15).role == "admin"
+    assert accounts.authenticate("admin", "a long shop-owner passphrase", 5, 15).role == "admin"
     runtime.close()
 
 
 def test_init_twice_keeps_keys_and_users(tmp_path):
     home = tmp_path / "box"
-    _run(home, "init", "--admin-password-stdin", input="a long admin password\n")
+    _run(home, "init", "--admin-password-stdin", input="a long shop-owner passphrase\n")
     key = (home / "keys" / "backup.key").read_bytes()
     again = _run(home, "init")
     assert again.exit_code == 0 and "already exists" in again.output
@@ -52,7 +52,7 @@ def test_init_demo_loads_a_shop_and_prints_logins(tmp_path):
 
 def test_a_new_home_backs_up_to_its_local_folder_out_of_the_box(tmp_path):
     home = tmp_path / "box"
-    assert _run(home, "init", "--admin-password-stdin", input="a long admin password\n").exit_code == 0
+    assert _run(home, "init", "--admin-password-stdin", input="a long shop-owner passphrase\n").exit_code == 0
     runtime.close()
 
     result = _run(home, "backup", "run", "--quiet")
@@ -66,7 +66,7 @@ def test_a_new_home_backs_up_to_its_local_folder_out_of_the_box(tmp_path):
 
 
 def test_user_add_reads_the_password_from_stdin(home, db):
-    result = _run(home, "user", "add", "carol", "--role", "manager", "--password-stdin", input="carols password\n")
+    result = _run(home, "user", "add", "carol", "--role", "manager", "--password-stdin", input="manager passphrase 7\n")
     assert result.exit_code == 0, result.output
     assert User.get(User.username == "carol").role == "manager"
     listed = _run(home, "user", "list")

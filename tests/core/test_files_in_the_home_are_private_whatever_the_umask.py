@@ -34,7 +34,7 @@ def test_init_and_the_database_make_folders_0700_and_files_0600_under_umask_022(
     home = tmp_path / "box"
     with umask(0o022):
         result = CliRunner().invoke(main, ["--home", str(home), "init", "--admin-password-stdin"],
-                                    input="a long admin password\n")
+                                    input="a long shop-owner passphrase\n")
         assert result.exit_code == 0, result.output
         runtime.close()
         settings = config.load(home)
@@ -68,7 +68,7 @@ def test_a_new_sqlite_database_is_0600_wherever_it_is_opened(tmp_path):
     with umask(0o022):
         assert CliRunner().invoke(main, ["--home", str(home), "init", "--admin-password-stdin",
                                          "--database-url", f"sqlite:///{elsewhere}/shop.db"],
-                                  input="a long admin password\n").exit_code == 0
+                                  input="a long shop-owner passphrase\n").exit_code == 0
         runtime.close()
 
     assert mode(elsewhere / "shop.db") == "0o600"
@@ -81,7 +81,7 @@ def test_an_existing_home_folder_keeps_its_mode(tmp_path):
     os.chmod(home, 0o750)  # as deploy/install.sh leaves /var/lib/appliance
     with umask(0o022):
         assert CliRunner().invoke(main, ["--home", str(home), "init", "--admin-password-stdin"],
-                                  input="a long admin password\n").exit_code == 0
+                                  input="a long shop-owner passphrase\n").exit_code == 0
         runtime.close()
 
     assert mode(home) == "0o750"
