@@ -1,0 +1,67 @@
+"""`appliance failover status --json` shows role, epoch, lease holder and age, fenced, members
+reachable; `failover demote` makes the primary stand by (the other box takes over with a higher
+epoch); `failover promote` refuses while the other box holds the lease, in one sentence; `promote
+--planned` has the holder hand over. Both are recorded as operations."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.failover.pair import ROOT, TTL, make_box, wait_until_writing
+from tests.servers.etcd import etcd_cluster  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+
+def appliance(box, *args):
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "APPLIANCE_HOME": str(box.home)})
+
+
+def status(box) -> dict:
+    done = appliance(box, "failover", "status", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_status_demote_and_promote(tmp_path, etcd_cluster):
+    a = make_box(tmp_path, "box-a", etcd_cluster.endpoints, "primary", "/commands/")
+    b = make_box(tmp_path, "box-b", etcd_cluster.endpoints, "standby", "/commands/")
+    try:
+        a.start(), b.start()
+        first = wait_until_writing(a)
+        shown = status(a)
+        assert (shown["role"], shown["fenced"], shown["lease_holder"]) == ("primary", False, "box-a")
+        assert shown["epoch"] == shown["lease_epoch"] == shown["home_epoch"] == first.epoch
+        assert shown["members_reachable"] == 3 and 0 <= shown["lease_age_seconds"] <= TTL
+        assert 0 <= shown["renewed_seconds_ago"] < TTL
+        standby = status(b)
+        assert (standby["role"], standby["fenced"], standby["lease_holder"]) == ("standby", True, "box-a")
+        text = appliance(a, "failover", "status")
+        assert text.returncode == 0 and "box-a (primary)" in text.stdout and "3 of 3 reachable" in text.stdout
+
+        done = appliance(a, "failover", "demote")
+        assert done.returncode == 0, done.stderr
+        assert not a.writes()
+        second = wait_until_writing(b, timeout=3 * TTL)
+        assert second.epoch == first.epoch + 1
+
+        refused = appliance(a, "failover", "promote")
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+        assert "box-b holds the lease" in refused.stderr and "--planned" in refused.stderr
+
+        done = appliance(a, "failover", "promote", "--planned")
+        assert done.returncode == 0, done.stderr
+        assert f"box-a is the primary with epoch {first.epoch + 2}" in done.stdout
+        assert a.writes() and not b.writes()
+        assert "handed over to box-a" in b.permit().reason
+
+        runs = appliance(a, "operations", "runs")
+        assert "failover.promote" in runs.stdout and "failover.demote" in runs.stdout
+    finally:
+        a.stop(), b.stop()
