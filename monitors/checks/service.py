@@ -3,6 +3,7 @@ scheduler, web worker and order writer liveness."""
 from __future__ import annotations
 
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -35,7 +36,8 @@ def readyz_url(settings: Settings) -> str:
     host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{port}/readyz"
+    scheme = "https" if settings.server.tls_cert_file else "http"  # `appliance serve` serves TLS itself
+    return f"{scheme}://{host}:{port}/readyz"
 
 
 def served_address(settings: Settings) -> tuple[str, int] | None:
@@ -55,7 +57,7 @@ def readyz(ctx: CheckContext) -> Result:
     timeout = max(ctx.config.crit or 5.0, 1.0)
     started = time.perf_counter()
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(url, timeout=timeout, context=_own_server_tls(ctx.settings, url)) as response:
             response.read()
     except urllib.error.HTTPError as e:
         return crit(None, f"{url} answered {e.code}: {_reason_of(e)}")
@@ -63,6 +65,17 @@ def readyz(ctx: CheckContext) -> Result:
         return crit(None, f"{url} does not answer: {getattr(e, 'reason', e)}")
     seconds = time.perf_counter() - started
     return Result(ctx.grade(seconds), round(seconds, 4), f"ready, answered in {seconds * 1000:.0f} ms")
+
+
+def _own_server_tls(settings: Settings, url: str) -> ssl.SSLContext | None:
+    """Probing this box's own HTTPS by address: its certificate names a host, not 127.0.0.1, so only
+    availability is checked here (tls_expiry watches the certificate)."""
+    if not url.startswith("https://") or settings.monitors.readyz_url:
+        return None
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _reason_of(error: urllib.error.HTTPError) -> str:

@@ -102,9 +102,12 @@ def test_a_clients_forwarded_proto_does_not_turn_https_off(served):
     assert "Secure" in headers["Set-Cookie"]
 
 
-def test_the_tls_expiry_check_watches_the_served_certificate(served):
+def test_the_monitors_watch_the_served_certificate_and_probe_readyz_over_https(served):
     env = {**os.environ, "APPLIANCE_HOME": str(served["home"])}
     env.pop("APPLIANCE_DATABASE_URL", None)
-    out = _cli(served["home"], env, "monitors", "run-once", "--check", "tls_expiry", "--no-deliver")
+    out = _cli(served["home"], env, "monitors", "run-once", "--check", "tls_expiry", "--check", "readyz",
+               "--no-deliver")
     line = next(line for line in out.splitlines() if "tls_expiry" in line)
     assert "ok" in line and "keys/tls.crt" in line and "certificate valid until" in line, out
+    readyz = next(line for line in out.splitlines() if "readyz" in line)  # probed over HTTPS
+    assert " ok " in f" {readyz} " and "ready" in readyz, out
