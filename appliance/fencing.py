@@ -126,6 +126,10 @@ def watch(home: Path | str) -> None:
     _home = Path(home)
 
 
+def watched_home() -> Path | None:
+    return _home
+
+
 def register(name: str, gate: Gate) -> None:
     """Adds a gate of this process: gate() returns None (may write) or the reason it may not."""
     _gates[name] = gate

@@ -14,6 +14,8 @@ def _settings(app: CliContext, *, database: bool = True) -> config.Settings:
     settings = app.settings() if database else config.load(app.home)
     if not settings.failover.enabled:
         raise click.ClickException("Failover is not enabled on this box: set [failover] enabled = true (docs/failover.md).")
+    from failover.fence import require_permit
+    require_permit(settings.home)  # fail closed until the lease holder has run
     return settings
 
 

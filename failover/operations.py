@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from appliance.operations import Context, Operation, Outcome, Param, register
 
-from . import control
+from . import control, fence  # noqa: F401  (fence registers failover's write gate)
 
 
 def _promote(ctx: Context, planned: bool = False) -> str:
