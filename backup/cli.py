@@ -331,6 +331,8 @@ def replication_status_command(app) -> None:
 @click.option("--sandbox", is_flag=True, help="A test restore: the box makes no backups until "
                                               "`appliance backup identity --adopt`.")
 @_reach_options
+@click.option("--config-only", is_flag=True, help="With --from: put back appliance.toml and the keys only, "
+                                                 "not the database (the box-lost runbook restores it in its own step).")
 @click.option("--from-replica", is_flag=True,
               help="Restore from the Litestream replica ([backup.replication]) to its last transaction, "
                    "or as of --as-of; SQLite only.")
@@ -340,15 +342,17 @@ def replication_status_command(app) -> None:
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @pass_app
 def restore_command(app, backup_id, as_of, lineage, target, output, force, sandbox, from_url, host_key, ssh_key,
-                    endpoint, region, access_key_id, secret_key_file, secret_key_stdin, key_file, from_replica,
-                    full_check, quiet) -> None:
+                    endpoint, region, access_key_id, secret_key_file, secret_key_stdin, key_file, config_only,
+                    from_replica, full_check, quiet) -> None:
     """Restore a backup from the targets (works on a new box with only the config and the key); with
     --from, rebuild an empty home (config, keys, database) from that target."""
     if from_url:
         _restore_from(app, backup_id, as_of, lineage, target, output, force, sandbox, from_url, host_key, ssh_key,
                       endpoint, region, access_key_id, secret_key_file, secret_key_stdin, key_file, from_replica,
-                      full_check, quiet)
+                      full_check, quiet, config_only)
         return
+    if config_only:
+        raise BackupError("--config-only goes with --from: it puts back the config and keys a target's backup carries.")
     settings = config.load(app.home)
     report = _execute(settings, "backup.restore", {
         "backup_id": backup_id, "as_of": as_of, "target": target, "output": output, "force": force,
@@ -392,7 +396,7 @@ def _report_restore(report, backup_id, as_of) -> None:
 
 def _restore_from(app, backup_id, as_of, lineage, target, output, force, sandbox, from_url, host_key, ssh_key,
                   endpoint, region, access_key_id, secret_key_file, secret_key_stdin, key_file, from_replica,
-                  full_check, quiet) -> None:
+                  full_check, quiet, config_only=False) -> None:
     from . import rebuild
     from .operations import parse_time
 
@@ -401,8 +405,13 @@ def _restore_from(app, backup_id, as_of, lineage, target, output, force, sandbox
     key = _key_from(key_file, secret_key_stdin)
     reach = _reach(from_url, host_key, ssh_key, endpoint, region, access_key_id, secret_key_file, secret_key_stdin)
     done = rebuild.rebuild(app.home, reach, key, backup_id=backup_id, as_of=parse_time(as_of), lineage=lineage,
-                           force=force, sandbox=sandbox, show_progress=not quiet, full_check=full_check)
+                           force=force, sandbox=sandbox, show_progress=not quiet, full_check=full_check,
+                           config_only=config_only)
     click.echo(f"rebuilt {app.home}: " + ", ".join(done.written))
+    if done.report is None:
+        click.echo(f"config and keys put back from {done.target_name}; the database is next "
+                   f"(`appliance restore --target {done.target_name} --force`, or the box-lost runbook's restore step)")
+        return
     _report_restore(done.report, backup_id, as_of)
     _next_steps(config.load(app.home))
 

@@ -2,7 +2,9 @@
 
 `appliance backup kit` writes it (HTML and text) and prints the text. It carries the backup key, the
 one secret on it, how to reach each target, which other secrets exist and where on the box they live
-(by path and purpose, never their content), and the three commands to type on a fresh Debian box.
+(by path and purpose, never their content), and the three commands to type on a fresh Debian box:
+install, `appliance restore --from <target> …` (which puts back the config, the keys and the database
+the backups carry, backup/rebuild.py), start.
 
 Each export is recorded (`KeyValue` `backup.recovery_kit`: when, for which key fingerprint and which
 target facts), so the monitors check `recovery_kit` and the /ops backups panel can say whether the
@@ -104,7 +106,7 @@ def _secrets(settings: Settings) -> list[Secret]:
                             "database.url in appliance.toml (or APPLIANCE_DATABASE_URL)",
                             "the shop's database server keeps it"))
     found.append(Secret("web sign-in signing key", settings.server.secret_key_file,
-                        "none needed: the install makes a new one", copy=False))
+                        "none needed: it comes back with the backups (restore --from)", copy=False))
     return found
 
 
@@ -124,28 +126,54 @@ def _backup_toml(settings: Settings) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _restore_target(settings: Settings) -> tuple[str, list[str]]:
+def _restore_target(settings: Settings):
     """The target the restore command names: a remote one first (a local folder may have died with the box)."""
-    names = [t.name for t in settings.backup.targets]
-    remote = [t.name for t in settings.backup.targets if t.kind != "local"]
-    first = (remote or names or ["NAME"])[0]
-    return first, [n for n in names if n != first]
+    remote = [t for t in settings.backup.targets if t.kind != "local"]
+    chosen = (remote or list(settings.backup.targets) or [None])[0]
+    return chosen, [t for t in settings.backup.targets if t is not chosen]
+
+
+KIT_KEY = f"{INSTALLED_HOME}/kit-backup.key"
+
+
+def reach_args(target) -> tuple[str, str]:
+    """(`--from …` flags, what to save first) that reach `target` from a box with no config."""
+    if target.kind == "sftp":
+        secret = f"{INSTALLED_HOME}/kit-{target.name}.key"
+        return (f"--from sftp://{target.user}@{target.host}:{target.port}{target.path} "
+                f"--host-key '{target.host_key}' --ssh-key {secret}",
+                f"the shop's copy of the SSH private key of {target.user}@{target.host} as {secret}")
+    if target.kind == "s3":
+        secret = f"{INSTALLED_HOME}/kit-{target.name}.secret"
+        endpoint = f"--endpoint {target.endpoint} " if target.endpoint else ""
+        return (f"--from s3://{target.bucket}/{target.prefix} {endpoint}--region {target.region} "
+                f"--access-key-id {target.access_key_id} --secret-key-file {secret}",
+                f"the shop's copy of the S3 secret access key as {secret}")
+    return f"--from {target.path}", ""
 
 
 def _commands(settings: Settings) -> list[tuple[str, str]]:
     target, others = _restore_target(settings)
-    alternatives = f" (or --target {' / '.join(others)})" if others else ""
+    restore = f"sudo -u appliance env APPLIANCE_HOME={INSTALLED_HOME} {INSTALLED_APPLIANCE} restore"
+    if target is None:
+        second = (f"{restore} --target NAME --force", "no target is configured: there is nothing to restore from")
+    else:
+        flags, secret = reach_args(target)
+        save = f"save the key line above as {KIT_KEY}" + (f" and {secret}" if secret else "")
+        alternatives = "; from another target: " + "; ".join(f"`{reach_args(t)[0]}`" for t in others) if others else ""
+        second = (f"{restore} {flags} --key-file {KIT_KEY} --force",
+                  f"first {save} (owner appliance, mode 0600). It reads target {target.name} and puts back the "
+                  "box's config (appliance.toml), its keys and the newest backup's database, all carried sealed "
+                  f"in the backups{alternatives}. Then delete the kit files. (A backup made before backups carried "
+                  f"the config: put the [backup] block below in {INSTALLED_HOME}/appliance.toml and restore with "
+                  f"--target {target.name} --force.)")
     return [
         ("sudo ./deploy/install.sh",
          f"from a checkout of Store Appliance {__version__}: installs it in /opt/appliance with its home "
-         f"in {INSTALLED_HOME} (it creates a new, empty box)"),
-        (f"sudo -u appliance nano {INSTALLED_HOME}/appliance.toml",
-         "replace its [backup] section and its [[backup.targets]] with the block below; save the key line "
-         f"as {INSTALLED_HOME}/keys/backup.key and the files under 'Other secrets' at their paths "
-         "(relative paths are inside the home; owner appliance, mode 0600)"),
-        (f"sudo -u appliance env APPLIANCE_HOME={INSTALLED_HOME} {INSTALLED_APPLIANCE} restore "
-         f"--target {target} --force",
-         f"restores the newest backup over the empty database{alternatives}; then: sudo systemctl start appliance"),
+         f"in {INSTALLED_HOME} (a new, empty box, replaced by the next command)"),
+        second,
+        ("sudo systemctl start appliance", "the shop serves again; the restore printed the next steps "
+                                           "(sign in with the old passwords, rotate tokens, first backup)"),
     ]
 
 

@@ -22,14 +22,17 @@ from .errors import NothingToRestore, RestoreRefused
 
 @dataclass
 class Rebuilt:
-    report: restoring.RestoreReport
+    report: restoring.RestoreReport | None   # None with config_only
     written: list[str] = field(default_factory=list)
     target_name: str = connect.NAME
 
 
 def rebuild(home: Path, reach: connect.Reach, key: keys.BackupKey, *, backup_id: str | None = None,
             as_of: datetime | None = None, lineage: str | None = None, force: bool = False,
-            sandbox: bool = False, show_progress: bool = True, full_check: bool = False) -> Rebuilt:
+            sandbox: bool = False, show_progress: bool = True, full_check: bool = False,
+            config_only: bool = False) -> Rebuilt:
+    """`config_only`: put back appliance.toml and the keys only (the box-lost runbook restores the
+    database in its own step)."""
     home = Path(home)
     if (home / config.CONFIG_FILE).exists() and not force:
         raise RestoreRefused(f"{home} already has {config.CONFIG_FILE}: add --force to replace its config, keys "
@@ -62,6 +65,8 @@ def rebuild(home: Path, reach: connect.Reach, key: keys.BackupKey, *, backup_id:
         settings = config.load(home)
         name = next((t.name for t in settings.backup.targets if connect.same_place(reach, t)), connect.NAME)
         target.name = name
+        if config_only:
+            return Rebuilt(None, written, name)
         report = restoring.restore(settings, backup_id=chosen_id, force=force, show_progress=show_progress,
                                    full_check=full_check, sandbox=sandbox, targets=[target], key=key)
     report.lineage_reason, report.other_lineages = reason, others

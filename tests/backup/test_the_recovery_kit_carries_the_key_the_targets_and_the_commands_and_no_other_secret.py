@@ -90,9 +90,12 @@ def test_the_kit_holds_the_key_the_targets_and_the_commands_and_no_other_secret(
         assert signing_key not in sheet and (home / "keys" / "secret.key").read_bytes().hex() not in sheet
     # the three commands, as they work today
     assert "sudo ./deploy/install.sh" in text
-    assert "/var/lib/appliance/appliance.toml" in text
-    assert re.search(r"appliance restore --target nas --force", text)
-    assert "--target local / offsite" in text
+    assert (f"appliance restore --from sftp://backup@192.0.2.10:2222/srv/backups/shop1 --host-key '{HOST_KEY}' "
+            "--ssh-key /var/lib/appliance/kit-nas.key --key-file /var/lib/appliance/kit-backup.key --force") in text
+    assert ("--from s3://shop1-backups/shop1 --endpoint https://s3.example.com --region eu-central-1 "
+            "--access-key-id AKIAKITTEST123 --secret-key-file /var/lib/appliance/kit-offsite.secret") in text
+    assert "sudo systemctl start appliance" in text
+    assert "/var/lib/appliance/appliance.toml" in text  # the fallback for backups that carry no config
     # the [backup] block parses and holds the targets as they are configured
     import tomllib
     block = text.split("[backup] block for appliance.toml:", 1)[1]
