@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backup import crypto, keys  # noqa: E402
+from backup import crypto, keys
 
 MIB = 1024 * 1024
 
