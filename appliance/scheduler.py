@@ -69,6 +69,8 @@ class SingleScheduler:
                     self.scheduler.start()
                     self._started.set()
                     log.info("scheduler running in pid %s", os.getpid())
+                    if os.environ.get(TRACEMALLOC_ENV):
+                        trace_memory(Path(os.environ[TRACEMALLOC_ENV]), self._stop)
                     return
             self._stop.wait(self.retry_seconds)
 
@@ -86,6 +88,29 @@ class SingleScheduler:
         f.flush()
         self._lock_file = f
         return True
+
+
+# bench/soak_bench.py --tracemalloc: the scheduler's process writes a tracemalloc snapshot to this
+# folder every TRACEMALLOC_SECONDS, to find what grows in it over hours (issue 17). Off by default.
+TRACEMALLOC_ENV = "APPLIANCE_TRACEMALLOC"
+TRACEMALLOC_SECONDS = 30
+
+
+def trace_memory(folder: Path, stop: threading.Event, every: float = TRACEMALLOC_SECONDS) -> threading.Thread:
+    import tracemalloc
+    folder.mkdir(parents=True, exist_ok=True)
+    tracemalloc.start(4)
+
+    def dump() -> None:
+        n = 0
+        while not stop.wait(every):
+            n += 1
+            snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+            snapshot.dump(str(folder / f"{os.getpid()}-{n:05d}.snapshot"))
+        tracemalloc.stop()
+    thread = threading.Thread(target=dump, name="tracemalloc", daemon=True)
+    thread.start()
+    return thread
 
 
 class StartSpacing:
