@@ -141,11 +141,12 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def authenticate(username: str, password: str, max_failures: int = 5, max_wait_minutes: int = 5, *,
                  address: str = "local", first_wait_seconds: int = 1, user_max_failures: int = 10,
-                 user_max_wait_seconds: int = 15, forget_minutes: int = 60) -> User:
+                 user_max_wait_seconds: int = 15, forget_minutes: int = 60,
+                 failed_action: str = "user.sign_in_failed") -> User:
     """Checks a sign-in from `address`: the user, or Unauthorized with the one answer every failure gets.
 
     `max_failures`/`max_wait_minutes` throttle the address, `user_max_failures`/`user_max_wait_seconds`
-    the user name (security settings of the same names). Every failure is audited.
+    the user name (security settings of the same names). Every failure is audited (`failed_action`).
     """
     name = username.strip().lower()[:64]
     address = (address or "unknown")[:64]
@@ -153,15 +154,15 @@ def authenticate(username: str, password: str, max_failures: int = 5, max_wait_m
     allowed = (_claim("address", address, _Limit(max_failures, first_wait_seconds, max_wait_minutes * 60), forget)
                and _claim("user", name, _Limit(user_max_failures, first_wait_seconds, user_max_wait_seconds), forget))
     if not allowed:
-        _failed(name, address, "throttled")
+        _failed(name, address, "throttled", action=failed_action)
     user = User.get_or_none(User.username == name)
     if user is None:
         _verify(_dummy_hash(), password)  # the same cost as a real check: no user enumeration by timing
-        _failed(name, address, "unknown user", counted=True)
+        _failed(name, address, "unknown user", counted=True, action=failed_action)
     if not _verify(user.password_hash, password):
-        _failed(name, address, "wrong password", counted=True)
+        _failed(name, address, "wrong password", counted=True, action=failed_action)
     if not user.active:
-        _failed(name, address, "disabled", counted=True)
+        _failed(name, address, "disabled", counted=True, action=failed_action)
     sql.run(_RESET, ("user", name))
     sql.run(_UNCOUNT, ("address", address))  # a success is not a failure of this address
     now = clock.now().timestamp()
@@ -169,14 +170,15 @@ def authenticate(username: str, password: str, max_failures: int = 5, max_wait_m
     return user
 
 
-def _failed(username: str, address: str, reason: str, counted: bool = False) -> NoReturn:
+def _failed(username: str, address: str, reason: str, counted: bool = False,
+            action: str = "user.sign_in_failed") -> NoReturn:
     log.warning("failed sign-in for %r from %s: %s", username, address, reason)
     if counted:  # a wait runs from the end of the check (an argon2 check takes its time)
         now = clock.now().timestamp()
         for kind, key in (("address", address), ("user", username)):
             sql.run(_WAIT_FROM_NOW, (now, kind, key, now))
     with write_transaction():
-        audit.record(f"sign-in:{address}", "user.sign_in_failed", "user", username or "-",
+        audit.record(f"sign-in:{address}", action, "user", username or "-",
                      after={"address": address, "reason": reason})
     raise Unauthorized(SIGN_IN_FAILED)
 
@@ -228,9 +230,20 @@ def set_password(username: str, password: str, actor: str) -> None:
     reset_sign_in_throttle(user.username)
 
 
-def change_own_password(user: User, current: str, new: str) -> None:
-    if not _verify(user.password_hash, current):
-        raise Invalid("Current password is wrong.", [{"field": "current_password", "message": "wrong"}])
+CURRENT_PASSWORD_FAILED = "Current password is wrong, or too many attempts: wait a moment and try again."
+
+
+def change_own_password(user: User, current: str, new: str, **throttle) -> None:
+    """A signed-in user's new password, once the current one is right. The current password is checked
+    like a sign-in (`authenticate`'s throttle per address and user name, `throttle` its keywords), so a
+    stolen session cannot guess it faster than the sign-in page could; failures are audited as
+    user.password_change_failed. The new password is checked first: a refused one costs no guess."""
+    _check_password(new, user.username)
+    try:
+        authenticate(user.username, current, failed_action="user.password_change_failed", **throttle)
+    except Unauthorized:
+        raise Invalid(CURRENT_PASSWORD_FAILED, [{"field": "current_password",
+                                                 "message": "wrong, or too many attempts: wait a moment"}]) from None
     set_password(user.username, new, user.username)
 
 

@@ -24,17 +24,22 @@ def login():
         return render_template("login.html", username="", error=None, next_url=next_url)
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    security = settings().security
     try:
-        user = accounts.authenticate(
-            username, password, security.login_max_failures, security.lockout_minutes,
-            address=request.remote_addr or "unknown", first_wait_seconds=security.login_first_wait_seconds,
-            user_max_failures=security.login_user_max_failures,
-            user_max_wait_seconds=security.login_user_max_wait_seconds, forget_minutes=security.login_forget_minutes)
+        user = accounts.authenticate(username, password, **_throttle())
     except Unauthorized as e:  # audited by accounts.authenticate; the same answer whatever the reason
         return render_template("login.html", username=username, error=e.message, next_url=next_url), 401
     start_session(user)
     return redirect(safe_next(next_url))
+
+
+def _throttle() -> dict:
+    """The sign-in throttle's settings, for this request's address (sign-in and the current password)."""
+    security = settings().security
+    return {"max_failures": security.login_max_failures, "max_wait_minutes": security.lockout_minutes,
+            "address": request.remote_addr or "unknown", "first_wait_seconds": security.login_first_wait_seconds,
+            "user_max_failures": security.login_user_max_failures,
+            "user_max_wait_seconds": security.login_user_max_wait_seconds,
+            "forget_minutes": security.login_forget_minutes}
 
 
 @blueprint.route("/logout", methods=["GET", "POST"])
@@ -71,7 +76,7 @@ def change_password():
         errors["repeat_password"] = "The two new passwords differ."
     if not errors:
         try:
-            accounts.change_own_password(g.user, current, new)
+            accounts.change_own_password(g.user, current, new, **_throttle())
         except AppError as e:
             errors = field_errors(e, {"password": "new_password"})
     if errors:
