@@ -132,6 +132,9 @@ def install(home: Path, bundle: Bundle, key: BackupKey, key_file: str | None = N
         if f["as"] != f["setting"]:
             for quoted in (json.dumps(f["setting"]), f"'{f['setting']}'"):
                 text = text.replace(quoted, json.dumps(f["as"]))
+    outside = [f["as"] for f in bundle.files if not (home / f["as"]).resolve().is_relative_to(home.resolve())]
+    if outside:
+        raise CorruptCopy(f"The carried config names a file outside the home ({outside[0]}); nothing was written.")
     written = []
     config_path = home / config.CONFIG_FILE
     _set_aside(config_path, stamp)
