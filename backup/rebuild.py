@@ -46,6 +46,8 @@ def rebuild(home: Path, reach: connect.Reach, key: keys.BackupKey, *, backup_id:
             raise NothingToRestore(f"No backup was found on {reach.url}; nothing was changed."
                                    + (f" ({skipped[0]})" if skipped else ""))
         whose = restoring.survey(before, holders, key, skipped)
+        if not whose:  # no manifest could be read: the wrong backup key, or every copy damaged
+            restoring._give_up(backup_id, as_of, skipped)
         if backup_id:
             chosen, reason, others = (whose.get(backup_id) or {}).get("lineage") or "", "the backup asked for", []
             candidates = [backup_id] if backup_id in whose else []
