@@ -389,7 +389,7 @@ def fetch(settings: Settings, target_settings, location: str, description: str, 
     target = open_replica_target(settings, target_settings, location)
     download = into.with_name(into.name + ".download")
     held: dict[str, Path] = {}  # key -> its unsealed file in `into`
-    formats: dict[str, int | None] = {}  # key -> its sealed format
+    sealed: dict[str, tuple[int | None, str]] = {}  # key -> its sealed format and SHA-256
     pause = FETCH_RETRY_SECONDS
     try:
         for attempt in range(1, FETCH_ATTEMPTS + 1):
@@ -403,11 +403,14 @@ def fetch(settings: Settings, target_settings, location: str, description: str, 
             try:
                 if gap is not None:
                     raise _ListingChanged(f"the listing has no file after transaction {gap:#x}")
-                _download(target, [k for k in keys if k not in held], held, formats, into, download, description,
+                _download(target, [k for k in keys if k not in held], held, sealed, into, download, description,
                           encryption_key, show_progress)
-                return _check_against_index(description, keys, held, formats, index)
+                return _check_against_index(description, keys, held, sealed, index)
             except (_ListingChanged, MissingObject) as e:
                 why = e.message if isinstance(e, MissingObject) else str(e)
+                if attempt == FETCH_ATTEMPTS and isinstance(e, _NotAsIndexed):
+                    raise BackupError(f"The replica {description} holds {why}: it was replaced or rolled back "
+                                      "since it was shipped; nothing was changed.") from None
                 if attempt == FETCH_ATTEMPTS:
                     raise BackupError(f"The replica {description} kept changing while it was downloaded "
                                       f"({FETCH_ATTEMPTS} listings; last: {why}); nothing was changed. "
@@ -435,13 +438,13 @@ def _fetch_index(target, download: Path, encryption_key: bytes) -> dict | IndexP
         download.unlink(missing_ok=True)
 
 
-def _check_against_index(description: str, keys: list[str], held: dict[str, Path], formats: dict[str, int | None],
-                         index: dict | IndexProblem | None) -> FetchReport:
+def _check_against_index(description: str, keys: list[str], held: dict[str, Path],
+                         sealed: dict[str, tuple[int | None, str]], index: dict | IndexProblem | None) -> FetchReport:
     newest_key = max(keys, key=max_txid)
     report = FetchReport(len(keys), max_txid(newest_key), ltx_time(held[newest_key]))
     unchecked = "whether its newest files are all there cannot be checked"
     if index is None:
-        if any(formats.get(k) == 2 for k in keys):
+        if any(sealed[k][0] == 2 for k in keys):
             report.notes.append(f"The replica {description} has no signed index although its files were sealed by "
                                 f"an appliance that writes one (it was removed): {unchecked}.")
         else:
@@ -449,6 +452,11 @@ def _check_against_index(description: str, keys: list[str], held: dict[str, Path
                                 f"appliance): {unchecked}.")
     elif isinstance(index, IndexProblem):
         report.notes.append(f"The signed index of the replica {description} {index}: {unchecked}.")
+    elif replaced := sorted(k for k in keys if index["files"].get(k) not in (None, sealed[k][1])):
+        for key in replaced:  # downloaded again at the next listing: the shipper may have just shipped it again
+            held.pop(key).unlink(missing_ok=True)
+        raise _NotAsIndexed(f"{replaced[0]}, which is not the file its signed index lists"
+                            + (f" (nor are {len(replaced) - 1} more)" if len(replaced) > 1 else ""))
     elif index["newest_txid"] > report.txid:
         lost = sorted(k for k in index["files"] if REMOTE_KEY.match(k) and max_txid(k) > report.txid)
         report.missing = (
@@ -460,8 +468,25 @@ def _check_against_index(description: str, keys: list[str], held: dict[str, Path
     return report
 
 
+def _format_of_file(path: Path) -> int | None:
+    with open(path, "rb") as f:
+        return format_of(f.read(8))
+
+
+def _sha256(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK):
+            sha.update(block)
+    return sha.hexdigest()
+
+
 class _ListingChanged(Exception):
     pass
+
+
+class _NotAsIndexed(_ListingChanged):
+    """A downloaded file's SHA-256 differs from the one the signed index lists."""
 
 
 def chain_gap(keys: list[str]) -> int | None:
@@ -478,7 +503,7 @@ def chain_gap(keys: list[str]) -> int | None:
         reached = further
 
 
-def _download(target, keys: list[str], held: dict[str, Path], formats: dict[str, int | None], into: Path,
+def _download(target, keys: list[str], held: dict[str, Path], sealed: dict[str, tuple[int | None, str]], into: Path,
               download: Path, description: str, encryption_key: bytes, show_progress: bool) -> None:
     total = sum(info.size for info in map(target.stat, keys) if info) if show_progress else None
     progress = Progress(f"replica: download {len(keys)} files", total, enabled=show_progress)
@@ -487,8 +512,7 @@ def _download(target, keys: list[str], held: dict[str, Path], formats: dict[str,
         plain = into / "ltx" / level / (name[:-len(SEALED_SUFFIX)] + ".ltx")
         plain.parent.mkdir(parents=True, exist_ok=True)
         target.get(key, download, progress)
-        with open(download, "rb") as sealed:
-            formats[key] = format_of(sealed.read(8))
+        sealed[key] = (_format_of_file(download), _sha256(download))
         try:
             unseal(download, plain, encryption_key, f"the replica file {key}", key)
         except CorruptCopy as e:

@@ -4,6 +4,8 @@ its completeness cannot be checked; the upgraded shipper's first pass writes the
 on the same replica restores without a note."""
 from __future__ import annotations
 
+import json
+
 from backup import crypto, keys, replication, sealed_replica
 
 from tests.servers.waiting import wait_for
@@ -41,6 +43,9 @@ def test_an_old_format_replica_without_an_index_restores_every_order_with_a_note
     key = keys.load(settings.path(settings.backup.key_file))
     assert _as_format_1(remote, key.encryption) >= 2
     (remote / sealed_replica.INDEX_KEY).unlink()
+    journal = settings.path(sealed_replica.JOURNAL_FILE)
+    shipped = json.loads(journal.read_text())
+    journal.write_text(json.dumps({"replica": shipped["replica"], "files": shipped["files"]}))  # as it was
     out = tmp_path / "old.db"
 
     result = cli("restore", "--from-replica", "--output", str(out), "--quiet")
@@ -58,7 +63,9 @@ def test_an_old_format_replica_without_an_index_restores_every_order_with_a_note
         shipper.ship_once()  # the upgraded shipper: the old files stay, the index is written
     finally:
         shipper.close()
-    assert (remote / sealed_replica.INDEX_KEY).exists()
+    index = json.loads((remote / sealed_replica.INDEX_KEY).read_text())
+    assert set(index["files"]) == {str(p.relative_to(remote)) for p in remote.rglob("*.ltx.aes")}
+    assert set(index["files"].values()) == {None}  # shipped before digests were kept: not checked
     assert all(crypto.format_of(p.read_bytes()) == 1 for p in remote.rglob("*.ltx.aes"))
     again = tmp_path / "again.db"
 
