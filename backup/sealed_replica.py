@@ -18,7 +18,8 @@ copy that leaves the box must be encrypted. So Litestream replicates to a `file`
   writes every file it shipped with its SHA-256, the newest TXID and that transaction's capture time,
   signed with an HMAC-SHA256 key derived from the backup key by HKDF. Without it a replica whose newest
   files were deleted would restore "to the last second" an older state without a word; with it a
-  restore says what is missing (`FetchReport.missing`). Deleting the index too is no way out: files
+  restore says what is missing (`FetchReport.missing`), and refuses a file whose SHA-256 is not the
+  one the index lists (after listing again). Deleting the index too is no way out: files
   sealed in format 2 say the shipper wrote one. Rolling the index back to an older signed copy
   together with the files is not detected (nothing outside the target remembers the newest index).
 - One pass (`ship_once`): upload every outbox file not yet shipped with its current size and mtime, in
