@@ -8,6 +8,7 @@ worker takes over within `retry_seconds`. Packages put their registered operatio
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import threading
@@ -107,10 +108,35 @@ def trace_memory(folder: Path, stop: threading.Event, every: float = TRACEMALLOC
             n += 1
             snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
             snapshot.dump(str(folder / f"{os.getpid()}-{n:05d}.snapshot"))
+            with open(folder / f"{os.getpid()}-memory.jsonl", "a") as out:
+                out.write(json.dumps({"at": time.time(), "n": n, "traced": tracemalloc.get_traced_memory()[0],
+                                      **_malloc_info()}) + "\n")
         tracemalloc.stop()
     thread = threading.Thread(target=dump, name="tracemalloc", daemon=True)
     thread.start()
     return thread
+
+
+def _malloc_info() -> dict:
+    """The process's RSS and glibc's heap (mallinfo2): bytes in use and bytes free but kept; {} elsewhere."""
+    import ctypes
+    import resource
+    out = {}
+    try:
+        with open("/proc/self/statm") as f:
+            out["rss"] = int(f.read().split()[1]) * resource.getpagesize()
+        libc = ctypes.CDLL("libc.so.6")
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                "keepcost")]
+        libc.mallinfo2.restype = MallInfo2
+        info = libc.mallinfo2()
+        out.update(malloc_in_use=info.uordblks + info.hblkhd, malloc_free=info.fordblks, malloc_arena=info.arena)
+    except (OSError, AttributeError, ValueError):
+        pass
+    return out
 
 
 class StartSpacing:

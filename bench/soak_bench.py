@@ -558,6 +558,16 @@ def print_tracemalloc(folder: Path, after: float, top: int = 15) -> None:
           f"({snaps[0].name} → {snaps[-1].name}); the sites that grew most:")
     for stat in last.compare_to(first, "lineno")[:top]:
         print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks  {stat.traceback[0]}")
+    for path in folder.glob("*-memory.jsonl"):
+        points = [json.loads(line) for line in path.read_text().splitlines()]
+        points = [p for p in points if p["at"] >= after] or points
+        if len(points) < 2 or "malloc_in_use" not in points[0]:
+            continue
+        a, b = points[0], points[-1]
+        print(f"  pid {path.name.split('-')[0]}, {(b['at'] - a['at']) / 60:.1f} min: RSS {a['rss'] / MB:.1f} → "
+              f"{b['rss'] / MB:.1f} MB; malloc in use {a['malloc_in_use'] / MB:.1f} → {b['malloc_in_use'] / MB:.1f} MB, "
+              f"free but kept {a['malloc_free'] / MB:.1f} → {b['malloc_free'] / MB:.1f} MB; traced by tracemalloc "
+              f"{a['traced'] / MB:.1f} → {b['traced'] / MB:.1f} MB")
 
 
 if __name__ == "__main__":

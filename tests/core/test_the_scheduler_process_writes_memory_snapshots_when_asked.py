@@ -1,5 +1,7 @@
 """With APPLIANCE_TRACEMALLOC set (bench/soak_bench.py --tracemalloc), the process holding the
-scheduler writes tracemalloc snapshots that can be compared, and stops tracing when it stops."""
+scheduler writes tracemalloc snapshots that can be compared, with its RSS and malloc's heap beside
+them, and stops tracing when it stops."""
+import json
 import threading
 import time
 import tracemalloc
@@ -25,3 +27,6 @@ def test_snapshots_are_written_until_stopped_and_show_what_grew(tmp_path):
     grew = last.compare_to(first, "lineno")[0]
     assert grew.size_diff > 100_000
     assert grew.traceback[0].filename == __file__
+    lines = [json.loads(line) for line in next((tmp_path / "snaps").glob("*-memory.jsonl")).read_text().splitlines()]
+    assert len(lines) == len(snaps)
+    assert lines[-1]["traced"] > lines[0]["traced"] and lines[-1]["rss"] > 0
