@@ -272,7 +272,7 @@ class Shipper:
             if pending:
                 self._save_journal()
         deleted = self._delete_gone(local)
-        if not self._index_current:
+        if not self._index_current and self._shipped:  # a shipper that shipped nothing writes nothing
             self._write_index()
         self.replica_txid = max((max_txid(k) for k in self._shipped), default=0)
         self.confirmed_at = time.time()
