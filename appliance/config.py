@@ -56,6 +56,7 @@ class ServerSettings(Section):
     tls_key_file: str = Field("", description="PEM private key of tls_cert_file (mode 600).")
     trusted_proxies: list[str] = Field(default_factory=list, description="Addresses or networks (e.g. `127.0.0.1`, `10.0.0.5/32`) of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed; from any other client these headers are ignored.")
     https_only: bool = Field(False, description="Behind a TLS reverse proxy: a plain-HTTP request from a non-loopback address is redirected to HTTPS (always so when tls_cert_file is set). Over HTTPS every answer carries HSTS and cookies are Secure either way.")
+    http_redirect_port: int = Field(0, ge=0, le=65535, description="With tls_cert_file: a plain-HTTP port (e.g. 80, or 8081) whose every request is redirected to HTTPS on server.port, so `http://box` still leads to the shop; 0: none.")
     hsts_seconds: int = Field(31_536_000, ge=0, description="max-age of the Strict-Transport-Security header sent on HTTPS answers (0: no header).")
     metrics_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"], description="Client addresses or networks allowed to read /metrics (others get 403); add the central Prometheus's address here.")
     metrics_token_file: str = Field("", description="File holding a bearer token /metrics then requires (`Authorization: Bearer ...`, else 401), from every address; empty: no token.")

@@ -23,7 +23,7 @@ from gunicorn.app.base import BaseApplication
 
 from appliance import config, operations, order_writer, runtime
 from appliance.commandline import CliContext, pass_app
-from appliance.processes import ProcessRecord
+from appliance.processes import Backoff, ChildSupervisor, ProcessRecord
 
 
 class ApplianceServer(BaseApplication):
@@ -48,7 +48,8 @@ class ApplianceServer(BaseApplication):
             raise SystemExit(3) from None  # gunicorn's "worker failed to boot": the master stops
 
 
-def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None) -> dict:
+def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None,
+           redirector: ChildSupervisor | None = None) -> dict:
     def post_worker_init(worker):
         if writer is not None:
             order_writer.use(settings)
@@ -73,6 +74,8 @@ def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None) ->
 
     def on_exit(server):
         forget_served(settings)
+        if redirector is not None:
+            redirector.stop()
         if writer is not None:
             writer.stop()  # after the workers: their in-flight orders may still need it
 
@@ -261,7 +264,24 @@ def command(app: CliContext, host: str | None, port: int | None, workers: int | 
     }
     if s.tls_cert_file:  # HTTPS served here; else plain HTTP (loopback, or behind a TLS reverse proxy)
         options |= {"certfile": str(settings.path(s.tls_cert_file)), "keyfile": str(settings.path(s.tls_key_file))}
+    redirector = None
+    if s.tls_cert_file and s.http_redirect_port:
+        check_address(host or s.host, s.http_redirect_port)
+        redirector = http_redirector(settings, host or s.host, port or s.port).start()
     writer = order_writer.Supervisor(settings) if s.order_writer else None
     if writer is not None:
         writer.start()
-    ApplianceServer(settings, options | _hooks(settings, writer)).run()
+    try:
+        ApplianceServer(settings, options | _hooks(settings, writer, redirector)).run()
+    finally:
+        if redirector is not None:
+            redirector.stop()
+
+
+def http_redirector(settings: config.Settings, host: str, https_port: int) -> ChildSupervisor:
+    """server.http_redirect_port's small server (web/redirect.py): gunicorn serves TLS on every bind."""
+    return ChildSupervisor(
+        "http redirect", [sys.executable, "-m", "web.redirect", host, str(settings.server.http_redirect_port),
+                          str(https_port)],
+        env={**os.environ, "APPLIANCE_HOME": str(settings.home)}, pid_file=settings.path("run/redirect.pid"),
+        backoff=Backoff(first=0.5, longest=30), own_session=False)

@@ -37,7 +37,8 @@ def served(tmp_path_factory):
     _cli(home, env, "init", "--admin-password-stdin", stdin=ADMIN_PASSWORD + "\n")
     out = _cli(home, env, "tls", "self-signed")
     fingerprint = re.search(r"SHA-256 fingerprint: ([0-9A-F:]{95})", out).group(1)
-    port = free_port()
+    port, plain_port = free_port(), free_port()
+    env["APPLIANCE_SERVER_HTTP_REDIRECT_PORT"] = str(plain_port)
     log = open(home / "logs" / "serve.log", "ab")
     proc = subprocess.Popen(APPLIANCE + ["--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port),
                                          "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
@@ -52,11 +53,21 @@ def served(tmp_path_factory):
             return False
     try:
         wait_for(ready, timeout=40, what="appliance serve over HTTPS")
-        yield {"port": port, "home": home, "fingerprint": fingerprint, "pinned": pinned}
+        wait_for(lambda: _plain_status(plain_port, "/") == 308, timeout=20, what="the plain-HTTP redirect port")
+        yield {"port": port, "plain_port": plain_port, "home": home, "fingerprint": fingerprint, "pinned": pinned}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
         log.close()
+
+
+def _plain_status(port, path):
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", path)
+        return connection.getresponse().status
+    except OSError:
+        return None
 
 
 def _request(port, context, path, headers=None):
@@ -81,8 +92,8 @@ def test_chromium_signs_in_over_https_with_a_secure_cookie_and_hsts(served, brow
     context.set_default_timeout(10000)
     try:
         page = context.new_page()
-        response = page.goto("/login")
-        assert response.url.startswith("https://")
+        response = page.goto(f"http://127.0.0.1:{served['plain_port']}/login")  # typed without https
+        assert response.url == f"{base}/login"
         assert response.headers["strict-transport-security"] == "max-age=31536000"
         page.fill("#username", "admin")
         page.fill("#password", ADMIN_PASSWORD)
@@ -111,3 +122,11 @@ def test_the_monitors_watch_the_served_certificate_and_probe_readyz_over_https(s
     assert "ok" in line and "keys/tls.crt" in line and "certificate valid until" in line, out
     readyz = next(line for line in out.splitlines() if "readyz" in line)  # probed over HTTPS
     assert " ok " in f" {readyz} " and "ready" in readyz, out
+
+
+def test_plain_http_on_the_redirect_port_is_sent_to_https_with_its_path(served):
+    connection = http.client.HTTPConnection("127.0.0.1", served["plain_port"], timeout=5)
+    connection.request("POST", "/login?next=/orders", body=b"x=1", headers={"Host": "shop.lan:8081"})
+    response = connection.getresponse()
+    assert response.status == 308
+    assert response.headers["Location"] == f"https://shop.lan:{served['port']}/login?next=/orders"
