@@ -114,12 +114,15 @@ def write_transaction():
     chain's head, which every mutation needs at its end anyway; taking it first gives all writers
     one lock order, so two orders naming the same products in opposite order cannot deadlock.
     """
+    outermost = not database.in_transaction()  # a nested one is a savepoint of a checked transaction
     with database.atomic():
-        fencing.check()  # a fenced box starts no write
+        if outermost:
+            fencing.check()  # a fenced box starts no write
         if is_postgres():
             database.execute_sql("SELECT id FROM audit_head WHERE id = 1 FOR UPDATE")
         yield
-        fencing.check()  # and commits none: the permit's deadline may have passed meanwhile
+        if outermost:
+            fencing.check()  # and commits none: the permit's deadline may have passed meanwhile
 
 
 class _WriterTurn:

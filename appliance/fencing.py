@@ -29,9 +29,10 @@ from .errors import ServiceUnavailable
 
 PERMIT_FILE = Path("fence") / "permit.json"
 
-Gate = Callable[[], "str | None"]
+Gate = Callable[["Permit | None"], "str | None"]
 _gates: dict[str, Gate] = {}
 _home: Path | None = None
+_permit_file: str | None = None      # str(permit_path(_home)): a stat per check, no pathlib work
 _cache: tuple[tuple, "Permit | None"] | None = None
 _cache_lock = threading.Lock()
 
@@ -96,20 +97,26 @@ def remove_permit(home: Path) -> None:
     permit_path(home).unlink(missing_ok=True)
 
 
-def read_permit(home: Path) -> Permit | None:
+def read_permit(home: Path | str) -> Permit | None:
     """The permit, or None when there is none; an unreadable one refuses (fail closed)."""
+    return _read(str(permit_path(Path(home))))
+
+
+def _read(path: str) -> Permit | None:
+    """One stat when the file did not change since it was last read (the file is always replaced,
+    never edited in place, so a new inode or mtime says it changed)."""
     global _cache
-    path = permit_path(home)
     try:
         st = os.stat(path)
     except FileNotFoundError:
         return None
-    key = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+    key = (path, st.st_ino, st.st_mtime_ns, st.st_size)
     with _cache_lock:
         if _cache is not None and _cache[0] == key:
             return _cache[1]
     try:
-        data = json.loads(path.read_text())
+        with open(path) as f:
+            data = json.load(f)
         permit = Permit(**data)
     except FileNotFoundError:
         return None
@@ -122,8 +129,9 @@ def read_permit(home: Path) -> Permit | None:
 
 def watch(home: Path | str) -> None:
     """Which home's permit this process obeys (set when the database is initialised)."""
-    global _home
+    global _home, _permit_file
     _home = Path(home)
+    _permit_file = str(permit_path(_home))
 
 
 def watched_home() -> Path | None:
@@ -131,7 +139,8 @@ def watched_home() -> Path | None:
 
 
 def register(name: str, gate: Gate) -> None:
-    """Adds a gate of this process: gate() returns None (may write) or the reason it may not."""
+    """Adds a gate of this process: gate(permit) gets the permit read for this check (None: no permit
+    file) and returns None (may write) or the reason it may not."""
     _gates[name] = gate
 
 
@@ -141,14 +150,13 @@ def unregister(name: str) -> None:
 
 def refusal() -> str | None:
     """Why this box may not write now, or None."""
-    if _home is not None:
-        permit = read_permit(_home)
-        if permit is not None:
-            reason = permit.refusal()
-            if reason:
-                return reason
+    permit = _read(_permit_file) if _permit_file is not None else None
+    if permit is not None:
+        reason = permit.refusal()
+        if reason:
+            return reason
     for gate in list(_gates.values()):
-        reason = gate()
+        reason = gate(permit)
         if reason:
             return reason
     return None
