@@ -271,8 +271,12 @@ class Shipper:
         finally:
             if pending:
                 self._save_journal()
-        deleted = self._delete_gone(local)
+        # The index after the uploads it lists, and again after deletions: a restore never sees an index
+        # newer than the files (nor one still naming files of an earlier life after they were deleted).
         if not self._index_current and self._shipped:  # a shipper that shipped nothing writes nothing
+            self._write_index()
+        deleted = self._delete_gone(local)
+        if not self._index_current and self._shipped:
             self._write_index()
         self.replica_txid = max((max_txid(k) for k in self._shipped), default=0)
         self.confirmed_at = time.time()
