@@ -48,21 +48,22 @@ def home_epoch(home: Path) -> int:
         return 0
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, text: str, durable: bool = False) -> None:
     path.parent.mkdir(mode=0o700, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
 def remember_epoch(home: Path, epoch: int) -> None:
     """The home keeps the highest epoch this box has held (it never goes down)."""
     if epoch > home_epoch(home):
-        _write_atomically(Path(home) / EPOCH_FILE, f"{epoch}\n")
+        _write_atomically(Path(home) / EPOCH_FILE, f"{epoch}\n", durable=True)
 
 
 @dataclass
