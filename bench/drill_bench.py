@@ -39,12 +39,25 @@ def drill(appliance: str, env: dict, runbook: str, target: str | None) -> dict:
                 "rpo_seconds": None}
 
 
-def wait_for_replica(appliance: str, env: dict, timeout: float) -> float:
-    """Seconds until `appliance replication status` says the replica holds the newest transaction."""
+def slowest_steps(home: Path, result: dict, count: int = 4) -> str:
+    """The drill's slowest steps from its journal (where an RTO goes)."""
+    from datetime import datetime
+    from runbooks.journal import Journal
+    if not result.get("drill_id"):
+        return ""
+    steps = Journal(home, result["drill_id"]).view().steps.values()
+    took = sorted(((datetime.fromisoformat(s.ended) - datetime.fromisoformat(s.started)).total_seconds(), s.id)
+                  for s in steps if s.started and s.ended)
+    return ", ".join(f"{sid} {seconds:.1f} s" for seconds, sid in reversed(took[-count:]))
+
+
+def wait_for_replica(settings, timeout: float) -> float:
+    """Seconds until the replica holds every transaction Litestream captured (and it captured some)."""
+    from backup import replication
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        out = subprocess.run([appliance, "replication", "status"], env=env, capture_output=True, text=True).stdout
-        if "lag 0.0 s" in out:
+        facts = replication.facts(settings) or {}
+        if facts.get("lag_seconds") == 0.0 and (facts.get("replica_txid") or 0) >= (facts.get("local_txid") or 1):
             return time.monotonic() - started
         time.sleep(1)
     raise SystemExit(f"the replica did not catch up within {timeout:.0f} s")
@@ -72,11 +85,11 @@ def run(size_mb: int, workdir: Path) -> None:
         targets = [sftp_target("nas", sshd, "shop"), {**s3_target("offsite", s3, s3.new_bucket(), home),
                                                       "timeout_seconds": 60}]
         write_targets(home, targets, {"replication": {"enabled": True, "target": "nas"}})
-        config.load(home)
+        settings = config.load(home)
         subprocess.run([appliance, "backup", "run", "--quiet"], env=env, check=True, capture_output=True)
         supervisor = subprocess.Popen([appliance, "replication", "run"], env=env, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)
-        replica_seconds = wait_for_replica(appliance, env, timeout=900)
+        replica_seconds = wait_for_replica(settings, timeout=900)
 
         restic = restic_restore_seconds(home / "appliance.db", workdir)
         for target in ("nas", "offsite"):
@@ -101,6 +114,7 @@ def run(size_mb: int, workdir: Path) -> None:
             else f"FAILED: {result.get('reason')}"
         print(f"{name:<32}{_num(rto):>8}{_num(rpo):>8}{_num(plain):>17}"
               f"{(f'{rto / restic:.2f}' if rto else '-'):>12}  {verdict}")
+        print(f"{'':<4}slowest steps: {slowest_steps(home, result)}")
 
 
 def restic_restore_seconds(db: Path, workdir: Path) -> float:

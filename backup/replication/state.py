@@ -101,6 +101,9 @@ def facts(settings: Settings, now: float | None = None) -> dict | None:
         return out
     out["running"] = True
     known = state.get("replica_txid")
+    if not local:  # Litestream snapshots any database when it starts: nothing local means not captured yet
+        out["reason"] = "Litestream has not captured the database yet"
+        return out
     if known is None and not state.get("shipping_error"):
         out["reason"] = "nothing shipped to the replica yet"
         return out
