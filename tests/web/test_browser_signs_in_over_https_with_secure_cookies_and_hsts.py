@@ -11,6 +11,7 @@ import signal
 import ssl
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -130,3 +131,14 @@ def test_plain_http_on_the_redirect_port_is_sent_to_https_with_its_path(served):
     response = connection.getresponse()
     assert response.status == 308
     assert response.headers["Location"] == f"https://shop.lan:{served['port']}/login?next=/orders"
+
+
+def test_the_redirect_port_refuses_a_host_header_that_is_not_a_host(served):
+    connection = http.client.HTTPConnection("127.0.0.1", served["plain_port"], timeout=5)
+    connection.request("GET", "//evil.example/x", headers={"Host": "evil.example/@shop"})
+    response = connection.getresponse()
+    assert response.status == 400 and response.headers.get("Location") is None
+    connection = http.client.HTTPConnection("127.0.0.1", served["plain_port"], timeout=5)
+    connection.request("GET", "//evil.example/x", headers={"Host": "[::1]:8081"})
+    location = urlsplit(connection.getresponse().headers["Location"])
+    assert (location.scheme, location.netloc) == ("https", f"[::1]:{served['port']}")  # never another site
