@@ -368,7 +368,10 @@ def report(rows: list[dict], growth: list[dict], checks: dict, args, final: dict
                    if k in ["master", "worker*", "worker", "writer", "litestream"] else 9)
     print(f"\nSoak: {args.minutes} min at {args.rate:.0f} orders/s (3-line keyed orders, HTTP API), backup every "
           f"minute, verify + replica verify every 2 min, prune every 2 min (keep_last {KEEP_LAST}), replication "
-          f"to SFTP on 127.0.0.1; {os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f}")
+          f"to SFTP on 127.0.0.1; {os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f}"
+          + (f"; box environment {' '.join(args.box_env)}" if args.box_env else "")
+          + ("; tracemalloc on in the scheduler's process (its RSS includes tracemalloc's own)" if args.tracemalloc
+             else ""))
     head = (f"{'min':>3} {'ord/s':>6} {'p50':>6} {'p99':>6} {'max':>6} {'err':>4} "
             + " ".join(f"{k + ' MB':>12}" for k in kinds) + " " + " ".join(f"{k + ' fd':>11}" for k in kinds)
             + f" {'WAL MB':>7} {'outbox':>7} {'lag s':>6} {'disk MB':>8} {'nas MB':>7}  jobs started")
@@ -439,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-seconds", type=float, default=2, help="sampling interval (default 2)")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="diff tracemalloc snapshots of the scheduler's process (APPLIANCE_TRACEMALLOC)")
+    parser.add_argument("--box-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the box's processes (e.g. MALLOC_ARENA_MAX=2); repeatable")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--json", type=Path, default=None, help="also write the samples and rows to this file")
     args = parser.parse_args(argv)
@@ -453,7 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     minutes = int(-(-seconds // 60))
 
     workdir = Path(tempfile.mkdtemp(prefix="soak-bench-")).resolve()
-    env = {"APPLIANCE_TRACEMALLOC": str(workdir / "tracemalloc")} if args.tracemalloc else {}
+    env = dict(item.split("=", 1) for item in args.box_env)
+    if args.tracemalloc:
+        env["APPLIANCE_TRACEMALLOC"] = str(workdir / "tracemalloc")
     box = ServedAppliance(workdir / "box", env=env).init()
     sshd = start_sshd(workdir / "sshd")
     sampler = None
