@@ -159,6 +159,13 @@ def status_command(app, limit: int) -> None:
         verdict = "met" if fresh.meets_rpo else "NOT met"
         click.echo(f"newest restorable backup: {fresh.backup_id or 'none'}, age {_age(fresh.age_seconds)}; "
                    f"RPO {fresh.rpo_seconds} s {verdict}")
+    from . import identity
+    box = identity.load(settings)
+    if box is not None:
+        click.echo(f"this box: {box.box_id}, lineage {box.lineage}"
+                   + (f" (restored from {box.restored_from} of lineage {box.parent_lineage or '(unnamed)'})"
+                      if box.restored_from else "")
+                   + ("; SANDBOX: makes no backups" if box.sandbox else ""))
     replicated = replication.facts(settings)
     if replicated is not None:
         click.echo(f"continuous replication: {_replication_line(replicated)}")

@@ -55,6 +55,8 @@ def test_a_restored_box_backs_up_under_a_new_lineage_and_a_fresh_restore_takes_t
     restored = appliance(spare, "restore", "--quiet").stdout
     assert f"took lineage {shop_box['lineage']} of box {shop_box['box_id']}" in restored, restored
     spare_box = box(spare)
+    assert (f"this box: {spare_box['box_id']}, lineage {spare_box['lineage']} (restored from backup {a1} "
+            f"of lineage {shop_box['lineage']})") in appliance(spare, "backup", "status").stdout
     assert spare_box["parent_lineage"] == shop_box["lineage"] and spare_box["lineage"] != shop_box["lineage"]
     assert spare_box["box_id"] != shop_box["box_id"]
 
@@ -110,5 +112,6 @@ def test_a_sandbox_restore_makes_no_backups_until_adopted(shop, configure, home,
     assert sorted(p.name for p in disk.iterdir()) == before
 
     assert "SANDBOX" in appliance(trial, "backup", "identity").stdout
+    assert "SANDBOX: makes no backups" in appliance(trial, "backup", "status").stdout
     appliance(trial, "backup", "identity", "--adopt")
     assert backup_run(trial) not in before
