@@ -28,6 +28,7 @@ from .errors import CorruptCopy
 from .keys import BackupKey
 
 CHUNK = 64 * 1024
+MAX_FILE = 1024 * 1024  # secrets are small; anything bigger is not carried
 
 
 @dataclass
@@ -74,12 +75,17 @@ def collect(settings: Settings) -> Bundle:
     taken: set[str] = set()
     for value, what in _secret_settings(settings):
         source = settings.path(value)
-        if any(f["setting"] == value for f in bundle.files) or not source.is_file():
+        if any(f["setting"] == value for f in bundle.files):
+            continue
+        try:  # a file that is missing, unreadable or not a small secret stays behind: never fails a backup
+            if not source.is_file() or source.stat().st_size > MAX_FILE:
+                continue
+            data = source.read_bytes()
+        except OSError:
             continue
         dest = _home_relative(settings, value, taken)
         taken.add(dest)
-        bundle.files.append({"setting": value, "as": dest, "what": what,
-                             "data": base64.b64encode(source.read_bytes()).decode()})
+        bundle.files.append({"setting": value, "as": dest, "what": what, "data": base64.b64encode(data).decode()})
     return bundle
 
 
