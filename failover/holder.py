@@ -126,9 +126,8 @@ class LeaseHolder:
 
     def _renew(self) -> None:
         held = self.held
-        sent = fencing.boot_clock()
         try:
-            ttl = self.quorum.keepalive(held.lease_id)
+            ttl, sent = self.quorum.keepalive(held.lease_id, fencing.boot_clock)
         except QuorumUnavailable as e:
             log.warning("failover: lease renewal failed (%s); this box stops writing at +%.1f s",
                         e, held.sent + self.f.fence_after_seconds - fencing.boot_clock())
@@ -188,9 +187,8 @@ class LeaseHolder:
 
     def _adopt(self, lease_id: int, epoch: int) -> bool:
         """This box's own lease from before a restart of the holder: renew it rather than wait it out."""
-        sent = fencing.boot_clock()
         try:
-            ttl = self.quorum.keepalive(lease_id)
+            ttl, sent = self.quorum.keepalive(lease_id, fencing.boot_clock)
         except QuorumUnavailable:
             return False
         if ttl <= 0:

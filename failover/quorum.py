@@ -83,10 +83,18 @@ class Quorum:
     def grant(self, ttl: int) -> int:
         return int(self.once(lambda c: self.post(c, "/lease/grant", {"TTL": ttl, "ID": 0}))["ID"])
 
-    def keepalive(self, lease_id: int) -> int:
-        """The lease's TTL after this renewal; <= 0 when it had already expired. One member, one try."""
-        answer = self.once(lambda c: self.post(c, "/lease/keepalive", {"ID": lease_id}))
-        return int(answer.get("result", {}).get("TTL", -1))
+    def keepalive(self, lease_id: int, clock: Callable[[], float]) -> tuple[int, float]:
+        """(the lease's TTL after this renewal, when the request that renewed it was sent); the TTL is
+        <= 0 when the lease had already expired. Each member once at most, the current one first: a
+        dead member costs a refused connection, a stopped or cut-off one a timeout."""
+        sent = 0.0
+
+        def renew(client):
+            nonlocal sent
+            sent = clock()
+            return self.post(client, "/lease/keepalive", {"ID": lease_id})
+        answer = self.any(renew)
+        return int(answer.get("result", {}).get("TTL", -1)), sent
 
     def revoke(self, lease_id: int) -> None:
         self.any(lambda c: self.post(c, "/kv/lease/revoke", {"ID": lease_id}))
