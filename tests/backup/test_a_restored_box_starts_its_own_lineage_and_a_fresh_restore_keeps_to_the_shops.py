@@ -9,10 +9,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from backup import keys
+from backup import manifest as mf
 from cli import main
 from tests.conftest import make_home
-
-from backup import keys, manifest as mf
 
 from .helpers import local_target, write_targets
 
