@@ -104,7 +104,7 @@ def opened(reach: Reach, settings: Settings) -> Iterator[Target]:
             temporary.unlink(missing_ok=True)
 
 
-def same_place(reach: Reach, configured) -> bool:
+def same_place(reach: Reach, configured, home: Path | None = None) -> bool:
     """Whether a configured target is the one the command line reached (to name it as the config does)."""
     try:
         given = target_settings(reach, secret_file="-")
@@ -117,4 +117,5 @@ def same_place(reach: Reach, configured) -> bool:
                                                                   configured.path.rstrip("/"))
     if given.kind == "s3":
         return (given.bucket, given.prefix.strip("/")) == (configured.bucket, configured.prefix.strip("/"))
-    return False
+    folder = Path(configured.path)
+    return Path(given.path) == (folder if folder.is_absolute() else Path(home or ".") / folder).resolve()

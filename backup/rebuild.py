@@ -65,7 +65,7 @@ def rebuild(home: Path, reach: connect.Reach, key: keys.BackupKey, *, backup_id:
         bundle = carried.unseal(manifest["carried"], key, f"backup {chosen_id} on {reach.url}")
         written = carried.install(home, bundle, key)
         settings = config.load(home)
-        name = next((t.name for t in settings.backup.targets if connect.same_place(reach, t)), connect.NAME)
+        name = next((t.name for t in settings.backup.targets if connect.same_place(reach, t, home)), connect.NAME)
         target.name = name
         if config_only:
             return Rebuilt(None, written, name)
