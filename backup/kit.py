@@ -59,6 +59,7 @@ class Kit:
     commands: list[tuple[str, str]]   # (command, what it does)
     toml: str                         # the [backup] block for the new box's appliance.toml
     fingerprint: str                  # of the key and the target facts: what the record names
+    box: str = ""                     # "box ID, lineage L" (backup/identity.py): whose backups to restore
 
     def text(self) -> str:
         return render_text(self)
@@ -136,7 +137,7 @@ def _restore_target(settings: Settings):
 KIT_KEY = f"{INSTALLED_HOME}/kit-backup.key"
 
 
-def reach_args(target) -> tuple[str, str]:
+def reach_args(target, settings: Settings | None = None) -> tuple[str, str]:
     """(`--from …` flags, what to save first) that reach `target` from a box with no config."""
     if target.kind == "sftp":
         secret = f"{INSTALLED_HOME}/kit-{target.name}.key"
@@ -149,7 +150,8 @@ def reach_args(target) -> tuple[str, str]:
         return (f"--from s3://{target.bucket}/{target.prefix} {endpoint}--region {target.region} "
                 f"--access-key-id {target.access_key_id} --secret-key-file {secret}",
                 f"the shop's copy of the S3 secret access key as {secret}")
-    return f"--from {target.path}", ""
+    folder = settings.path(target.path) if settings is not None else target.path
+    return f"--from {folder}", f"mount the disk that holds {folder} there (it must have outlived the box)"
 
 
 def _commands(settings: Settings) -> list[tuple[str, str]]:
@@ -158,11 +160,12 @@ def _commands(settings: Settings) -> list[tuple[str, str]]:
     if target is None:
         second = (f"{restore} --target NAME --force", "no target is configured: there is nothing to restore from")
     else:
-        flags, secret = reach_args(target)
-        save = f"save the key line above as {KIT_KEY}" + (f" and {secret}" if secret else "")
-        alternatives = "; from another target: " + "; ".join(f"`{reach_args(t)[0]}`" for t in others) if others else ""
+        flags, secret = reach_args(target, settings)
+        save = (f"save the key line above as {KIT_KEY}" + (f" and {secret}" if target.kind != "local" else "")
+                + " (owner appliance, mode 0600)" + (f"; {secret}" if target.kind == "local" else ""))
+        alternatives = "; from another target: " + "; ".join(f"`{reach_args(t, settings)[0]}`" for t in others) if others else ""
         second = (f"{restore} {flags} --key-file {KIT_KEY} --force",
-                  f"first {save} (owner appliance, mode 0600). It reads target {target.name} and puts back the "
+                  f"first {save}. It reads target {target.name} and puts back the "
                   "box's config (appliance.toml), its keys and the newest backup's database, all carried sealed "
                   f"in the backups{alternatives}. Then delete the kit files. (A backup made before backups carried "
                   f"the config: put the [backup] block below in {INSTALLED_HOME}/appliance.toml and restore with "
@@ -182,7 +185,13 @@ def build(settings: Settings) -> Kit:
     return Kit(made_at=utcnow(), key_fingerprint=key.fingerprint, key_text=keys.export_text(key),
                targets=[_target_facts(t) for t in settings.backup.targets], secrets=_secrets(settings),
                commands=_commands(settings), toml=_backup_toml(settings),
-               fingerprint=current_fingerprint(settings, key))
+               fingerprint=current_fingerprint(settings, key), box=_box(settings))
+
+
+def _box(settings: Settings) -> str:
+    from . import identity
+    box = identity.ensure(settings)
+    return f"box {box.box_id}, lineage {box.lineage}"
 
 
 def _key_line(kit: Kit) -> str:
@@ -203,6 +212,7 @@ def _shown(value) -> str:
 
 def render_text(kit: Kit) -> str:
     out = [f"STORE APPLIANCE RECOVERY KIT  made {kit.made_at:%Y-%m-%d %H:%M} UTC, key fingerprint {kit.key_fingerprint}",
+           f"This shop's backups: {kit.box} (`backup list --from …` marks each backup's box and lineage)",
            "", f"** {WARNING} **", "",
            f"Backup key (save this line as keys/backup.key; checksum {_checksum(kit)}):", f"    {_key_line(kit)}", "",
            "Targets:"]
@@ -238,7 +248,7 @@ def render_html(kit: Kit) -> str:
              f"<style>{_CSS}</style>", "</head>", "<body>",
              "<h1>Store Appliance recovery kit</h1>",
              f"<p>Made {kit.made_at:%Y-%m-%d %H:%M} UTC for the backup key with fingerprint "
-             f"<code>{e(kit.key_fingerprint)}</code>.</p>",
+             f"<code>{e(kit.key_fingerprint)}</code>; this shop's backups: <code>{e(kit.box)}</code>.</p>",
              f'<p class="warn"><strong>{e(WARNING)}</strong></p>',
              f"<h2>Backup key</h2><p>Save this line as <code>keys/backup.key</code> (checksum "
              f"<code>{e(_checksum(kit))}</code>):</p>",
