@@ -12,7 +12,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -35,7 +35,7 @@ class Reach:
     region: str = "us-east-1"
     access_key_id: str | None = None
     secret_key_file: str | None = None
-    secret_key: str | None = None   # read from stdin; put in a private file only while in use
+    secret_key: str | None = field(default=None, repr=False)  # from stdin; in a private file only while in use
 
 
 def _missing(what: str, url: str) -> BackupError:
