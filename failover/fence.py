@@ -37,7 +37,11 @@ def _enabled(home: Path) -> bool:
 
 def require_permit(home: Path) -> str | None:
     """None when failover is off or a permit exists (the core judges it); else the refusal."""
-    if fencing.read_permit(home) is not None or not _enabled(home):
+    return None if fencing.read_permit(home) is not None else _refuse_without_permit(home)
+
+
+def _refuse_without_permit(home: Path) -> str | None:
+    if not _enabled(home):
         return None
     fencing.write_permit(home, fencing.Permit(False, 0.0, fencing.boot_id(), reason=NOT_STARTED))
     return NOT_STARTED
@@ -47,7 +51,7 @@ def _gate(permit: fencing.Permit | None) -> str | None:
     if permit is not None:
         return None  # the core has judged it
     home = fencing.watched_home()
-    return require_permit(home) if home is not None else None
+    return _refuse_without_permit(home) if home is not None else None
 
 
 fencing.register("failover", _gate)
