@@ -147,8 +147,10 @@ class LeaseHolder:
         except QuorumUnavailable:
             return
         if target and target != self.name:
+            # No hold-off afterwards: while the handover key names the other box this one does not
+            # contend (_try_take), and once that box holds the key it cannot; if it dies, this one
+            # takes over as usual.
             self.release(f"it handed over to {target} (planned switchover)")
-            self.hold_off_until = fencing.boot_clock() + 3 * self.f.lease_ttl_seconds
 
     def _try_take(self) -> None:
         try:

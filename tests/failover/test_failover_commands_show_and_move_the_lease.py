@@ -1,4 +1,5 @@
-"""`appliance failover status --json` shows role, epoch, lease holder and age, fenced, members
+"""`appliance failover holds` exits 0 only on the box that may write (keepalived's track script);
+`appliance failover status --json` shows role, epoch, lease holder and age, fenced, members
 reachable; `failover demote` makes the primary stand by (the other box takes over with a higher
 epoch); `failover promote` refuses while the other box holds the lease, in one sentence; `promote
 --planned` has the holder hand over. Both are recorded as operations."""
@@ -41,6 +42,9 @@ def test_status_demote_and_promote(tmp_path, etcd_cluster):
         assert 0 <= shown["renewed_seconds_ago"] < TTL
         standby = status(b)
         assert (standby["role"], standby["fenced"], standby["lease_holder"]) == ("standby", True, "box-a")
+        holds, stands_by = appliance(a, "failover", "holds"), appliance(b, "failover", "holds")
+        assert holds.returncode == 0 and f"box-a holds the lease (epoch {first.epoch})" in holds.stdout
+        assert stands_by.returncode == 1 and "This box is fenced: box-a holds the lease" in stands_by.stderr
         text = appliance(a, "failover", "status")
         assert text.returncode == 0 and "box-a (primary)" in text.stdout and "3 of 3 reachable" in text.stdout
 
@@ -59,7 +63,8 @@ def test_status_demote_and_promote(tmp_path, etcd_cluster):
         assert done.returncode == 0, done.stderr
         assert f"box-a is the primary with epoch {first.epoch + 2}" in done.stdout
         assert a.writes() and not b.writes()
-        assert "handed over to box-a" in b.permit().reason
+        assert b.permit().reason in ("it handed over to box-a (planned switchover)",
+                                     f"box-a holds the lease (epoch {first.epoch + 2})")
 
         runs = appliance(a, "operations", "runs")
         assert "failover.promote" in runs.stdout and "failover.demote" in runs.stdout
