@@ -121,28 +121,53 @@ def _compress_encrypt(source: BinaryIO, sink: BinaryIO, key: BackupKey, chunk: i
 
 def check_payload(payload: Path, manifest: dict[str, Any], where: str) -> None:
     """Size and SHA-256 of a downloaded payload against its (already authenticated) manifest."""
-    size = payload.stat().st_size
-    if size != manifest["payload_bytes"]:
-        raise CorruptCopy(f"The payload of {where} is {size} bytes; the manifest says "
-                          f"{manifest['payload_bytes']} (truncated or damaged).")
-    sha = hashlib.sha256()
     with open(payload, "rb") as f:
-        while block := f.read(BLOCK):
-            sha.update(block)
-    if sha.hexdigest() != manifest["payload_sha256"]:
-        raise CorruptCopy(f"The payload of {where} fails its SHA-256 check: it was altered or damaged.")
+        checked = CheckedPayload(f, manifest, where)
+        while checked.read(BLOCK):
+            pass
+        checked.check_end()
 
 
-def extract(payload: Path, manifest: dict[str, Any], key: BackupKey, out: Path, where: str,
+class CheckedPayload:
+    """A payload read as it comes (a file, or a download in progress), hashed and counted on the way;
+    `check_end` drains it and holds size and SHA-256 against the (authenticated) manifest."""
+
+    def __init__(self, source: BinaryIO, manifest: dict[str, Any], where: str):
+        self._source, self._manifest, self._where = source, manifest, where
+        self._sha, self._size = hashlib.sha256(), 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._source.read(n)
+        self._sha.update(data)
+        self._size += len(data)
+        if self._size > self._manifest["payload_bytes"]:
+            raise CorruptCopy(f"The payload of {self._where} is longer than the manifest says "
+                              f"({self._manifest['payload_bytes']} bytes).")
+        return data
+
+    def check_end(self) -> None:
+        while self.read(BLOCK):
+            pass
+        if self._size != self._manifest["payload_bytes"]:
+            raise CorruptCopy(f"The payload of {self._where} is {self._size} bytes; the manifest says "
+                              f"{self._manifest['payload_bytes']} (truncated or damaged).")
+        if self._sha.hexdigest() != self._manifest["payload_sha256"]:
+            raise CorruptCopy(f"The payload of {self._where} fails its SHA-256 check: it was altered or damaged.")
+
+
+def extract(payload: CheckedPayload, manifest: dict[str, Any], key: BackupKey, out: Path, where: str,
             show_progress: bool = True) -> None:
-    """Decrypts and decompresses a checked payload into `out` (the snapshot file)."""
-    progress = Progress(f"restore {manifest['backup_id']}: decrypt + decompress", manifest["payload_bytes"],
-                        enabled=show_progress)
+    """Decrypts and decompresses a payload as it is read into `out` (the snapshot file), then checks
+    the payload's size and SHA-256 (before `out` is used for anything: the caller renames it only
+    after this returns)."""
+    progress = Progress(f"restore {manifest['backup_id']}: download + decrypt + decompress",
+                        manifest["payload_bytes"], enabled=show_progress)
     try:
-        with open(payload, "rb") as src, open(out, "wb") as dst:
+        with open(out, "wb") as dst:
             with zstandard.ZstdDecompressor().stream_writer(dst, closefd=False) as decompressing:
-                for plain in decrypt_chunks(src, key.encryption, where, on_read=lambda b: progress(len(b))):
+                for plain in decrypt_chunks(payload, key.encryption, where, on_read=lambda b: progress(len(b))):
                     decompressing.write(plain)
+            payload.check_end()
             dst.flush()
             os.fsync(dst.fileno())
     except zstandard.ZstdError as e:

@@ -271,25 +271,26 @@ def _restore_copy(settings: Settings, target: Target, backup_id: str, key: keys.
                   dest: Destination, force: bool, show_progress: bool, full_check: bool = False) -> RestoreReport:
     where = f"backup {backup_id} on {target.name}"
     with working_folder(settings, f"restore-{backup_id}-{target.name}") as work:
-        manifest = store.fetch(target, backup_id, work, key, show_progress)
+        manifest = store.fetch_manifest(target, backup_id, work, key)
         if manifest["engine"] != dest.engine:
             raise BackupError(f"{where} is a {manifest['engine']} backup; the destination is {dest.engine}.")
-        if dest.engine == "sqlite":
-            counts = _restore_sqlite(work, manifest, key, dest.path, force, where, show_progress, full_check)
-        else:
-            counts = _restore_postgres(work, manifest, key, dest.url, force, where, show_progress)
+        with store.payload_stream(target, backup_id, work, manifest) as payload:  # decoded as it downloads
+            if dest.engine == "sqlite":
+                counts = _restore_sqlite(payload, manifest, key, dest.path, force, where, show_progress, full_check)
+            else:
+                counts = _restore_postgres(work, payload, manifest, key, dest.url, force, where, show_progress)
     whose = mf.whose(manifest)
     return RestoreReport(backup_id, target.name, backup_time(backup_id), counts, dest.describe(),
                          box_id=whose["box_id"], lineage=whose["lineage"], manifest=manifest)
 
 
-def _restore_sqlite(work: Path, manifest: dict, key: keys.BackupKey, path: Path, force: bool,
+def _restore_sqlite(payload: archive.CheckedPayload, manifest: dict, key: keys.BackupKey, path: Path, force: bool,
                     where: str, show_progress: bool, full_check: bool = False) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Built next to the destination, so the final step is one atomic rename on the same disk.
     building = path.with_name(f".{path.name}.restoring")
     try:
-        archive.extract(work / archive.mf.PAYLOAD_NAME, manifest, key, building, where, show_progress)
+        archive.extract(payload, manifest, key, building, where, show_progress)
         counts = snapshot.check_sqlite_file(building, where, full=full_check)  # verify always runs the full one
         compare_counts(counts, manifest, where)
         _refuse_overwrite(Destination("sqlite", path=path), force)
@@ -309,10 +310,10 @@ def _set_aside(path: Path) -> None:
             os.replace(old, Path(f"{path}.before-restore-{stamp}{suffix}"))
 
 
-def _restore_postgres(work: Path, manifest: dict, key: keys.BackupKey, url: str, force: bool,
-                      where: str, show_progress: bool) -> dict:
+def _restore_postgres(work: Path, payload: archive.CheckedPayload, manifest: dict, key: keys.BackupKey, url: str,
+                      force: bool, where: str, show_progress: bool) -> dict:
     dump = work / "dump"
-    archive.extract(work / archive.mf.PAYLOAD_NAME, manifest, key, dump, where, show_progress)
+    archive.extract(payload, manifest, key, dump, where, show_progress)
     _refuse_overwrite(Destination("postgresql", url=url), force)
     snapshot.restore_postgres(dump, url, clean=force)
     counts = snapshot.check_postgres(url)

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import io
+import threading
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import manifest as mf
-from .archive import check_payload
+from .archive import CheckedPayload, check_payload
 from .errors import CorruptCopy
 from .keys import BackupKey
 from .progress import Progress
-from .stream import GrowingFile
+from .stream import GrowingFile, ProductionFailed
 from .targets import Target
 
 
@@ -63,3 +65,37 @@ def fetch(target: Target, backup_id: str, folder: Path, key: BackupKey,
     progress.finish()
     check_payload(folder / mf.PAYLOAD_NAME, manifest, f"backup {backup_id} on {target.name}")
     return manifest
+
+
+@contextmanager
+def payload_stream(target: Target, backup_id: str, folder: Path, manifest: dict[str, Any]) -> Iterator[CheckedPayload]:
+    """The payload of an (authenticated) manifest while it downloads into `folder`: the body reads
+    and decodes it as the bytes arrive instead of after the whole download (a restore's time is
+    on the RTO), and the reader's `check_end` holds size and SHA-256 against the manifest. A failed
+    download raises its own error (MissingObject, TargetUnavailable) in the body; a body that fails
+    stops the download."""
+    growing = GrowingFile(folder / mf.PAYLOAD_NAME)
+    failed: list[BaseException] = []
+
+    def download() -> None:
+        try:
+            target.get_stream(f"{backup_id}/{mf.PAYLOAD_NAME}", growing)
+            growing.finish()
+        except BaseException as e:  # noqa: BLE001 - handed to the reading thread below
+            failed.append(e)
+            growing.abort(str(e))
+
+    thread = threading.Thread(target=download, name=f"download-{target.name}", daemon=True)
+    thread.start()
+    reader = growing.reader()
+    try:
+        yield CheckedPayload(reader, manifest, f"backup {backup_id} on {target.name}")
+    except ProductionFailed:
+        thread.join()
+        if failed:
+            raise failed[0] from None
+        raise
+    finally:
+        growing.cancel("the restore stopped reading")
+        thread.join()
+        reader.close()

@@ -10,6 +10,10 @@ live in the page cache, not in the process.
 A reader sees the end of the file only after `finish()`: a producer that fails calls `abort()`,
 and every reader then raises instead of returning EOF, so no target ever commits a payload that
 was not completely made.
+
+The same works the other way round for a restore: a download is the producer and the decoding the
+reader (`store.payload_stream`); a reader that gives up calls `cancel()` and the producer's next
+write raises, so the download stops.
 """
 from __future__ import annotations
 
@@ -37,6 +41,8 @@ class GrowingFile:
     # producer side -------------------------------------------------------------------------
 
     def write(self, data) -> int:
+        if self._error is not None:  # cancelled by the reader (or aborted): stop producing
+            raise ProductionFailed(f"Stopped: {self._error}")
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
@@ -61,6 +67,15 @@ class GrowingFile:
         self._close_fd()
         with self._changed:
             self._error = reason
+            self._changed.notify_all()
+
+    def cancel(self, reason: str) -> None:
+        """Called by a reader that gives up: the producer's next write raises. Unlike `abort`, the
+        descriptor stays open for the producer's thread to close (closing it under a write in
+        flight could send that write to whatever file reuses the number)."""
+        with self._changed:
+            if not self._done and self._error is None:
+                self._error = reason
             self._changed.notify_all()
 
     def _close_fd(self) -> None:

@@ -44,9 +44,10 @@ def check_copy(settings: Settings, target: Target, backup_id: str, key: keys.Bac
                show_progress: bool = True) -> dict[str, Any]:
     """Restores one copy into scratch space and checks it end to end; returns its manifest."""
     where = f"backup {backup_id} on {target.name}"
-    manifest = store.fetch(target, backup_id, work, key, show_progress)
+    manifest = store.fetch_manifest(target, backup_id, work, key)
     restored = work / "snapshot"
-    archive.extract(work / archive.mf.PAYLOAD_NAME, manifest, key, restored, where, show_progress)
+    with store.payload_stream(target, backup_id, work, manifest) as payload:
+        archive.extract(payload, manifest, key, restored, where, show_progress)
     if manifest["engine"] == "sqlite":
         counts = snapshot.check_sqlite_file(restored, where)
     else:

@@ -42,7 +42,11 @@ class Target(Protocol):
         raised by `source` aborts the upload and nothing is stored under `key`."""
 
     def get(self, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
-        """Downloads `key` into `dest`; MissingObject when it is not there."""
+        """Downloads `key` into `dest`; MissingObject when it is not there (and no `dest`)."""
+
+    def get_stream(self, key: str, sink: BinaryIO, progress: ProgressFn | None = None) -> None:
+        """Writes `key`'s bytes to `sink.write` in order, as they arrive (a restore decodes while it
+        downloads); MissingObject when it is not there; an exception raised by `sink` stops it."""
 
     def list(self) -> list[str]:
         """Every key under the target's root."""

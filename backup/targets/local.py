@@ -30,6 +30,21 @@ def local_write_failed(target: str, key: str, dest: Path, error: OSError) -> Bac
                        "file is not the problem).")
 
 
+def download_to(target, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
+    """`get` of every target over its `get_stream`: `dest` is opened here, so a missing local folder
+    is this box's error and says so; a failed download leaves no `dest`."""
+    try:
+        out = open(dest, "wb")
+    except OSError as e:
+        raise local_write_failed(target.name, key, dest, e) from None
+    try:
+        with out:
+            target.get_stream(key, out, progress)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+
+
 class LocalTarget:
     kind = "local"
 
@@ -75,8 +90,10 @@ class LocalTarget:
             raise
 
     def get(self, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
-        """MissingObject when the target's file is missing; a missing *local* folder to download
-        into is a different error that says so (it is not the target's fault)."""
+        download_to(self, key, dest, progress)
+
+    def get_stream(self, key: str, sink: BinaryIO, progress: ProgressFn | None = None) -> None:
+        """MissingObject when the target's file is missing."""
         try:
             src = open(self._path(key), "rb")
         except FileNotFoundError:
@@ -85,15 +102,10 @@ class LocalTarget:
             raise self._fail(f"read {key}", e) from None
         with src:
             try:
-                out = open(dest, "wb")
-            except OSError as e:
-                raise local_write_failed(self.name, key, dest, e) from None
-            try:
-                with out:
-                    while block := src.read(COPY_BLOCK):
-                        out.write(block)
-                        if progress:
-                            progress(len(block))
+                while block := src.read(COPY_BLOCK):
+                    sink.write(block)
+                    if progress:
+                        progress(len(block))
             except OSError as e:
                 raise self._fail(f"read {key}", e) from None
 

@@ -162,6 +162,18 @@ class S3Target:
         except BotoCoreError as e:
             raise self._fail(f"download {key}", e) from None
 
+    def get_stream(self, key: str, sink: BinaryIO, progress: ProgressFn | None = None) -> None:
+        """Ranged GETs in parallel, written to `sink` in order (the sink cannot seek)."""
+        try:
+            self._s3().download_fileobj(self.bucket, self._key(key), _InOrder(sink), Config=self._transfer,
+                                        Callback=progress)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in NOT_FOUND:
+                raise MissingObject(missing_remote(self.name, key)) from None
+            raise self._fail(f"download {key}", e) from None
+        except BotoCoreError as e:
+            raise self._fail(f"download {key}", e) from None
+
     def list(self) -> list[str]:
         start = f"{self.prefix}/" if self.prefix else ""
         keys = []
@@ -210,3 +222,16 @@ def _naive(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+
+
+class _InOrder:
+    """A write-only view of a sink: s3transfer then writes the parts in order instead of seeking."""
+
+    def __init__(self, sink: BinaryIO):
+        self._sink = sink
+
+    def write(self, data) -> int:
+        return self._sink.write(data)
+
+    def seekable(self) -> bool:
+        return False

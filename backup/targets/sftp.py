@@ -20,7 +20,7 @@ from appliance.config import Settings
 
 from ..errors import MissingObject, TargetUnavailable
 from . import ObjectInfo, ProgressFn
-from .local import local_write_failed, missing_remote
+from .local import download_to, missing_remote
 
 WRITE_BLOCK = 1024 * 1024  # read from the source at a time; paramiko sends it as pipelined write requests
 # AES-GCM first when the server offers it: its MAC is part of the cipher, so paramiko does not run
@@ -161,31 +161,24 @@ class SftpTarget:
         self._call(f"upload {key}", upload)
 
     def get(self, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
-        """The remote file is checked first (a missing key leaves no `dest`), then `dest` is opened
-        here, not by paramiko, so that a missing local folder is not taken for a missing remote file."""
+        download_to(self, key, dest, progress)
+
+    def get_stream(self, key: str, sink: BinaryIO, progress: ProgressFn | None = None) -> None:
+        """Pipelined reads (paramiko's prefetch), written to `sink` in order."""
         remote = self._remote(key)
         try:
             size = self._call(f"download {key}", lambda sftp: sftp.stat(remote).st_size)
         except FileNotFoundError:
             raise MissingObject(missing_remote(self.name, key)) from None
-        try:
-            out = open(dest, "wb")
-        except OSError as e:
-            raise local_write_failed(self.name, key, dest, e) from None
 
         def download(sftp: paramiko.SFTPClient) -> None:
-            got = sftp.getfo(remote, out, callback=_deltas(progress))
+            got = sftp.getfo(remote, sink, callback=_deltas(progress))
             if size is not None and got != size and got != sftp.stat(remote).st_size:
                 raise IOError(f"size mismatch in download: {got} != {size}")
         try:
-            with out:
-                self._call(f"download {key}", download)
+            self._call(f"download {key}", download)
         except FileNotFoundError:
-            dest.unlink(missing_ok=True)
             raise MissingObject(missing_remote(self.name, key)) from None
-        except BaseException:
-            dest.unlink(missing_ok=True)
-            raise
 
     def list(self) -> list[str]:
         """Every file below the root at any depth (a key put is a key listed, or prune never sees

@@ -56,9 +56,9 @@ def test_a_backup_started_mid_way_through_a_restore_a_verify_and_a_shipping_pass
     shipper_hold.armed = False  # armed once the replica has caught up
     extract, unseal, seal = archive.extract, sealed_replica.unseal, sealed_replica.seal
 
-    def held_extract(payload, *args, **kwargs):  # the verify has downloaded the copy into its folder
-        verify_hold(Path(payload).parent)
-        return extract(payload, *args, **kwargs)
+    def held_extract(payload, manifest, key, out, *args, **kwargs):  # the verify is decoding in its folder
+        verify_hold(Path(out).parent)
+        return extract(payload, manifest, key, out, *args, **kwargs)
 
     def held_unseal(sealed, *args, **kwargs):  # the restore has downloaded its first replica file
         restore_hold(Path(sealed).parent)

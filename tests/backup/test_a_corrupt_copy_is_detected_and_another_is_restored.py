@@ -8,6 +8,7 @@ from backup.run import run_backup
 from backup.verify import verify
 
 from .helpers import flip_byte, local_target, sftp_target, sqlite_counts
+from .replication_helpers import add_orders
 
 
 def _two_copies(configure, tmp_path, sshd_server, folder):
@@ -22,13 +23,14 @@ def test_a_flipped_byte_in_a_payload_is_detected_by_verify_and_restore_uses_the_
 
     outcomes = {o.target: o for o in verify(settings, show_progress=False)}
 
-    assert not outcomes["disk"].ok and "SHA-256" in outcomes["disk"].detail
+    # Decoded as it downloads: the chunk's AES-GCM tag or the payload's SHA-256 catches it, whichever reads it first.
+    assert not outcomes["disk"].ok and "damaged" in outcomes["disk"].detail
     assert outcomes["nas"].ok
     assert BackupCopy.get(BackupCopy.target == "disk").verify_state == "failed"
     out = tmp_path / "restored.db"
     report = restore(settings, output=str(out), show_progress=False)
     assert report.target == "nas"
-    assert any("SHA-256" in s for s in report.skipped)
+    assert any("damaged" in s for s in report.skipped)
     assert sqlite_counts(out) == stats.business_counts()
 
 
@@ -55,3 +57,22 @@ def test_a_payload_damaged_on_the_sftp_server_is_found_too(shop, configure, tmp_
     outcomes = {o.target: o.ok for o in verify(settings, show_progress=False)}
 
     assert outcomes == {"disk": True, "nas": False}
+
+
+def test_a_payload_swapped_for_another_backups_is_refused_by_its_checksum_before_anything_is_replaced(
+        shop, configure, tmp_path, sshd_server):
+    """Every chunk of another backup's payload opens with the key: only the manifest's SHA-256, checked
+    at the end of the streamed download, tells them apart, and it must before the rename."""
+    import shutil
+    settings = _two_copies(configure, tmp_path, sshd_server, "swap-payload")
+    older = run_backup(settings, show_progress=False).backup_id
+    add_orders(shop, 2)
+    newer = run_backup(settings, show_progress=False).backup_id
+    shutil.copy(tmp_path / "disk" / older / "payload.zst.aes", tmp_path / "disk" / newer / "payload.zst.aes")
+    out = tmp_path / "restored.db"
+
+    report = restore(settings, backup_id=newer, output=str(out), show_progress=False)
+
+    assert report.target == "nas"
+    assert any("SHA-256" in s or "manifest says" in s for s in report.skipped), report.skipped
+    assert sqlite_counts(out) == stats.business_counts()

@@ -202,6 +202,40 @@ def test_stat_tells_the_key_its_size_and_when_it_was_written(target):
     assert now - timedelta(minutes=5) < info.modified < now + timedelta(minutes=5)
 
 
+class _Sink:
+    """A sink that cannot seek (like a restore's growing file), optionally failing after `fail_after` bytes."""
+
+    def __init__(self, fail_after: int | None = None):
+        self.data, self.fail_after = bytearray(), fail_after
+
+    def write(self, block) -> int:
+        if self.fail_after is not None and len(self.data) + len(block) > self.fail_after:
+            raise OSError(28, "No space left on device")
+        self.data += block
+        return len(block)
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_get_stream_writes_the_object_in_order_to_a_sink_that_cannot_seek(target, size):
+    data = _bytes(size)
+    target.put_stream(io.BytesIO(data), "b1/payload.zst.aes")
+    sink, received = _Sink(), _Counter()
+
+    target.get_stream("b1/payload.zst.aes", sink, received)
+
+    assert bytes(sink.data) == data and received.total == size
+
+
+def test_a_sink_that_fails_stops_get_stream_and_the_target_still_serves(target, tmp_path):
+    data = _bytes(9 * MIB)
+    target.put_stream(io.BytesIO(data), "b1/payload.zst.aes")
+
+    with pytest.raises(Exception, match="No space left on device"):
+        target.get_stream("b1/payload.zst.aes", _Sink(fail_after=3 * MIB))
+
+    assert _got(target, "b1/payload.zst.aes", tmp_path) == data
+
+
 # -- missing objects ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("key", ["b1/payload.zst.aes", "never-made/manifest.json"],
@@ -216,6 +250,10 @@ def test_a_missing_key_is_missing_object_on_get_naming_target_and_key_and_none_o
     assert target.name in str(missing.value) and key in str(missing.value)
     assert not dest.exists()  # a failed download leaves nothing a caller could take for the object
     assert target.stat(key) is None
+    sink = _Sink()
+    with pytest.raises(MissingObject):
+        target.get_stream(key, sink)
+    assert sink.data == b""
 
 
 # -- list ---------------------------------------------------------------------------------------
