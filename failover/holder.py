@@ -121,7 +121,7 @@ class LeaseHolder:
             self._renew()
         elif demoted:
             self._refuse("an operator demoted it to standby (failover promote undoes it)")
-        elif fencing.boot_clock() >= self.hold_off_until:
+        else:
             self._try_take()
 
     def _renew(self) -> None:
@@ -164,6 +164,9 @@ class LeaseHolder:
             target, _, _ = self.quorum.get(self.handover_key)
             if target and target != self.name:
                 self._refuse(f"a planned switchover to {target} is under way")
+                return
+            if fencing.boot_clock() < self.hold_off_until:
+                self._refuse("it stands by for one lease TTL after starting (role = standby)")
                 return
             raw_epoch, epoch_revision, _ = self.quorum.get(self.epoch_key)
             epoch = max(int(raw_epoch or 0), home_epoch(self.home)) + 1
@@ -214,7 +217,11 @@ class LeaseHolder:
 
     def run(self) -> None:
         """Steps every renew interval until stop(); a standby first waits one TTL (role hint)."""
-        self._refuse("the lease holder is starting")
+        permit = fencing.read_permit(self.home)
+        if permit is None or permit.refusal() is not None:
+            # A permit still valid was granted by this box's previous holder process (crashed or
+            # restarted): it stays safe until its deadline, and this holder adopts the lease meanwhile.
+            self._refuse("the lease holder is starting")
         if self.f.role == "standby":
             self.hold_off_until = fencing.boot_clock() + self.f.lease_ttl_seconds
         interval = self.f.renew_interval_seconds
