@@ -344,8 +344,9 @@ def replication_status_command(app) -> None:
               help="Restore from the Litestream replica ([backup.replication]) to its last transaction, "
                    "or as of --as-of; SQLite only.")
 @click.option("--full-check", is_flag=True,
-              help="Run SQLite's full integrity_check (about 19 s per GB) instead of quick_check; "
-                   "`backup verify` always runs the full one.")
+              help="Also run SQLite's full integrity_check (about 19 s per GB) before replacing anything; "
+                   "by default the bytes are proven identical to the backup's and the counts are "
+                   "compared, and `backup verify` runs the full check on every copy.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @pass_app
 def restore_command(app, backup_id, as_of, lineage, target, output, force, sandbox, from_url, host_key, ssh_key,

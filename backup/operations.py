@@ -138,7 +138,7 @@ RESTORE = register(Operation(
                   secret=True),
             Param("force", bool, default=False, help="Replace an existing database (stop the service first)."),
             Param("from_replica", bool, default=False, help="Restore from the Litestream replica (SQLite only)."),
-            Param("full_check", bool, default=False, help="Run SQLite's full integrity_check."),
+            Param("full_check", bool, default=False, help="Also run SQLite's full integrity_check before replacing anything."),
             Param("lineage", help="Restore a backup of this lineage (default: this box's, else the shop's newest)."),
             Param("sandbox", bool, default=False, help="Mark the restored box a sandbox: it makes no backups.")),
     help="Restore a backup from the targets (works on a new box with only the config and the key)."))

@@ -37,7 +37,7 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
     """Newest state of the replica (or as of `timestamp`) into the home's database or `output`.
 
     Checked like a backup restore: every file opens with the backup key (AES-GCM), Litestream checks
-    each LTX file's checksums and the restored database's checksum, then quick_check and the business
+    each LTX file's checksums and the restored database's checksum, then the business
     counts; `full_check` runs integrity_check. A wrong key or a damaged file changes nothing.
     Newest files missing from the replica (its signed index lists more) do not stop the restore: the
     result's `missing` says what is missing and where the restore stopped (sealed_replica's doc says why).
