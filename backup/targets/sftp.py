@@ -26,11 +26,13 @@ WRITE_BLOCK = 1024 * 1024  # read from the source at a time; paramiko sends it a
 # AES-GCM first when the server offers it: its MAC is part of the cipher, so paramiko does not run
 # a separate HMAC per packet (~30% less CPU per byte than aes128-ctr + hmac-sha2-256, measured).
 AEAD_FIRST = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
-# Bytes per SFTP write request: 32 KiB works with every server (paramiko's default); a server that
-# states a larger limit (OpenSSH's limits@openssh.com, 255 KiB) gets up to that: ~40% less CPU and
-# about twice the throughput per upload, measured against OpenSSH 9.2.
-SAFE_WRITE = 32 * 1024
-MAX_WRITE = 255 * 1024
+# Bytes per SFTP read or write request: 32 KiB works with every server (paramiko's default); a server
+# that states larger limits (OpenSSH's limits@openssh.com, 255 KiB) gets up to those. Measured against
+# OpenSSH 9.2: uploads ~40% less CPU and about twice the throughput; downloads 2.4x less CPU per byte
+# and 2-3x the throughput (bigger SSH packets or windows gained nothing on top).
+SAFE_REQUEST = 32 * 1024
+MAX_REQUEST = 255 * 1024
+READ_BLOCK = 1024 * 1024  # handed to the sink at a time when downloading
 
 
 def pinned_host_key(line: str) -> tuple[str, paramiko.PKey]:
@@ -51,7 +53,7 @@ class SftpTarget:
         self.root = target_settings.path.rstrip("/") or "/"
         self._client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
-        self._write_size = SAFE_WRITE
+        self._read_size = self._write_size = SAFE_REQUEST
 
     # -- connection -------------------------------------------------------------------------
 
@@ -71,7 +73,7 @@ class SftpTarget:
                            transport_factory=_transport)
             self._sftp = client.open_sftp()
             self._sftp.get_channel().settimeout(cfg.timeout_seconds)
-            self._write_size = _write_size(self._sftp)
+            self._read_size, self._write_size = _request_sizes(self._sftp)
         except paramiko.BadHostKeyException:
             client.close()
             raise TargetUnavailable(
@@ -172,7 +174,15 @@ class SftpTarget:
             raise MissingObject(missing_remote(self.name, key)) from None
 
         def download(sftp: paramiko.SFTPClient) -> None:
-            got = sftp.getfo(remote, sink, callback=_deltas(progress))
+            got = 0
+            with sftp.open(remote, "rb") as source:
+                source.MAX_REQUEST_SIZE = self._read_size
+                source.prefetch(size)  # every read request sent ahead, answers kept in order
+                while block := source.read(READ_BLOCK):
+                    sink.write(block)
+                    got += len(block)
+                    if progress:
+                        progress(len(block))
             if size is not None and got != size and got != sftp.stat(remote).st_size:
                 raise IOError(f"size mismatch in download: {got} != {size}")
         try:
@@ -244,17 +254,22 @@ def _transport(sock, disabled_algorithms=None) -> paramiko.Transport:
     return transport
 
 
-def _write_size(sftp: paramiko.SFTPClient) -> int:
-    """The largest write request the server accepts, if it says (limits@openssh.com), else 32 KiB."""
+def _request_sizes(sftp: paramiko.SFTPClient) -> tuple[int, int]:
+    """(read, write): the largest requests the server accepts, if it says (limits@openssh.com), else
+    32 KiB each."""
     from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
     try:
         kind, msg = sftp._request(CMD_EXTENDED, "limits@openssh.com")
         if kind != CMD_EXTENDED_REPLY:
-            return SAFE_WRITE
-        _max_packet, _max_read, max_write = msg.get_int64(), msg.get_int64(), msg.get_int64()
+            return SAFE_REQUEST, SAFE_REQUEST
+        _max_packet, max_read, max_write = msg.get_int64(), msg.get_int64(), msg.get_int64()
     except (IOError, paramiko.SSHException, EOFError, socket.timeout, AttributeError, TypeError):
-        return SAFE_WRITE  # not OpenSSH (or an older one): the size every server accepts
-    return max(SAFE_WRITE, min(MAX_WRITE, max_write)) if max_write else SAFE_WRITE
+        return SAFE_REQUEST, SAFE_REQUEST  # not OpenSSH (or an older one): the size every server accepts
+    return _within(max_read), _within(max_write)
+
+
+def _within(limit: int) -> int:
+    return max(SAFE_REQUEST, min(MAX_REQUEST, limit)) if limit else SAFE_REQUEST
 
 
 def _remove_quietly(sftp: paramiko.SFTPClient, path: str) -> None:
@@ -275,18 +290,6 @@ def _makedirs(sftp: paramiko.SFTPClient, path: str) -> None:
             path = posixpath.dirname(path)
     for folder in reversed(missing):
         sftp.mkdir(folder)
-
-
-def _deltas(progress: ProgressFn | None):
-    """paramiko reports running totals; progress callbacks take increments."""
-    if progress is None:
-        return None
-    seen = [0]
-
-    def callback(done: int, _total: int) -> None:
-        progress(done - seen[0])
-        seen[0] = done
-    return callback
 
 
 def _reason(error: BaseException) -> str:

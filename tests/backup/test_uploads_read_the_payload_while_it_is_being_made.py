@@ -94,19 +94,20 @@ def test_a_payload_that_fails_halfway_leaves_nothing_on_any_target(
     assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []  # aborted
 
 
-def test_the_sftp_target_negotiates_aes_gcm_and_the_servers_larger_write_size(configure, sshd_server):
+def test_the_sftp_target_negotiates_aes_gcm_and_the_servers_larger_request_sizes(configure, sshd_server):
     settings = configure(sftp_target("nas", sshd_server, "negotiated"))
     nas = open_targets(settings)[0]
     try:
         nas.list()
         assert nas._client.get_transport().local_cipher.endswith("-gcm@openssh.com")
-        assert nas._write_size == sftp_module.MAX_WRITE  # OpenSSH states 255 KiB (limits@openssh.com)
+        # OpenSSH states 255 KiB for both (limits@openssh.com)
+        assert (nas._read_size, nas._write_size) == (sftp_module.MAX_REQUEST, sftp_module.MAX_REQUEST)
     finally:
         nas.close()
 
 
-def test_a_server_that_does_not_state_its_limits_gets_32_kib_writes():
+def test_a_server_that_does_not_state_its_limits_gets_32_kib_reads_and_writes():
     class Plain:  # e.g. not OpenSSH: the extension is unsupported
         def _request(self, *args):
             raise IOError("Operation unsupported")
-    assert sftp_module._write_size(Plain()) == sftp_module.SAFE_WRITE == 32 * 1024
+    assert sftp_module._request_sizes(Plain()) == (sftp_module.SAFE_REQUEST,) * 2 == (32 * 1024,) * 2
