@@ -474,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         for args_ in (("config", "check"), ("backup", "run", "--quiet"), ("backup", "verify"), ("backup", "prune")):
             done = appliance_cli(box, *args_)
             if done.returncode != 0:
-                raise SystemExit(f"appliance {' '.join(args_)} failed: {(done.stderr or done.stdout).strip()[:500]}")
+                raise SystemExit(f"appliance {' '.join(args_)} failed: {(done.stderr or done.stdout).strip()[-800:]}")
         box.start(workers=workers, timeout=60)
         print(f"serving on 127.0.0.1:{box.port} (home {box.home}); {args.minutes:g} min of load", file=sys.stderr)
         t0, t0_wall = time.monotonic(), time.time()
