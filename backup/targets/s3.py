@@ -6,10 +6,11 @@ this box, if it is compromised) can delete or overwrite that version before its 
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -148,25 +149,27 @@ class S3Target:
             raise
 
     def get(self, key: str, dest: Path, progress: ProgressFn | None = None) -> None:
+        """Ranged GETs in parallel, each written at its place in `dest`."""
         try:
-            self._s3().download_file(self.bucket, self._key(key), str(dest), Config=self._transfer,
-                                     Callback=progress)
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in NOT_FOUND:
-                raise MissingObject(missing_remote(self.name, key)) from None
-            raise self._fail(f"download {key}", e) from None
+            with self._downloading(key):
+                self._s3().download_file(self.bucket, self._key(key), str(dest), Config=self._transfer,
+                                         Callback=progress)
         except OSError as e:
             if not dest.parent.is_dir():  # the download's folder on this box went away
                 raise local_write_failed(self.name, key, dest, FileNotFoundError(e.errno, e.strerror)) from None
             raise self._fail(f"download {key}", e) from None
-        except BotoCoreError as e:
-            raise self._fail(f"download {key}", e) from None
 
     def get_stream(self, key: str, sink: BinaryIO, progress: ProgressFn | None = None) -> None:
         """Ranged GETs in parallel, written to `sink` in order (the sink cannot seek)."""
-        try:
+        with self._downloading(key):
             self._s3().download_fileobj(self.bucket, self._key(key), _InOrder(sink), Config=self._transfer,
                                         Callback=progress)
+
+    @contextmanager
+    def _downloading(self, key: str) -> Iterator[None]:
+        """A missing object is MissingObject; the server's or the connection's errors say so."""
+        try:
+            yield
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") in NOT_FOUND:
                 raise MissingObject(missing_remote(self.name, key)) from None
