@@ -3,6 +3,10 @@
 Never deletes the newest verified backup, never touches an object still under Object Lock, and
 deletes a backup's manifest first, so a half-pruned backup stops listing as complete at once.
 Folders without a manifest (interrupted uploads) are garbage and go too.
+
+The policy applies to each lineage on a target apart (restic's `forget --group-by host`): another
+box's backups on the same target — a drill's restored copy, an adopted test box, the box this one
+replaced — never push this box's own generations out of their count, nor do this box's theirs.
 """
 from __future__ import annotations
 
@@ -12,7 +16,9 @@ from datetime import datetime
 from appliance.config import Settings
 from appliance.models import utcnow
 
-from .errors import BackupError, ObjectLocked
+from . import keys
+from . import restore as restoring
+from .errors import BackupError, KeyProblem, ObjectLocked
 from .manifest import MANIFEST_NAME, backup_time
 from .models import BackupCopy, BackupSet
 from .settings import RetentionSettings
@@ -80,7 +86,8 @@ def _prune_target(settings: Settings, target: Target, protected: set[str], repor
     keys = target.list()
     complete, incomplete = backups_on(keys)
     policy = _policy_for(settings, target.name)
-    keep = keep_set(complete, policy) | protected | {b for b in (newest_verified(target.name),) if b}
+    keep = set().union(*(keep_set(group, policy) for group in _by_lineage(settings, target, complete).values()))
+    keep |= protected | {b for b in (newest_verified(target.name),) if b}
     report.kept[target.name] = len([b for b in complete if b in keep])
     for backup_id in [b for b in complete if b not in keep] + incomplete:
         folder_keys = [k for k in keys if k.startswith(f"{backup_id}/")]
@@ -96,6 +103,20 @@ def _prune_target(settings: Settings, target: Target, protected: set[str], repor
                 continue
             _mark_deleted(target.name, backup_id)
         report.deleted.append((target.name, backup_id))
+
+
+def _by_lineage(settings: Settings, target: Target, complete: list[str]) -> dict[str, list[str]]:
+    """Backup ids by the lineage their manifests name (one small download each); backups made before
+    manifests named one, or whose manifest cannot be read, form one group of their own."""
+    try:
+        key = keys.load(settings.path(settings.backup.key_file))
+    except KeyProblem:
+        key = None
+    whose = restoring.survey(settings, {b: [target] for b in complete}, key, []) if complete else {}
+    groups: dict[str, list[str]] = {}
+    for backup_id in complete:
+        groups.setdefault((whose.get(backup_id) or {}).get("lineage") or "", []).append(backup_id)
+    return groups
 
 
 def _policy_for(settings: Settings, name: str) -> RetentionSettings:
