@@ -129,6 +129,30 @@ class IdempotencyKey(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
 
+PAYMENT_METHODS = ("cash", "card", "other")
+PAYMENT_KINDS = ("payment", "refund")
+
+
+class Payment(BaseModel):
+    """Money taken for an order (kind "payment") or given back (kind "refund"); see appliance.payments.
+
+    amount_cents is always above zero; a cash payment keeps what was tendered and the change given.
+    A payment made with an Idempotency-Key keeps it (split payments: each part), so a repeated request
+    is answered with the payments it made the first time.
+    """
+    order = ForeignKeyField(Order, backref="payments", on_delete="RESTRICT")
+    kind = CharField(max_length=8, default="payment")
+    method = CharField(max_length=16)
+    amount_cents = IntegerField(constraints=[Check("amount_cents > 0")])
+    tendered_cents = IntegerField(null=True)
+    change_cents = IntegerField(default=0, constraints=[Check("change_cents >= 0")])
+    reason = TextField(null=True)
+    idempotency_key = CharField(max_length=255, null=True, index=True)
+    request_hash = CharField(max_length=64, null=True)
+    actor = CharField(max_length=100)
+    at = DateTimeField(default=utcnow, index=True)
+
+
 LEDGER_KINDS = ("receive", "reserve", "release", "ship", "return", "adjust", "stocktake")
 
 
@@ -266,7 +290,7 @@ class OperationRun(BaseModel):
 CORE_MODELS = [
     KeyValue, Location, Product, StockLevel, Customer, Order, OrderLine, OrderEvent, IdempotencyKey,
     StockMovement, StocktakeSession, StocktakeCount, AuditEvent, AuditHead, User, ApiToken, OperationRun,
-    SignInThrottle, WebSession,
+    SignInThrottle, WebSession, Payment,
 ]
 
 ROLES = ("staff", "manager", "admin")

@@ -16,12 +16,12 @@ from typing import Any, Callable, NamedTuple
 
 from peewee import JOIN, IntegrityError
 
-from . import audit, customers, sql
+from . import audit, customers, payments, sql
 from .config import Settings
 from .db import is_postgres, write_transaction
 from .errors import BadRequest, Conflict, IllegalTransition, InsufficientStock, Invalid, NotFound
 from .inventory import Level, Movement, apply_movements, levels_for, line_allocations, plan_reservation
-from .models import CHANNELS, Customer, IdempotencyKey, Order, OrderEvent, OrderLine, Product, utcnow
+from .models import CHANNELS, Customer, IdempotencyKey, Order, OrderEvent, OrderLine, Payment, Product, utcnow
 
 MAX_LINES = 500
 QUANTITY_HISTORY_DAYS = 90
@@ -97,10 +97,13 @@ class _Priced(NamedTuple):
 
 def create_order(settings: Settings, *, channel: str, lines: list[LineRequest], actor: str,
                  customer: int | dict | None = None, note: str | None = None,
-                 idempotency: Idempotency | None = None, imported: Imported | None = None) -> tuple[Order, bool]:
+                 idempotency: Idempotency | None = None, imported: Imported | None = None,
+                 paid_with: list[payments.PaymentRequest] | None = None) -> tuple[Order, bool]:
     """Creates an order; returns (order, replayed). Replayed is True for a repeated Idempotency-Key.
 
     The one way an order comes to be: from the API, the counter page, and import files (`imported`).
+    `paid_with`: payments taken with the order (they must add up to its total); a counter sale paid
+    so is handed over at once (appliance.payments).
     """
     lines = _validate_request(channel, lines, imported=imported is not None)
     try:
@@ -109,7 +112,10 @@ def create_order(settings: Settings, *, channel: str, lines: list[LineRequest], 
                 replay = _replay(idempotency)
                 if replay is not None:
                     return replay, True
-            return _insert_order(settings, channel, lines, actor, customer, note, idempotency, imported), False
+            order = _insert_order(settings, channel, lines, actor, customer, note, idempotency, imported)
+            if paid_with:
+                _take_payments(order, paid_with, actor)
+            return order, False
     except IntegrityError:
         # Two requests with the same key raced; the loser reads the winner's order.
         if idempotency:
@@ -147,12 +153,15 @@ def send_orders_through(sender: OrderSender | None) -> None:
 
 def place_order(settings: Settings, *, channel: str, lines: list[LineRequest], actor: str,
                 customer: int | dict | None = None, note: str | None = None,
-                idempotency: Idempotency | None = None) -> PlacedOrder:
+                idempotency: Idempotency | None = None,
+                paid_with: list[payments.PaymentRequest] | None = None) -> PlacedOrder:
     """An order from a web request (API or counter page): written by the box's order writer when
     `appliance serve` runs one (appliance.order_writer), else here with `create_order`."""
     request = {"channel": channel, "lines": [(line.sku, line.qty) for line in lines], "actor": actor,
                "customer": customer, "note": note,
                "idempotency": (idempotency.key, idempotency.request_hash) if idempotency else None}
+    if paid_with:
+        request["payments"] = [p.as_data() for p in paid_with]
     answer = _send_to_writer(request) if _send_to_writer is not None else None
     # No answer: no writer runs (starting again, or turned off), so this worker writes the order itself.
     data, replayed = answer if answer is not None else written_order(settings, request)
@@ -162,9 +171,11 @@ def place_order(settings: Settings, *, channel: str, lines: list[LineRequest], a
 def written_order(settings: Settings, request: dict) -> tuple[dict, bool]:
     """create_order for a request of `place_order` (plain data: it may come over a socket)."""
     idempotency = Idempotency(*request["idempotency"]) if request["idempotency"] else None
+    paid_with = payments.parse(request["payments"]) if request.get("payments") else None
     order, replayed = create_order(settings, channel=request["channel"], actor=request["actor"],
                                    lines=[LineRequest(sku, qty) for sku, qty in request["lines"]],
-                                   customer=request["customer"], note=request["note"], idempotency=idempotency)
+                                   customer=request["customer"], note=request["note"], idempotency=idempotency,
+                                   paid_with=paid_with)
     return order_dict(order, settings), replayed
 
 
@@ -242,6 +253,7 @@ def _insert_order(settings: Settings, channel: str, lines: list[LineRequest], ac
         fields.update(carrier=imported.carrier, tracking_number=imported.tracking_number)
     order_id, number = _insert_order_row(settings, customer, fields, imported)
     order = Order(id=order_id, number=number, customer=customer, **fields)
+    order.money = {"paid_cents": 0, "refunded_cents": 0, "change_cents": 0}  # nothing paid yet: no query
     # Kept on the new order so the answer is built without reading it back.
     order.new_lines = _insert_lines(order, priced)
     if status == "confirmed":
@@ -439,15 +451,166 @@ def _move_stock(order: Order, action: str, actor: str) -> None:
                      for line_id, by_location in held.items() for location_id, qty in by_location.items()]
         apply_movements(movements, actor)
     elif action == "return":
-        shipped = line_allocations(line_ids, ("ship",), "on_hand_delta")
+        # What is still out: shipped, less what came back already (a partial return at the counter).
+        out = line_allocations(line_ids, ("ship", "return"), "on_hand_delta")
         movements = [Movement(_product_of(lines, line_id), location_id, "return", on_hand_delta=-qty,
                               order_line_id=line_id, reference=order.number)
-                     for line_id, by_location in shipped.items() for location_id, qty in by_location.items()]
+                     for line_id, by_location in out.items() for location_id, qty in by_location.items() if qty < 0]
         apply_movements(movements, actor)
 
 
 def _product_of(lines: list[OrderLine], line_id: int) -> int:
     return next(line.product_id for line in lines if line.id == line_id)
+
+
+# -- payments and returns at the counter ------------------------------------------------------
+
+PAYABLE = ("confirmed", "shipped", "delivered")
+
+
+def _take_payments(order: Order, paid_with: list[payments.PaymentRequest], actor: str, *,
+                   key: str | None = None, request_hash: str | None = None) -> None:
+    """Records payments that settle what is due; a counter sale paid in full is handed over."""
+    if order.status not in PAYABLE:
+        why = ("waits for a manager's approval; it can be paid once approved" if order.status == "pending"
+               else f"is {order.status}; it cannot be paid")
+        raise Conflict(f"Order {order.number} {why}.", [{"number": order.number, "status": order.status, "action": "pay"}])
+    money = getattr(order, "money", None) or payments.totals_of(order.id)
+    payments.check_against_due(paid_with, order.total_cents - money["paid_cents"])
+    payments.record(order, paid_with, actor, key=key, request_hash=request_hash)
+    change = sum(p.change_cents for p in paid_with)
+    order.money = {**money, "paid_cents": money["paid_cents"] + sum(p.amount_cents for p in paid_with),
+                   "change_cents": change}
+    paid = ", ".join(f"{p.method} {_money(p.amount_cents)}" for p in paid_with)
+    if order.channel == payments.COUNTER_CHANNEL and order.status == "confirmed":
+        _hand_over(order, actor, f"paid ({paid}) and handed over at the counter")
+    else:
+        OrderEvent.create(order=order.id, from_status=order.status, to_status=order.status, actor=actor,
+                          at=utcnow(), note=f"paid: {paid}")
+
+
+def _hand_over(order: Order, actor: str, note: str) -> None:
+    """A paid counter sale ends here: its reserved stock is consumed (never shipped) and it is delivered."""
+    now = utcnow()
+    claimed = (Order.update(status="delivered", delivered_at=now, updated_at=now)
+               .where((Order.id == order.id) & (Order.status == "confirmed")).execute())
+    if claimed != 1:
+        raise IllegalTransition(order.number, Order.get_by_id(order.id).status, "deliver")
+    _move_stock(order, "ship", actor)
+    OrderEvent.create(order=order.id, from_status="confirmed", to_status="delivered", actor=actor, at=now, note=note)
+    audit.record(actor, "order.hand_over", "order", order.number, before={"status": "confirmed"},
+                 after={"status": "delivered"})
+    order.status, order.delivered_at, order.updated_at = "delivered", now, now
+
+
+def pay_order(settings: Settings, number: str, paid_with: list[payments.PaymentRequest], actor: str,
+              idempotency: Idempotency | None = None) -> tuple[dict, bool]:
+    """Pays what is due on an order later; returns (answer, replayed). The same Idempotency-Key and
+    payments again make no second payment: the answer is the first one's."""
+    with write_transaction():
+        order = get_order(number)
+        if idempotency:
+            done = payments.replayed(idempotency.key, idempotency.request_hash, order)
+            if done is not None:
+                data = order_dict(order, settings, with_events=True)
+                return data | {"change_cents": sum(p.change_cents for p in done)}, True
+        _take_payments(order, paid_with, actor, key=idempotency.key if idempotency else None,
+                       request_hash=idempotency.request_hash if idempotency else None)
+        change = order.money["change_cents"]
+    return order_dict(get_order(number), settings, with_events=True) | {"change_cents": change}, False
+
+
+RETURNABLE = ("shipped", "delivered")
+
+
+def return_lines(settings: Settings, number: str, actor: str, *, lines: list[LineRequest] | None = None,
+                 refund_cents: int = 0, refund_method: str | None = None, reason: str | None = None) -> dict:
+    """Takes back some (or, without `lines`, all) of what an order handed over: the stock goes back
+    to the locations it left, and `refund_cents` (at most what was paid and not yet refunded) is given
+    back. The order is `returned` once everything is back."""
+    with write_transaction():
+        order = get_order(number)
+        if order.status not in RETURNABLE:
+            raise IllegalTransition(number, order.status, "return")
+        order_lines = list(OrderLine.select(OrderLine, Product).join(Product).where(OrderLine.order == order)
+                           .order_by(OrderLine.id))
+        out = line_allocations([line.id for line in order_lines], ("ship", "return"), "on_hand_delta")
+        still_out = {line.id: -sum(out.get(line.id, {}).values()) for line in order_lines}
+        wanted = _returned_quantities(order_lines, still_out, lines)
+        movements = []
+        for line in order_lines:
+            qty = wanted.get(line.id, 0)
+            for location_id, delta in sorted(out.get(line.id, {}).items()):
+                take = min(qty, -delta) if delta < 0 else 0
+                if take:
+                    movements.append(Movement(line.product_id, location_id, "return", on_hand_delta=take,
+                                              order_line_id=line.id, reference=order.number))
+                    qty -= take
+        apply_movements(movements, actor)
+        refund = None
+        if refund_cents:
+            method = refund_method or _last_method(order) or "cash"
+            refund = payments.refund(order, refund_cents, method, reason, actor)
+        everything_back = all(still_out[line.id] == wanted.get(line.id, 0) for line in order_lines)
+        now = utcnow()
+        target = "returned" if everything_back else order.status
+        if everything_back:
+            Order.update(status="returned", returned_at=now, updated_at=now).where(Order.id == order.id).execute()
+        back = [[line.product.sku, wanted[line.id]] for line in order_lines if wanted.get(line.id)]
+        note = "returned " + ", ".join(f"{qty} × {sku}" for sku, qty in back)
+        if refund:
+            note += f"; refunded {refund.method} {_money(refund.amount_cents)}"
+        if reason:
+            note += f": {reason}"
+        OrderEvent.create(order=order, from_status=order.status, to_status=target, actor=actor, at=now, note=note[:2000])
+        audit.record(actor, "order.return", "order", number, before={"status": order.status},
+                     after={"status": target, "lines": back, "refund_cents": refund.amount_cents if refund else 0,
+                            "refund_method": refund.method if refund else None, "reason": reason})
+    return order_dict(get_order(number), settings, with_events=True)
+
+
+def _returned_quantities(order_lines: list[OrderLine], still_out: dict[int, int],
+                         lines: list[LineRequest] | None) -> dict[int, int]:
+    """Per order line, how many come back; refused (422, naming the line) beyond what is still out."""
+    if lines is None:
+        wanted = {line_id: qty for line_id, qty in still_out.items() if qty > 0}
+        if not wanted:
+            raise Invalid("Everything on this order is back already.", [{"field": "lines", "message": "nothing to return"}])
+        return wanted
+    by_sku: dict[str, list[OrderLine]] = {}
+    for line in order_lines:
+        by_sku.setdefault(line.product.sku, []).append(line)
+    wanted: dict[int, int] = {}
+    details = []
+    if not lines:
+        details.append({"field": "lines", "message": "name at least one line"})
+    for i, request in enumerate(lines):
+        candidates = by_sku.get(request.sku.strip() if isinstance(request.sku, str) else request.sku)
+        if not _is_count(request.qty) or request.qty <= 0:
+            details.append({"field": f"lines[{i}].qty", "message": "must be a whole number above zero"})
+            continue
+        if not candidates:
+            details.append({"field": f"lines[{i}].sku", "sku": request.sku, "message": "not on this order"})
+            continue
+        qty = request.qty
+        for line in candidates:  # the same SKU on two lines (an imported order): fill them in turn
+            take = min(qty, still_out[line.id] - wanted.get(line.id, 0))
+            if take > 0:
+                wanted[line.id] = wanted.get(line.id, 0) + take
+                qty -= take
+        if qty:
+            returnable = request.qty - qty
+            details.append({"field": f"lines[{i}].qty", "sku": request.sku,
+                            "message": f"at most {returnable} can come back (sold less already returned)"})
+    if details:
+        raise Invalid("The return is not valid.", details)
+    return wanted
+
+
+def _last_method(order: Order) -> str | None:
+    last = (Payment.select(Payment.method).where((Payment.order == order) & (Payment.kind == "payment"))
+            .order_by(Payment.id.desc()).first())
+    return last.method if last else None
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -486,12 +649,16 @@ def order_dict(order: Order, settings: Settings, *, lines: list[OrderLine] | Non
         "created_by": order.created_by,
         "overdue": is_overdue(order, settings),
     }
+    money = getattr(order, "money", None) or payments.totals_of(order.id)
+    data.update(paid_cents=money["paid_cents"], refunded_cents=money["refunded_cents"],
+                due_cents=max(order.total_cents - money["paid_cents"], 0), change_cents=money.get("change_cents", 0))
     for stamp in ("created_at", "confirmed_at", "shipped_at", "delivered_at", "cancelled_at", "returned_at"):
         value = getattr(order, stamp)
         data[stamp] = _iso(value)
     if with_events:
         data["events"] = [{"from": e.from_status, "to": e.to_status, "actor": e.actor, "at": _iso(e.at), "note": e.note}
                           for e in OrderEvent.select().where(OrderEvent.order == order).order_by(OrderEvent.id)]
+        data["payments"] = payments.payments_of(order.id)
     return data
 
 
@@ -520,6 +687,9 @@ def list_orders(settings: Settings, filters: OrderFilters, *, limit: int = 50,
     rows = list(query.order_by(Order.id.desc()).limit(limit + 1))
     page, more = rows[:limit], len(rows) > limit
     lines_by_order = lines_of([o.id for o in page])
+    money = payments.totals_for([o.id for o in page])
+    for o in page:
+        o.money = money.get(o.id, {"paid_cents": 0, "refunded_cents": 0})
     result = [order_dict(o, settings, lines=lines_by_order.get(o.id, [])) for o in page]
     return result, (_encode_cursor(page[-1].id) if more else None)
 

@@ -12,7 +12,7 @@ from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_columns
 
 from .db import database
-from .models import CORE_MODELS, AuditHead, KeyValue, Location, OperationRun, SignInThrottle, WebSession
+from .models import CORE_MODELS, AuditHead, KeyValue, Location, OperationRun, Payment, SignInThrottle, WebSession
 
 GENESIS_HASH = "0" * 64
 SCHEMA_KEY = "schema_version"
@@ -42,11 +42,16 @@ def _v4_sign_in_throttles_and_web_sessions() -> None:
     database.create_tables([SignInThrottle, WebSession], safe=True)
 
 
+def _v5_payments() -> None:
+    database.create_tables([Payment], safe=True)
+
+
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (1, _v1_core_tables),
     (2, _v2_product_usual_qty),
     (3, _v3_operation_runs),
     (4, _v4_sign_in_throttles_and_web_sessions),
+    (5, _v5_payments),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
