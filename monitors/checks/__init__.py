@@ -33,7 +33,7 @@ def crit(value, reason: str, **details) -> Result:
 @dataclass(frozen=True)
 class Check:
     name: str
-    group: str  # host | service | business | recovery | tls | monitors
+    group: str  # host | service | business | recovery | tls | monitors | failover
     run: Callable[["CheckContext"], Result]
     description: str
     interval_seconds: int
@@ -72,8 +72,9 @@ class CheckContext:
 
 
 def catalog() -> dict[str, Check]:
-    from . import business, host, meta, recovery, service, tls
-    checks = [*host.CHECKS, *service.CHECKS, *business.CHECKS, *recovery.CHECKS, *tls.CHECKS, *meta.CHECKS]
+    from . import business, failover, host, meta, recovery, service, tls
+    checks = [*host.CHECKS, *service.CHECKS, *business.CHECKS, *recovery.CHECKS, *tls.CHECKS, *meta.CHECKS,
+              *failover.CHECKS]
     return {c.name: c for c in checks}
 
 

@@ -1,0 +1,86 @@
+"""The pair's checks (failover/, docs/failover.md), enabled only when `[failover] enabled` is true:
+the leader lease (held by the box that should hold it, renewed in time), the etcd members this box
+reaches (one down: warn; the quorum lost: crit), and a fenced primary. They read
+`failover.facts.pair_status`: one look at etcd shared by the three."""
+from __future__ import annotations
+
+from appliance.config import Settings
+from failover import facts
+
+from . import Check, CheckContext, Result, crit, ok, unknown
+
+
+def _enabled(settings: Settings) -> bool:
+    section = getattr(settings, "failover", None)
+    return bool(section is not None and section.enabled)
+
+
+def lease(ctx: CheckContext) -> Result:
+    """Who holds the lease and how much of its TTL is left; crit when this box should hold it and
+    does not, when it holds it but is fenced, or when nobody holds it (no box takes orders)."""
+    s = facts.pair_status(ctx.settings)
+    ttl = ctx.settings.failover.lease_ttl_seconds
+    holder, me, epoch = s["lease_holder"], s["box"], s["lease_epoch"]
+    meant = facts.meant_to_hold(ctx.settings)
+    if s["quorum_error"] and holder is None:
+        if meant:
+            return crit(None, f"this box should hold the lease but cannot read it: {s['quorum_error']}")
+        return unknown(f"the lease cannot be read: {s['quorum_error']}")
+    if holder is None:
+        return crit(0, "nobody holds the lease: neither box takes orders")
+    left = s["lease_seconds_left"]
+    if holder == me and s["fenced"]:
+        return crit(left, f"this box holds the lease (epoch {epoch}) but is fenced: {s['fenced_reason']}")
+    if holder != me and meant:
+        return crit(left, f"{holder} holds the lease (epoch {epoch}): this box, the intended primary, "
+                          f"stands by (failover-to-standby; fail-back once this box is sound)")
+    renewed = s["lease_age_seconds"]
+    reason = (f"{'this box' if holder == me else holder} holds the lease (epoch {epoch}), "
+              f"{left} s of {ttl} s left" + (f", renewed {renewed} s ago" if renewed is not None else ""))
+    if left is None or left < 0:
+        return crit(left, f"the lease of {holder} (epoch {epoch}) has expired")
+    share = left / ttl
+    state = ctx.grade(share, higher_is_worse=False)
+    if state != "ok":
+        reason += ": the renewals fall behind"
+    return Result(state, left, reason, {"ttl": ttl, "holder": holder})
+
+
+def members(ctx: CheckContext) -> Result:
+    """etcd members this box reaches (with a leader in sight): all ok; one down warns (the pair goes
+    on, but one more loss stops it); fewer than a majority is crit (no box may write)."""
+    s = facts.pair_status(ctx.settings)
+    found = s["members"]
+    reachable, total = s["members_reachable"], len(found)
+    down = [f"{url} ({why})" for url, why in found.items() if why != "ok"]
+    if reachable >= total:
+        return ok(reachable, f"{reachable} of {total} etcd members reachable")
+    if reachable >= facts.majority(total):
+        return Result("warn", reachable, f"{reachable} of {total} etcd members reachable; down: {', '.join(down)}: "
+                                         f"one more loss stops the pair (witness-lost)")
+    return crit(reachable, f"the etcd quorum is lost from this box: {reachable} of {total} members reachable "
+                           f"(down: {', '.join(down)}); a primary here stops writing")
+
+
+def fenced(ctx: CheckContext) -> Result:
+    """A primary (this box holds the lease) that is fenced takes no orders: crit. A box that may write
+    while etcd names another holder is crit too (it must never happen). A fenced standby is normal."""
+    s = facts.pair_status(ctx.settings)
+    holder, me = s["lease_holder"], s["box"]
+    if holder == me and s["fenced"]:
+        return crit(1, f"this box is the primary (epoch {s['lease_epoch']}) but fenced: {s['fenced_reason']}")
+    if not s["fenced"] and holder is not None and holder != me:
+        return crit(0, f"this box may write while {holder} holds the lease (epoch {s['lease_epoch']})")
+    if s["fenced"]:
+        return ok(1, f"standby, fenced as it should be: {s['fenced_reason']}")
+    return ok(0, f"primary, writing (epoch {s['lease_epoch'] or s['home_epoch']})")
+
+
+CHECKS = [
+    Check("failover_lease", "failover", lease, "seconds left on the pair's leader lease (warn below a share of the TTL)",
+          15, "failover-to-standby", warn=0.34, confirm_count=2, applies=_enabled),
+    Check("failover_members", "failover", members, "etcd members of the pair this box reaches", 30, "witness-lost",
+          applies=_enabled),
+    Check("failover_fenced", "failover", fenced, "1 when this box is fenced (crit when it is the primary)", 15,
+          "failover-to-standby", confirm_count=2, applies=_enabled),
+]
