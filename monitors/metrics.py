@@ -80,6 +80,7 @@ class ApplianceCollector(Collector):
         yield from self._orders()
         yield from _host(self.settings)
         yield from self._recovery()
+        yield from _failover(self.settings)
 
     def _checks(self):
         status = GaugeMetricFamily("appliance_check_status", "Check state: 0 ok, 1 warn, 2 crit, 3 unknown.",
@@ -144,6 +145,41 @@ class ApplianceCollector(Collector):
             if drill.rpo_seconds is not None:
                 rpo.add_metric([drill.runbook], drill.rpo_seconds)
         yield from (rto, rpo, when)
+
+
+FAILOVER_ROLES = ("primary", "fenced_primary", "standby", "single")
+
+
+def _failover(settings: Settings):
+    """The pair (failover/): role (one series per role, 1 for this box's), epoch, fenced, the lease's
+    seconds left (NaN when unknown). A box without failover is `single`, epoch 0, never fenced."""
+    section = getattr(settings, "failover", None)
+    role, epoch, fenced, left = "single", 0, 0, float("nan")
+    if section is not None and section.enabled:
+        try:
+            from failover import facts
+            s = facts.pair_status(settings)
+            role = s["role"].replace(" ", "_")
+            epoch = max(s["epoch"] or 0, s["home_epoch"] or 0)
+            fenced = int(bool(s["fenced"]))
+            if s["lease_seconds_left"] is not None and s["lease_holder"] is not None:
+                left = s["lease_seconds_left"]
+        except Exception as e:  # noqa: BLE001 - the pair's trouble must not take /metrics down
+            log.warning("failover status unavailable for /metrics: %s", e)
+            from appliance import fencing
+            permit = fencing.read_permit(settings.home)
+            writes = permit is not None and permit.refusal() is None
+            role, fenced = ("primary", 0) if writes else ("standby", 1)
+    family = GaugeMetricFamily("appliance_failover_role", "This box's role in the pair: 1 for its current role "
+                               "(primary, fenced_primary, standby; single without failover).", labels=["role"])
+    for name in FAILOVER_ROLES:
+        family.add_metric([name], 1 if name == role else 0)
+    yield family
+    yield GaugeMetricFamily("appliance_failover_epoch", "The pair's epoch (only grows; 0 without failover).", value=epoch)
+    yield GaugeMetricFamily("appliance_failover_fenced", "1 while this box refuses writes (its write permit).",
+                            value=fenced)
+    yield GaugeMetricFamily("appliance_failover_lease_seconds_left",
+                            "Seconds left on the pair's leader lease (NaN when unknown or without failover).", value=left)
 
 
 def _host(settings: Settings):
