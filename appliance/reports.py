@@ -162,10 +162,12 @@ def overdue_rate(settings: Settings, start: datetime, end: datetime) -> dict:
     """Of the orders confirmed in the period, how many shipped late or are still unshipped past the limit."""
     limit = timedelta(hours=settings.orders.overdue_after_hours)
     now = utcnow()
-    rows = (Order.select(Order.confirmed_at, Order.shipped_at, Order.cancelled_at)
+    rows = (Order.select(Order.confirmed_at, Order.shipped_at, Order.cancelled_at, Order.delivered_at)
             .where((Order.confirmed_at >= start) & (Order.confirmed_at < end)).tuples())
     considered = late = 0
-    for confirmed, shipped, cancelled in rows:
+    for confirmed, shipped, cancelled, delivered in rows:
+        # A counter sale is handed over (delivered) without being shipped: that ends it as shipping would.
+        shipped = shipped or delivered
         deadline = confirmed + limit
         if cancelled and cancelled <= deadline and not shipped:
             continue  # cancelled in time: neither late nor on time

@@ -34,10 +34,11 @@ def build() -> dict:
             components[spec.body.__name__] = schema
             operation["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{spec.body.__name__}"}}}}
-        if spec.endpoint == "create_order":
+        if spec.endpoint in ("create_order", "pay_order"):
             operation["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
                                             "schema": {"type": "string", "maxLength": 255},
-                                            "description": "Same key and body return the same order; same key, other body: 409."})
+                                            "description": "Same key and body: the first answer again, nothing new is written "
+                                                           "(one order, one payment); same key, other body: 409."})
         paths.setdefault("/api/v1" + spec.path, {})[spec.method.lower()] = operation
     return {
         "openapi": "3.1.0",

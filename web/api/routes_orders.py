@@ -5,13 +5,13 @@ from datetime import datetime, timezone
 
 from flask import current_app, jsonify, request
 
-from appliance import orders
+from appliance import orders, payments
 from appliance.errors import Forbidden, Invalid
 from appliance.models import CHANNELS, ORDER_STATUSES
 from appliance.accounts import role_allows
 
 from . import actor, current_principal, int_arg, request_fingerprint, route
-from .schemas import NoteIn, OrderIn, ShipIn
+from .schemas import NoteIn, OrderIn, PayIn, ReturnIn, ShipIn
 
 
 def _settings():
@@ -25,20 +25,43 @@ def _settings():
                   409: "a line lacks stock, or the Idempotency-Key was used with another body",
                   422: "invalid lines or unknown SKUs"})
 def create_order(body: OrderIn):
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > 255:
-        raise Invalid("Idempotency-Key is longer than 255 characters.", [{"field": "Idempotency-Key", "message": "too long"}])
-    idempotency = orders.Idempotency(key, request_fingerprint()) if key else None
+    idempotency = _idempotency()
     customer = body.customer
     if customer is not None and not isinstance(customer, int):
         customer = customer.model_dump(exclude_none=True)
+    paid_with = _payments(body.payments) if body.payments else None
     placed = orders.place_order(
         _settings(), channel=body.channel, lines=[orders.LineRequest(l.sku, l.qty) for l in body.lines],
-        actor=actor(), customer=customer, note=body.note, idempotency=idempotency)
+        actor=actor(), customer=customer, note=body.note, idempotency=idempotency, paid_with=paid_with)
     response = jsonify(placed.data)
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/orders/{placed.number}"
     if placed.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _idempotency() -> orders.Idempotency | None:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 255:
+        raise Invalid("Idempotency-Key is longer than 255 characters.", [{"field": "Idempotency-Key", "message": "too long"}])
+    return orders.Idempotency(key, request_fingerprint()) if key else None
+
+
+def _payments(items) -> list[payments.PaymentRequest]:
+    return payments.parse([item.model_dump() for item in items])
+
+
+@route("POST", "/orders/{number}/pay", role="staff",
+       summary="Pay what is due on an order (a split adds up to it); a paid counter (store) sale is handed over.",
+       body=PayIn,
+       responses={409: "pending, cancelled or returned, already paid, or the Idempotency-Key was used with another body",
+                  422: "invalid payments: unknown method, amount not above zero, cash tendered below the amount, "
+                       "a card above what is due, or parts that do not add up to what is due"})
+def pay_order(number: str, body: PayIn):
+    data, replayed = orders.pay_order(_settings(), number, _payments(body.payments), actor(), _idempotency())
+    response = jsonify(data)
+    if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
 
@@ -114,10 +137,14 @@ def deliver_order(number: str, body: NoteIn):
     return _act(number, "deliver", note=body.note)
 
 
-@route("POST", "/orders/{number}/return", role="manager", summary="Take back a shipped or delivered order: its stock is restocked.",
-       body=NoteIn, responses={409: "not shipped or delivered"})
-def return_order(number: str, body: NoteIn):
-    return _act(number, "return", note=body.note)
+@route("POST", "/orders/{number}/return", role="manager",
+       summary="Take back some lines (or all) of a shipped or delivered order, with a refund: the stock goes back where it came from.",
+       body=ReturnIn, responses={409: "not shipped or delivered",
+                                 422: "more than was sold less already returned, or a refund above what was paid less refunded"})
+def return_order(number: str, body: ReturnIn):
+    lines = [orders.LineRequest(l.sku, l.qty) for l in body.lines] if body.lines is not None else None
+    return jsonify(orders.return_lines(_settings(), number, actor(), lines=lines, refund_cents=body.refund_cents,
+                                       refund_method=body.refund_method, reason=body.reason or body.note))
 
 
 def _act(number: str, action: str, **kwargs):

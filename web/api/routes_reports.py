@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app, jsonify, request
 
-from appliance import reports
+from appliance import payments, reports
 from appliance.errors import Invalid
 
 from . import route
@@ -57,3 +57,20 @@ def processing_report():
     return jsonify({**_period_fields(p),
                     "processing_time": reports.processing_time(p.start, p.stop),
                     "overdue": reports.overdue_rate(current_app.config["SETTINGS"], p.start, p.stop)})
+
+
+@route("GET", "/reports/takings", role="manager", summary="Takings per payment method per shop day: taken, refunded and net.",
+       query=PERIOD)
+def takings_report():
+    p = period()
+    rows = payments.takings(p)
+    by_method: dict[str, dict] = {}
+    for row in rows:
+        entry = by_method.setdefault(row["method"], {"method": row["method"], "payments": 0, "taken_cents": 0,
+                                                     "refunded_cents": 0, "net_cents": 0})
+        for name in ("payments", "taken_cents", "refunded_cents", "net_cents"):
+            entry[name] += row[name]
+    return jsonify({**_period_fields(p), "by_day": rows, "by_method": list(by_method.values()),
+                    "total": {"taken_cents": sum(r["taken_cents"] for r in rows),
+                              "refunded_cents": sum(r["refunded_cents"] for r in rows),
+                              "net_cents": sum(r["net_cents"] for r in rows)}})

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from appliance.models import CHANNELS
+from appliance.models import CHANNELS, PAYMENT_METHODS
 
 Sku = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 
@@ -78,10 +78,38 @@ class OrderLineIn(Body):
     qty: StrictInt = Field(gt=0, le=100_000)
 
 
+class PaymentIn(Body):
+    method: Literal[PAYMENT_METHODS]  # type: ignore[valid-type]
+    amount_cents: StrictInt = Field(gt=0, le=100_000_000)
+    tendered_cents: StrictInt | None = Field(None, ge=0, le=100_000_000,
+                                             description="Cash handed over (change = tendered - amount); other methods take exactly their amount.")
+
+
 class OrderIn(Body):
     channel: Literal[CHANNELS] = "api"  # type: ignore[valid-type]
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
     customer: StrictInt | CustomerRef | None = None
+    note: str | None = Field(None, max_length=2000)
+    payments: list[PaymentIn] | None = Field(
+        None, min_length=1, max_length=20,
+        description="Paid with the order: the parts add up to its total; a paid counter (store) sale is handed over at once.")
+
+
+class PayIn(Body):
+    payments: list[PaymentIn] = Field(min_length=1, max_length=20, description="The parts add up to what is due.")
+
+
+class ReturnLineIn(Body):
+    sku: str = Field(min_length=1, max_length=64)
+    qty: StrictInt = Field(gt=0, le=100_000)
+
+
+class ReturnIn(Body):
+    lines: list[ReturnLineIn] | None = Field(
+        None, min_length=1, max_length=500, description="What comes back; without it, everything still out.")
+    refund_cents: StrictInt = Field(0, ge=0, le=100_000_000, description="At most what was paid and not yet refunded.")
+    refund_method: Literal[PAYMENT_METHODS] | None = None  # type: ignore[valid-type]
+    reason: str | None = Field(None, max_length=500)
     note: str | None = Field(None, max_length=2000)
 
 
