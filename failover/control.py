@@ -62,6 +62,7 @@ def status(settings: Settings) -> dict:
         "fenced": refusal is not None or permit is None and f.enabled,
         "fenced_reason": refusal or ("no lease holder has run on this box" if permit is None and f.enabled else None),
         "holder_process": state.get("pid"),
+        "holding": bool(state.get("holding")),  # the lease holder's last word: it held the lease
         "members": members,
         "members_reachable": sum(1 for v in members.values() if v == "ok"),
         "quorum_error": quorum_error,

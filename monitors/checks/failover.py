@@ -23,7 +23,7 @@ def lease(ctx: CheckContext) -> Result:
     holder, me, epoch = s["lease_holder"], s["box"], s["lease_epoch"]
     meant = facts.meant_to_hold(ctx.settings)
     if s["quorum_error"] and holder is None:
-        if meant:
+        if meant or s.get("holding"):
             return crit(None, f"this box should hold the lease but cannot read it: {s['quorum_error']}")
         return unknown(f"the lease cannot be read: {s['quorum_error']}")
     if holder is None:
@@ -69,6 +69,9 @@ def fenced(ctx: CheckContext) -> Result:
     holder, me = s["lease_holder"], s["box"]
     if holder == me and s["fenced"]:
         return crit(1, f"this box is the primary (epoch {s['lease_epoch']}) but fenced: {s['fenced_reason']}")
+    if holder is None and s["fenced"] and s.get("holding"):
+        # its lease holder last held the lease (stalled, or cut off from etcd): nobody takes orders
+        return crit(1, f"this box was the primary (epoch {s['home_epoch']}) and is fenced: {s['fenced_reason']}")
     if not s["fenced"] and holder is not None and holder != me:
         return crit(0, f"this box may write while {holder} holds the lease (epoch {s['lease_epoch']})")
     if s["fenced"]:
