@@ -51,6 +51,7 @@ def register_panels() -> None:
     import monitors.panel  # noqa: F401  (isort: skip - the order is the page's)
     import backup.panel  # noqa: F401
     import runbooks.panel  # noqa: F401
+    import failover.panel  # noqa: F401
 
 
 def register_settings() -> None:

@@ -40,6 +40,7 @@ PAGES = [
     ("/ops", "admin"),
     ("/ops/runs/<int:run_id>", "admin"),
     ("/ops/runbooks", "manager"),
+    ("/ops/failover", "manager"),
     ("/reports/drills", "manager"),
     ("/reports/drills/download", "manager"),
     ("/ops/runbooks/<runbook_id>", "manager"),

@@ -34,4 +34,4 @@ def test_a_package_replaces_a_panel_in_place_and_a_broken_panel_stays_contained(
     body = admin.get("/ops").get_data(as_text=True)
     assert "2 of 3 copies" in body and "20261122T153000Z-ab12" in body
     assert "This panel failed to load" in body and "secret=xyz" not in body
-    assert [p.key for p in registry] == ["readiness", "health", "backups", "runbooks", "operations", "drills"]
+    assert [p.key for p in registry] == ["readiness", "health", "backups", "runbooks", "failover", "operations", "drills"]
