@@ -153,6 +153,25 @@ class Payment(BaseModel):
     at = DateTimeField(default=utcnow, index=True)
 
 
+class ShiftClose(BaseModel):
+    """The till's cash counted at the end of a shift against what the payments say it should hold.
+
+    A shift runs from the previous close (or the first payment) to `closed_at`; expected cash is the
+    opening float plus cash taken less cash refunded in it; the difference (counted - expected) is kept.
+    """
+    opened_at = DateTimeField(null=True)   # the previous close; None: the first shift
+    closed_at = DateTimeField(default=utcnow, index=True)
+    closed_by = CharField(max_length=100)
+    float_cents = IntegerField(default=0)
+    cash_cents = IntegerField(default=0)       # cash taken less cash refunded in the shift
+    card_cents = IntegerField(default=0)
+    other_cents = IntegerField(default=0)
+    expected_cash_cents = IntegerField()
+    counted_cash_cents = IntegerField()
+    difference_cents = IntegerField()
+    note = TextField(null=True)
+
+
 LEDGER_KINDS = ("receive", "reserve", "release", "ship", "return", "adjust", "stocktake")
 
 
@@ -290,7 +309,7 @@ class OperationRun(BaseModel):
 CORE_MODELS = [
     KeyValue, Location, Product, StockLevel, Customer, Order, OrderLine, OrderEvent, IdempotencyKey,
     StockMovement, StocktakeSession, StocktakeCount, AuditEvent, AuditHead, User, ApiToken, OperationRun,
-    SignInThrottle, WebSession, Payment,
+    SignInThrottle, WebSession, Payment, ShiftClose,
 ]
 
 ROLES = ("staff", "manager", "admin")

@@ -19,7 +19,8 @@ from peewee import fn
 
 from . import audit
 from .errors import Conflict, Invalid
-from .models import PAYMENT_METHODS, Order, Payment, utcnow
+from .db import write_transaction
+from .models import PAYMENT_METHODS, Order, Payment, ShiftClose, utcnow
 from .reports import Period, to_shop_clock
 
 # The channel of walk-in sales at the counter: paid in full, such a sale is handed over at once.
@@ -189,3 +190,49 @@ def takings(period: Period) -> list[dict]:
         result.append(entry)
     return result
 
+
+
+# -- the shift close -----------------------------------------------------------------------------
+
+def close_shift(counted_cash_cents: int, actor: str, *, float_cents: int = 0, note: str | None = None) -> dict:
+    """Closes the till's shift: what the payments since the previous close say the drawer holds
+    (float + cash taken - cash refunded) against what was counted; the difference is recorded and
+    audited. One drawer per box."""
+    details = []
+    for name, value in (("counted_cash_cents", counted_cash_cents), ("float_cents", float_cents)):
+        if not _count(value) or value < 0:
+            details.append({"field": name, "message": "must be a whole number, zero or more"})
+    if details:
+        raise Invalid("The shift close is not valid.", details)
+    with write_transaction():
+        previous = ShiftClose.select().order_by(ShiftClose.id.desc()).first()
+        opened_at = previous.closed_at if previous else None
+        now = utcnow()
+        query = Payment.select(Payment.kind, Payment.method, fn.SUM(Payment.amount_cents)).where(Payment.at <= now)
+        if opened_at is not None:
+            query = query.where(Payment.at > opened_at)
+        net = {method: 0 for method in PAYMENT_METHODS}
+        for kind, method, total in query.group_by(Payment.kind, Payment.method).tuples():
+            net[method] += int(total or 0) * (1 if kind == "payment" else -1)
+        expected = float_cents + net["cash"]
+        close = ShiftClose.create(opened_at=opened_at, closed_at=now, closed_by=actor, float_cents=float_cents,
+                                  cash_cents=net["cash"], card_cents=net["card"], other_cents=net["other"],
+                                  expected_cash_cents=expected, counted_cash_cents=counted_cash_cents,
+                                  difference_cents=counted_cash_cents - expected, note=note)
+        data = shift_dict(close)
+        audit.record(actor, "shift.close", "shift", close.id, after={k: v for k, v in data.items() if k != "id"})
+    return data
+
+
+def shift_dict(close: ShiftClose) -> dict:
+    def iso(value):
+        return value.isoformat(timespec="seconds") + "Z" if value else None
+    return {"id": close.id, "opened_at": iso(close.opened_at), "closed_at": iso(close.closed_at),
+            "closed_by": close.closed_by, "float_cents": close.float_cents,
+            "takings": {"cash": close.cash_cents, "card": close.card_cents, "other": close.other_cents},
+            "expected_cash_cents": close.expected_cash_cents, "counted_cash_cents": close.counted_cash_cents,
+            "difference_cents": close.difference_cents, "note": close.note}
+
+
+def shift_closes(limit: int = 50) -> list[dict]:
+    return [shift_dict(c) for c in ShiftClose.select().order_by(ShiftClose.id.desc()).limit(limit)]

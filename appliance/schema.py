@@ -12,7 +12,7 @@ from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_columns
 
 from .db import database
-from .models import CORE_MODELS, AuditHead, KeyValue, Location, OperationRun, Payment, SignInThrottle, WebSession
+from .models import CORE_MODELS, AuditHead, KeyValue, Location, OperationRun, Payment, ShiftClose, SignInThrottle, WebSession
 
 GENESIS_HASH = "0" * 64
 SCHEMA_KEY = "schema_version"
@@ -43,7 +43,7 @@ def _v4_sign_in_throttles_and_web_sessions() -> None:
 
 
 def _v5_payments() -> None:
-    database.create_tables([Payment], safe=True)
+    database.create_tables([Payment, ShiftClose], safe=True)
 
 
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [

@@ -8,7 +8,8 @@ from flask import current_app, jsonify, request
 from appliance import payments, reports
 from appliance.errors import Invalid
 
-from . import route
+from . import actor, int_arg, route
+from .schemas import ShiftCloseIn
 
 PERIOD = {"from": "first day (ISO date, the shop's day: shop.timezone; default 29 days before today)",
           "to": "end day, exclusive (default tomorrow)"}
@@ -74,3 +75,18 @@ def takings_report():
                     "total": {"taken_cents": sum(r["taken_cents"] for r in rows),
                               "refunded_cents": sum(r["refunded_cents"] for r in rows),
                               "net_cents": sum(r["net_cents"] for r in rows)}})
+
+
+@route("POST", "/shifts/close", role="staff",
+       summary="Close the till's shift: cash expected from the payments since the last close against cash counted.",
+       body=ShiftCloseIn, responses={201: "closed; the difference (counted - expected) is recorded"})
+def close_shift(body: ShiftCloseIn):
+    response = jsonify(payments.close_shift(body.counted_cash_cents, actor(), float_cents=body.float_cents, note=body.note))
+    response.status_code = 201
+    return response
+
+
+@route("GET", "/shifts", role="manager", summary="Shift closes, newest first: takings per method, expected and counted cash.",
+       query={"limit": "how many (1-200)"})
+def list_shifts():
+    return jsonify({"shifts": payments.shift_closes(int_arg("limit", 50, 1, 200))})

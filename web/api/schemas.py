@@ -136,3 +136,9 @@ class StocktakeIn(Body):
 class CountIn(Body):
     sku: str = Field(min_length=1, max_length=64)
     counted: StrictInt = Field(ge=0, le=10_000_000)
+
+
+class ShiftCloseIn(Body):
+    counted_cash_cents: StrictInt = Field(ge=0, le=100_000_000, description="Cash counted in the drawer.")
+    float_cents: StrictInt = Field(0, ge=0, le=100_000_000, description="Cash the drawer started the shift with.")
+    note: str | None = Field(None, max_length=2000)
