@@ -689,7 +689,7 @@ def list_orders(settings: Settings, filters: OrderFilters, *, limit: int = 50,
     lines_by_order = lines_of([o.id for o in page])
     money = payments.totals_for([o.id for o in page])
     for o in page:
-        o.money = money.get(o.id, {"paid_cents": 0, "refunded_cents": 0})
+        o.money = money.get(o.id, {"paid_cents": 0, "refunded_cents": 0, "change_cents": 0})
     result = [order_dict(o, settings, lines=lines_by_order.get(o.id, [])) for o in page]
     return result, (_encode_cursor(page[-1].id) if more else None)
 
@@ -756,4 +756,5 @@ def stuck_pending(settings: Settings, now: datetime | None = None) -> list[Order
 
 def forget_old_idempotency_keys(settings: Settings) -> int:
     cutoff = utcnow() - timedelta(days=settings.orders.idempotency_key_days)
+    payments.forget_old_keys(cutoff)
     return IdempotencyKey.delete().where(IdempotencyKey.created_at < cutoff).execute()

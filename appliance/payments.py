@@ -141,22 +141,20 @@ def refund(order: Order, amount_cents: int, method: str, reason: str | None, act
 
 
 def totals_of(order_id: int) -> dict:
-    """paid_cents and refunded_cents of one order."""
-    rows = (Payment.select(Payment.kind, fn.SUM(Payment.amount_cents))
-            .where(Payment.order == order_id).group_by(Payment.kind).tuples())
-    sums = {kind: int(total or 0) for kind, total in rows}
-    return {"paid_cents": sums.get("payment", 0), "refunded_cents": sums.get("refund", 0)}
+    """paid_cents, refunded_cents and change_cents (the change given) of one order."""
+    return totals_for([order_id]).get(order_id, {"paid_cents": 0, "refunded_cents": 0, "change_cents": 0})
 
 
 def totals_for(order_ids: list[int]) -> dict[int, dict]:
     """totals_of for several orders in one query (orders without payments are left out)."""
     found: dict[int, dict] = {}
     if order_ids:
-        rows = (Payment.select(Payment.order, Payment.kind, fn.SUM(Payment.amount_cents))
+        rows = (Payment.select(Payment.order, Payment.kind, fn.SUM(Payment.amount_cents), fn.SUM(Payment.change_cents))
                 .where(Payment.order.in_(order_ids)).group_by(Payment.order, Payment.kind).tuples())
-        for order_id, kind, total in rows:
-            entry = found.setdefault(order_id, {"paid_cents": 0, "refunded_cents": 0})
+        for order_id, kind, total, change in rows:
+            entry = found.setdefault(order_id, {"paid_cents": 0, "refunded_cents": 0, "change_cents": 0})
             entry["paid_cents" if kind == "payment" else "refunded_cents"] += int(total or 0)
+            entry["change_cents"] += int(change or 0)
     return found
 
 
@@ -236,3 +234,9 @@ def shift_dict(close: ShiftClose) -> dict:
 
 def shift_closes(limit: int = 50) -> list[dict]:
     return [shift_dict(c) for c in ShiftClose.select().order_by(ShiftClose.id.desc()).limit(limit)]
+
+
+def forget_old_keys(before) -> int:
+    """Payments keep their Idempotency-Key as long as orders keep theirs (orders.idempotency_key_days)."""
+    return (Payment.update(idempotency_key=None, request_hash=None)
+            .where(Payment.idempotency_key.is_null(False) & (Payment.at < before)).execute())
