@@ -29,6 +29,11 @@ def pair_status(settings: Settings, max_age: float = MAX_AGE_SECONDS) -> dict:
     return found
 
 
+def forget(settings: Settings) -> None:
+    """The next look asks etcd again (after this box promoted or demoted itself)."""
+    _cache.pop(str(settings.home), None)
+
+
 def demoted(settings: Settings) -> bool:
     return (Path(settings.home) / DEMOTED_FILE).exists()
 

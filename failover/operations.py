@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from appliance.operations import Context, Operation, Outcome, Param, register
 
-from . import fence  # noqa: F401  (fence registers failover's write gate)
+from . import facts, fence  # noqa: F401  (fence registers failover's write gate)
 
 
 # The etcd client (etcd3gw, requests) is imported when an operation runs, not by every `appliance`
@@ -11,12 +11,18 @@ from . import fence  # noqa: F401  (fence registers failover's write gate)
 
 def _promote(ctx: Context, planned: bool = False) -> str:
     from .control import promote
-    return promote(ctx.settings, planned=planned)
+    try:
+        return promote(ctx.settings, planned=planned)
+    finally:
+        facts.forget(ctx.settings)  # the checks that verify it see the pair as it is now
 
 
 def _demote(ctx: Context) -> str:
     from .control import demote
-    return demote(ctx.settings)
+    try:
+        return demote(ctx.settings)
+    finally:
+        facts.forget(ctx.settings)
 
 
 PROMOTE = register(Operation(
