@@ -2,7 +2,7 @@
 already), puts the stock back where it left from through the ledger, and refunds at most what was
 paid less what was refunded; a refused return changes nothing. The reason is in the timeline and
 the audit trail; once everything is back the order is `returned`."""
-from appliance import audit, inventory
+from appliance import audit, inventory, orders
 from appliance.models import AuditEvent, Payment
 
 from .conftest import order_body, stock
@@ -69,3 +69,13 @@ def test_an_unpaid_order_refunds_nothing(api, shop):
     response = api.post("manager", f"/orders/{number}/return", json={"refund_cents": 1})
     assert response.status_code == 422 and response.get_json()["details"][0]["field"] == "refund_cents"
     assert api.get("staff", f"/orders/{number}").get_json()["status"] == "shipped"
+
+
+def test_taking_back_the_rest_after_a_partial_return_restocks_only_the_rest(api, shop, settings):
+    number = _sale(api)
+    api.post("manager", f"/orders/{number}/return", json={"lines": [{"sku": "MUG", "qty": 2}]})
+    orders.transition(number, "return", "maria")  # the order page's "Take back (return)"
+    assert _on_hand(api, "MUG") == {"floor": 3, "warehouse": 5} and _on_hand(api, "TEA")["floor"] == 10
+    assert inventory.ledger_mismatches() == []
+    again = api.post("manager", f"/orders/{number}/return", json={"lines": [{"sku": "MUG", "qty": 1}]})
+    assert again.status_code == 409
