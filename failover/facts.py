@@ -23,7 +23,8 @@ def pair_status(settings: Settings, max_age: float = MAX_AGE_SECONDS) -> dict:
     hit = _cache.get(key)
     if hit is not None and now - hit[0] < max_age:
         return hit[1]
-    from .control import status  # the etcd client is imported when the pair is looked at
+    # the etcd client is imported when the pair is looked at, not by every command loading the checks
+    from .control import status
     found = status(settings)
     _cache[key] = (time.monotonic(), found)
     return found

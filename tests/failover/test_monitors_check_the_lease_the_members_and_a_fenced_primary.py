@@ -11,9 +11,9 @@ from appliance.models import utcnow
 from monitors import engine
 from monitors.checks import catalog, config_for
 from tests.failover.pair import make_box, wait_until_writing
+from tests.failover.served import box_settings
 from tests.servers.etcd import start_etcd_cluster
 from tests.servers.waiting import wait_for
-from tests.failover.served import box_settings
 
 pytestmark = pytest.mark.slow
 
