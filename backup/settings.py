@@ -71,6 +71,8 @@ class ReplicationSettings(Section):
     path: str = Field("", description="Folder (sftp) or key prefix (s3) of the replica; empty: the target's path or prefix with `-litestream` appended (beside the backups, never inside them).")
     outbox: str = Field("replica-outbox", description="Local folder Litestream writes the replica to; the appliance encrypts each of its files with the backup key and ships it to the target (relative to the home folder unless absolute). Needs room for a snapshot of the database plus Litestream's retained history.")
     sync_interval_seconds: float = Field(1.0, gt=0, le=3600, description="How often Litestream writes new WAL data to the outbox (shipped within a quarter second after): the lower bound of the lag.")
+    snapshot_interval_seconds: int = Field(86_400, ge=1, description="How often Litestream writes a full snapshot of the database into the outbox (Litestream's default, a day); a restore applies the changes since the newest one.")
+    retention_seconds: int = Field(86_400, ge=1, description="How long Litestream keeps snapshots, and the history after the oldest of them, in the outbox (and so on the replica): how far back `restore --from-replica --as-of` reaches, and what bounds the outbox.")
     probe_interval_seconds: float = Field(5.0, ge=1, description="How often the supervisor lists the replica to confirm what it holds (a file missing there is shipped again) and records the lag.")
     restart_base_seconds: float = Field(1.0, gt=0, description="After Litestream dies, restart it after this long, doubling with each quick failure.")
     restart_max_seconds: float = Field(60.0, gt=0, description="Longest wait between restarts of a failing Litestream.")

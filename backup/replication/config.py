@@ -81,7 +81,8 @@ def _q(value) -> str:
 def config_text(settings: Settings, db_path: Path, outbox: Path | None = None) -> str:
     """Litestream's YAML: the one database and its outbox, a `file` replica (v0.5: `replica:`). No secrets."""
     r = settings.backup.replication
-    lines = ["dbs:", f"  - path: {_q(db_path)}", f"    meta-path: {_q(meta_dir(db_path))}", "    replica:",
+    lines = ["snapshot:", f"  interval: {r.snapshot_interval_seconds}s", f"  retention: {r.retention_seconds}s",
+             "dbs:", f"  - path: {_q(db_path)}", f"    meta-path: {_q(meta_dir(db_path))}", "    replica:",
              "      type: file", f"      path: {_q(outbox or outbox_dir(settings))}",
              f"      sync-interval: {int(r.sync_interval_seconds * 1000)}ms"]
     return "\n".join(lines) + "\n"
