@@ -35,9 +35,11 @@ def pair_panel(current: Settings) -> Panel:
 def _verdict(s: dict, me: str, holder: str | None, total: int, meant: bool) -> tuple[str, str]:
     if holder == me and s["fenced"]:
         return "crit", f"This box ({me}) holds the lease but is fenced: {s['fenced_reason']}."
+    if holder is None and s["quorum_error"]:
+        return "crit", (f"This box cannot reach the etcd quorum ({s['quorum_error']}): it writes nothing, "
+                        f"and cannot tell whether the other box is the primary.")
     if holder is None:
-        why = f" ({s['quorum_error']})" if s["quorum_error"] else ""
-        return "crit", f"Nobody holds the lease{why}: neither box takes orders."
+        return "crit", "Nobody holds the lease: neither box takes orders."
     if s["members_reachable"] < total:
         return "warn", (f"{s['members_reachable']} of {total} etcd members reachable: "
                         f"one more loss stops the pair (runbook witness-lost).")
