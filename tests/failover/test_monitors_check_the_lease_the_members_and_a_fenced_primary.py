@@ -17,9 +17,9 @@ from tests.servers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
-# The fence 5 s after the last renewal, the lease 10 s: a window where the stalled primary still
-# holds the lease in etcd but is fenced (0.5 x 3 + 5 = 6.5 < 10).
-SLOW = {"lease_ttl_seconds": 10, "fence_margin_seconds": 5.0}
+# The fence 3 s after the last renewal, the lease 6 s: a window where the stalled primary still
+# holds the lease in etcd but is fenced (0.5 x 3 + 3 = 4.5 < 6).
+SLOW = {"lease_ttl_seconds": 6, "fence_margin_seconds": 3.0}
 
 
 def probe(settings, name: str):
@@ -49,7 +49,7 @@ def test_the_checks_follow_the_pair(tmp_path):
             assert catalog()[name].runbook and config_for(catalog()[name], on_a).enabled
 
         lease = eventually(on_a, "failover_lease", "ok")
-        assert f"this box holds the lease (epoch {held.epoch})" in lease.reason and 1 <= lease.value <= 10
+        assert f"this box holds the lease (epoch {held.epoch})" in lease.reason and 1 <= lease.value <= 6
         assert probe(on_a, "failover_members").value == 3
         assert probe(on_a, "failover_fenced").reason.startswith("primary, writing")
         standby = eventually(on_b, "failover_lease", "ok", "box-a holds the lease")
@@ -58,8 +58,8 @@ def test_the_checks_follow_the_pair(tmp_path):
         assert (fenced.state, fenced.value) == ("ok", 1) and "standby" in fenced.reason
 
         b.stop()                     # nobody to take over
-        a.pause()                    # the primary's lease holder stalls: fenced at +5 s, the lease lives to +10 s
-        fenced = eventually(on_a, "failover_fenced", "crit", "is the primary", timeout=8)
+        a.pause()                    # the primary's lease holder stalls: fenced at +3 s, the lease lives to +6 s
+        fenced = eventually(on_a, "failover_fenced", "crit", "is the primary", timeout=6)
         assert f"epoch {held.epoch}" in fenced.reason
         lease = probe(on_a, "failover_lease")
         assert lease.state == "crit" and "holds the lease" in lease.reason and "fenced" in lease.reason
