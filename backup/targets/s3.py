@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -160,10 +162,33 @@ class S3Target:
             raise self._fail(f"download {key}", e) from None
 
     def get_stream(self, key: str, sink: BinaryIO, progress: ProgressFn | None = None) -> None:
-        """Ranged GETs in parallel, written to `sink` in order (the sink cannot seek)."""
+        """Ranged GETs of one part each, `max_concurrency` in flight, written to `sink` in order.
+
+        Not boto3's download_fileobj: with a sink that cannot seek it deadlocks on objects of many
+        parts (s3transfer's in-order window waits on the very thread that schedules the parts; seen
+        on a 1 GB payload). Each part is requested for the ETag the first answer named, so an object
+        replaced mid-download fails instead of mixing two versions."""
         with self._downloading(key):
-            self._s3().download_fileobj(self.bucket, self._key(key), _InOrder(sink), Config=self._transfer,
-                                        Callback=progress)
+            s3, full = self._s3(), self._key(key)
+            head = s3.head_object(Bucket=self.bucket, Key=full)
+            size, etag, part = head["ContentLength"], head["ETag"], self._transfer.multipart_chunksize
+
+            def fetch(start: int) -> bytes:
+                answer = s3.get_object(Bucket=self.bucket, Key=full, IfMatch=etag,
+                                       Range=f"bytes={start}-{min(start + part, size) - 1}")
+                return answer["Body"].read()
+
+            starts = iter(range(0, size, part))
+            with ThreadPoolExecutor(max_workers=self._transfer.max_request_concurrency,
+                                    thread_name_prefix=f"get-{self.name}") as pool:
+                in_flight = deque(pool.submit(fetch, s) for s in islice(starts, self._transfer.max_request_concurrency))
+                while in_flight:
+                    data = in_flight.popleft().result()
+                    if (start := next(starts, None)) is not None:
+                        in_flight.append(pool.submit(fetch, start))
+                    sink.write(data)
+                    if progress:
+                        progress(len(data))
 
     @contextmanager
     def _downloading(self, key: str) -> Iterator[None]:
@@ -226,15 +251,3 @@ def _naive(value: datetime | None) -> datetime | None:
         return None
     return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
 
-
-class _InOrder:
-    """A write-only view of a sink: s3transfer then writes the parts in order instead of seeking."""
-
-    def __init__(self, sink: BinaryIO):
-        self._sink = sink
-
-    def write(self, data) -> int:
-        return self._sink.write(data)
-
-    def seekable(self) -> bool:
-        return False
