@@ -14,6 +14,7 @@ import pytest
 
 from tests.failover.pair import ROOT, TTL, make_box, wait_until_writing
 from tests.servers.etcd import etcd_cluster  # noqa: F401
+from tests.servers.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -63,8 +64,11 @@ def test_status_demote_and_promote(tmp_path, etcd_cluster):
         assert done.returncode == 0, done.stderr
         assert f"box-a is the primary with epoch {first.epoch + 2}" in done.stdout
         assert a.writes() and not b.writes()
-        assert b.permit().reason in ("it handed over to box-a (planned switchover)",
-                                     f"box-a holds the lease (epoch {first.epoch + 2})")
+        # box-b's own holder may still be on its way out ("a planned switchover … is under way"): wait
+        # for the reason it settles on, never writing meanwhile.
+        settled = ("it handed over to box-a (planned switchover)", f"box-a holds the lease (epoch {first.epoch + 2})")
+        wait_for(lambda: not b.writes() and b.permit().reason in settled, timeout=2 * TTL,
+                 what="box-b's permit to say why it stands by", step=0.05)
 
         runs = appliance(a, "operations", "runs")
         assert "failover.promote" in runs.stdout and "failover.demote" in runs.stdout
