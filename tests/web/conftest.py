@@ -80,6 +80,14 @@ def make_product(db):
 # -- live server and browser ------------------------------------------------------------------
 
 @pytest.fixture
+def behind_a_proxy(settings):
+    """Settings of a box behind a reverse proxy on this machine; ask for it before `live_server`."""
+    settings.server.trusted_proxies = ["127.0.0.1"]
+    settings.server.https_only = True
+    return settings
+
+
+@pytest.fixture
 def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -7,36 +7,28 @@ from __future__ import annotations
 import http.client
 import ssl
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.servers.ports import free_port
 from tests.servers.required import tool_path
 from tests.servers.waiting import wait_for
-from web import create_app
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "caddy" / "Caddyfile"
 
 
 @pytest.fixture
-def proxied(settings, db, users, tmp_path):
+def proxied(behind_a_proxy, live_server, users, tmp_path):
     caddy = tool_path("caddy", "the reverse-proxy example is tested with Debian's caddy: apt-get install caddy",
                       "/usr/bin/caddy")
-    settings.server.trusted_proxies = ["127.0.0.1"]
-    settings.server.https_only = True
-    app = create_app(settings, connect=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    app_port = int(live_server.rsplit(":", 1)[1])
 
     plain, tls = free_port(), free_port()
     site = SHIPPED.read_text()
     assert "\nshop.lan {" in site and "reverse_proxy 127.0.0.1:8080" in site  # the example still has these lines
     site = (site.replace("\nshop.lan {", f"\nhttps://localhost:{tls} {{")
-            .replace("reverse_proxy 127.0.0.1:8080", f"reverse_proxy 127.0.0.1:{server.server_port}"))
+            .replace("reverse_proxy 127.0.0.1:8080", f"reverse_proxy 127.0.0.1:{app_port}"))
     globals_ = f"{{\n\thttp_port {plain}\n\thttps_port {tls}\n\tadmin off\n\tskip_install_trust\n\tdefault_bind 127.0.0.1\n}}\n"
     (tmp_path / "Caddyfile").write_text(globals_ + site)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
@@ -61,8 +53,6 @@ def proxied(settings, db, users, tmp_path):
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 def _get(port, path, headers=None, context=None):

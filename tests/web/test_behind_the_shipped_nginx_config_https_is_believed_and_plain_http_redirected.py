@@ -9,31 +9,23 @@ import os
 import re
 import ssl
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from cli.tls_cmd import make_self_signed
 from tests.servers.ports import free_port
 from tests.servers.required import tool_path
 from tests.servers.waiting import wait_for
-from web import create_app
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "appliance.conf"
 
 
 @pytest.fixture
-def proxied(settings, db, users, tmp_path):
+def proxied(behind_a_proxy, live_server, users, tmp_path):
     nginx = tool_path("nginx", "the reverse-proxy example is tested with Debian's nginx: apt-get install nginx-light",
                       "/usr/sbin/nginx")
-    settings.server.trusted_proxies = ["127.0.0.1"]
-    settings.server.https_only = True
-    app = create_app(settings, connect=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    app_port = int(live_server.rsplit(":", 1)[1])
 
     cert, key = make_self_signed(["localhost"], [], 2)
     (tmp_path / "tls.crt").write_bytes(cert)
@@ -44,8 +36,8 @@ def proxied(settings, db, users, tmp_path):
             .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{tls} ssl http2;")
             .replace("listen [::]:443 ssl http2;", "")
             .replace("/etc/nginx/appliance/", f"{tmp_path}/")
-            .replace("proxy_pass http://127.0.0.1:8080;", f"proxy_pass http://127.0.0.1:{server.server_port};"))
-    assert f"127.0.0.1:{tls} ssl" in site and str(server.server_port) in site  # the example still has these lines
+            .replace("proxy_pass http://127.0.0.1:8080;", f"proxy_pass http://127.0.0.1:{app_port};"))
+    assert f"127.0.0.1:{tls} ssl" in site and str(app_port) in site  # the example still has these lines
     temp = "".join(f"{name}_temp_path {tmp_path}/{name};\n" for name in
                    ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     (tmp_path / "nginx.conf").write_text(
@@ -68,8 +60,6 @@ def proxied(settings, db, users, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 def _get(port, path, headers=None, context=None, method="GET", body=None):
