@@ -51,7 +51,7 @@ def on_both_engines():
     def database_url(request) -> str:
         if request.param == "sqlite":
             return "sqlite:///appliance.db"
-        return request.getfixturevalue("postgres_server").create_database()
+        return request.getfixturevalue("postgres_url")  # dropped after the test: a session keeps no clones
     return database_url
 
 

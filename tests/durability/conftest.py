@@ -19,7 +19,7 @@ def url_for(engine: str, request) -> str | None:
     """None for SQLite (the home's default file), a fresh migrated database for PostgreSQL."""
     if engine == "sqlite":
         return None
-    return request.getfixturevalue("postgres_server").create_database()
+    return request.getfixturevalue("postgres_url")  # dropped after the test: a session keeps no clones
 
 
 @pytest.fixture(params=ENGINES)
