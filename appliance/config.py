@@ -74,6 +74,9 @@ class ServerSettings(Section):
 
 
 class ShopSettings(Section):
+    name: str = Field("", max_length=200, description="The shop's name, printed at the top of receipts (and used as their e-mail subject).")
+    address: str = Field("", max_length=1000, description="The shop's postal address as printed on receipts; a newline (`\\n` in TOML) breaks the line.")
+    tax_number: str = Field("", max_length=100, description="The shop's tax (VAT) number, printed on receipts when set.")
     timezone: str = Field("UTC", description="IANA time zone of the shop (e.g. `Europe/Berlin`): pages show and read times on its clock, and report days, \"today\" and \"this week\" begin at its midnight. Times are stored (and the API and CLI speak) in UTC. `appliance init` writes the machine's zone.")
 
     @field_validator("timezone")
