@@ -93,7 +93,15 @@ def email_message(payload: dict, settings: Settings) -> EmailMessage:
 
 
 def send_email(payload: dict, settings: Settings) -> None:
+    send_mail(email_message(payload, settings), settings)
+
+
+def send_mail(message: EmailMessage, settings: Settings) -> None:
+    """Sends one message over the box's SMTP settings (`[monitors.smtp]`: STARTTLS, sign-in); its
+    recipients are the message's To. Alerts and receipts (web/pages/receipts.py) both go this way."""
     smtp = settings.monitors.smtp
+    if not smtp.host:
+        raise DeliveryError("no SMTP server is set (monitors.smtp.host)")
     try:
         with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds) as client:
             if smtp.starttls:
@@ -101,7 +109,7 @@ def send_email(payload: dict, settings: Settings) -> None:
                 client.starttls(context=context)
             if smtp.username:
                 client.login(smtp.username, _password(settings))
-            client.send_message(email_message(payload, settings))
+            client.send_message(message)
     except (OSError, smtplib.SMTPException) as e:
         # smtplib errors carry the server's answer, never our password.
         raise DeliveryError(f"SMTP {smtp.host}:{smtp.port}: {type(e).__name__}: {e}") from None
