@@ -31,8 +31,11 @@ copy that leaves the box must be encrypted. So Litestream replicates to a `file`
 - What was shipped is kept in `run/replica-shipped.json` (key -> size, mtime) so a restart does not
   upload everything again; the remote is listed again every `probe_interval_seconds`, and a file that
   went missing there is shipped again.
-- Restore (`fetch`): download and unseal every remote file into a scratch file replica, which
-  `litestream restore` then reads; each file's mtime is set to its LTX header time for `--as-of`.
+- Restore (`fetch`): download and unseal into a scratch file replica, which `litestream restore`
+  then reads, the files Litestream's restore plan reads (`restore_plan`: the newest snapshot and the
+  files that extend it furthest) — not every level's copy of the same transactions, which is several
+  times the database — or, for a restore as of a time, every file, each file's mtime set to its LTX
+  header time (Litestream picks files by time then).
   The box may keep writing meanwhile: Litestream compacts its small files and removes them a few
   minutes later, and the shipper then removes them from the replica, so a listed file can be gone
   by the time it is downloaded. The remote is then listed again and the local copy made to mirror
@@ -384,9 +387,10 @@ class FetchReport:
 
 
 def fetch(settings: Settings, target_settings, location: str, description: str, encryption_key: bytes,
-          into: Path, show_progress: bool = True) -> FetchReport:
-    """Downloads and unseals the replica's files into `into` (a Litestream file replica), and checks
-    them against the replica's signed index.
+          into: Path, show_progress: bool = True, every_file: bool = False) -> FetchReport:
+    """Downloads and unseals into `into` (a Litestream file replica) the replica's files its newest
+    state needs (`every_file`: all of them, for a restore as of a time), and checks them against the
+    replica's signed index.
 
     While the box writes, files leave the replica under a restore (compacted by Litestream, then
     removed by the shipper): a file gone before it was downloaded, or a listing with a gap, makes
@@ -402,15 +406,16 @@ def fetch(settings: Settings, target_settings, location: str, description: str, 
             keys = [k for k in target.list() if REMOTE_KEY.match(k)]
             if not keys:
                 raise BackupError(f"The replica {description} holds no files: nothing to restore.")
-            for key in set(held) - set(keys):  # left the replica since the last listing: compacted
+            plan, gap = restore_plan(keys)
+            wanted = keys if every_file else plan
+            for key in set(held) - set(wanted):  # left the replica (compacted) or the plan since the last listing
                 held.pop(key).unlink(missing_ok=True)
-            gap = chain_gap(keys)
             try:
                 if gap is not None:
                     raise _ListingChanged(f"the listing has no file after transaction {gap:#x}")
-                _download(target, [k for k in keys if k not in held], held, sealed, into, download, description,
+                _download(target, [k for k in wanted if k not in held], held, sealed, into, download, description,
                           encryption_key, show_progress)
-                return _check_against_index(description, keys, held, sealed, index)
+                return _check_against_index(description, wanted, held, sealed, index)
             except (_ListingChanged, MissingObject) as e:
                 why = e.message if isinstance(e, MissingObject) else str(e)
                 if attempt == FETCH_ATTEMPTS and isinstance(e, _NotAsIndexed):
@@ -494,18 +499,33 @@ class _NotAsIndexed(_ListingChanged):
     """A downloaded file's SHA-256 differs from the one the signed index lists."""
 
 
-def chain_gap(keys: list[str]) -> int | None:
-    """None when the files lead from TXID 1 to the newest TXID they hold, as Litestream's restore
-    plan goes (from what it has, the file reaching furthest among those starting at most one past
-    it, at any level); else the TXID after which nothing follows."""
-    ranges = [(int(m.group(2), 16), int(m.group(3), 16)) for m in map(REMOTE_KEY.match, keys) if m]
-    newest = max(hi for _, hi in ranges)
-    reached = 0
+def restore_plan(keys: list[str]) -> tuple[list[str], int | None]:
+    """The files Litestream's restore reads for the newest state, as its CalcRestorePlan picks them
+    (v0.5): the newest snapshot, then again and again the file at any level that reaches furthest
+    among those starting at most one past what it has (ties: the lower start, then the higher
+    level). Second: None when they reach the newest TXID the listing holds, else the TXID after which
+    nothing follows (a gap: the listing was read while the shipper changed several levels)."""
+    files = [(int(m.group(1)), int(m.group(2), 16), int(m.group(3), 16), key)
+             for key, m in ((k, REMOTE_KEY.match(k)) for k in keys) if m]
+    if not files:
+        return [], None
+    newest = max(hi for _, _, hi, _ in files)
+    snapshots = [f for f in files if f[0] == SNAPSHOT_LEVEL]
+    plan = [max(snapshots, key=lambda f: (f[2], -f[1]))] if snapshots else []
+    reached = plan[0][2] if plan else 0
     while True:
-        further = max((hi for lo, hi in ranges if lo <= reached + 1 and hi > reached), default=None)
-        if further is None:
-            return None if reached >= newest else reached
-        reached = further
+        candidates = [f for f in files if f[0] != SNAPSHOT_LEVEL and f[1] <= reached + 1 and f[2] > reached]
+        if not candidates:
+            return [f[3] for f in plan], (None if reached >= newest else reached)
+        best = max(candidates, key=lambda f: (f[2], -f[1], f[0]))
+        plan.append(best)
+        reached = best[2]
+
+
+def chain_gap(keys: list[str]) -> int | None:
+    """None when the files lead from TXID 1 to the newest TXID they hold along Litestream's restore
+    plan; else the TXID after which nothing follows."""
+    return restore_plan(keys)[1]
 
 
 def _download(target, keys: list[str], held: dict[str, Path], sealed: dict[str, tuple[int | None, str]], into: Path,

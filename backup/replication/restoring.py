@@ -69,7 +69,8 @@ def _restore_into(settings: Settings, work: Path, source_db: Path, dest, buildin
             leftover.unlink(missing_ok=True)
         unsealed = work / "replica"
         fetched = sealed_replica.fetch(settings, replica_target(settings), replica_location(settings),
-                                       describe_replica(settings), key.encryption, unsealed, show_progress)
+                                       describe_replica(settings), key.encryption, unsealed, show_progress,
+                                     every_file=bool(timestamp))
         config = write_config(settings, work / "litestream.yml", outbox=unsealed)
         command = [litestream_binary(settings), "restore", "-json", "-config", str(config), "-o", str(building)]
         if timestamp:

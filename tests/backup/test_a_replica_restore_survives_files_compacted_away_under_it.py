@@ -17,9 +17,10 @@ from .replication_helpers import add_orders, caught_up, order_numbers, replicati
 
 
 class CompactingReplica:
-    """The replica's real target; the first time a restore downloads, one listed level-0 file that
-    the other listed files make redundant is deleted from the server first, as the shipper does
-    after Litestream compacted it: a consistent set is left, without a file the restore listed."""
+    """The replica's real target; the first time a restore downloads, one level-0 file of the restore's
+    plan is deleted from the server first, as the shipper does after Litestream compacted it into a
+    file shipped after the restore listed (here the shipper ships the lost file again): the restore
+    has lost a file it listed and needs."""
 
     def __init__(self, target, log: dict):
         self._target, self.log = target, log
@@ -34,11 +35,10 @@ class CompactingReplica:
             return self._target.get(key, dest, progress)
         if not self.log["deleted"]:
             listed = [k for k in self.log["listings"][-1] if sealed_replica.REMOTE_KEY.match(k)]
-            redundant = [k for k in listed if k.startswith("0/")
-                         and sealed_replica.chain_gap([o for o in listed if o != k]) is None]
-            assert redundant, f"no level-0 file to compact away in {listed}"
-            self._target.delete(redundant[0])
-            self.log["deleted"].append(redundant[0])
+            needed = [k for k in sealed_replica.restore_plan(listed)[0] if k.startswith("0/")]
+            assert needed, f"no level-0 file on the restore plan of {listed}"
+            self._target.delete(needed[0])
+            self.log["deleted"].append(needed[0])
         try:
             return self._target.get(key, dest, progress)
         except MissingObject:
