@@ -4,6 +4,7 @@ from __future__ import annotations
 from . import audit
 from .db import write_transaction
 from .errors import Invalid, NotFound
+from .limits import MAX_ID
 from .models import Customer, Order
 
 FIELDS = ("name", "phone", "email", "address")
@@ -19,7 +20,8 @@ def customer_dict(customer: Customer) -> dict:
 
 
 def get_customer(customer_id: int) -> Customer:
-    customer = Customer.get_or_none(Customer.id == customer_id)
+    # An id beyond 64 bits cannot be in the table (and cannot be sent to SQLite): not found.
+    customer = Customer.get_or_none(Customer.id == customer_id) if 0 < customer_id <= MAX_ID else None
     if customer is None:
         raise NotFound(f"No customer {customer_id}.", [{"customer": customer_id}])
     return customer

@@ -6,6 +6,7 @@ levels always equal the ledger's sums (`ledger_mismatches` checks it).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
@@ -14,10 +15,16 @@ from peewee import JOIN, fn
 from . import audit, sql
 from .db import write_transaction
 from .errors import Conflict, InsufficientStock, Invalid, NotFound
+from .limits import MAX_MOVE_QTY, MAX_ON_HAND, MAX_PRICE_CENTS
 from .models import Location, Product, StockLevel, StockMovement, utcnow
 
 PRODUCT_FIELDS = ("sku", "barcode", "name", "price_cents", "cost_cents", "reorder_point", "reorder_qty", "active")
 DEFAULT_LOCATION = "floor"
+# A SKU is one URL path segment (/api/v1/products/<sku>): letters, digits, ".", "_" and "-", no "/".
+# Products made before this rule keep their SKU; the API reaches them too (a path route).
+SKU_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_LIMITS = {"price_cents": MAX_PRICE_CENTS, "cost_cents": MAX_PRICE_CENTS,
+           "reorder_point": MAX_ON_HAND, "reorder_qty": MAX_ON_HAND}
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,29 @@ def product_dict(product: Product) -> dict:
     return {field: getattr(product, field) for field in PRODUCT_FIELDS}
 
 
+def check_sku(sku: str) -> None:
+    if not isinstance(sku, str) or not SKU_PATTERN.fullmatch(sku):
+        raise Invalid(f"SKU {sku!r} is not valid: use 1-64 letters, digits, '.', '_' or '-', starting with a "
+                      "letter or digit (no '/').", [{"field": "sku", "message": "not a valid SKU"}])
+
+
+def check_product_fields(data: dict) -> None:
+    """Money and quantities of a product within appliance.limits; None for a field that needs a value."""
+    for field, high in _LIMITS.items():
+        if field not in data:
+            continue
+        value = data[field]
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+            raise Invalid(f"{field} must be a whole number from 0 to {high}.",
+                          [{"field": field, "message": f"must be 0-{high}"}])
+    for field in ("name", "active"):
+        if field in data and data[field] is None:
+            raise Invalid(f"{field} cannot be null.", [{"field": field, "message": "must not be null"}])
+
+
 def create_product(data: dict, actor: str) -> Product:
+    check_sku(data.get("sku"))
+    check_product_fields(data)
     with write_transaction():
         if Product.select().where(Product.sku == data["sku"]).exists():
             raise Conflict(f"A product with SKU {data['sku']} already exists.", [{"sku": data["sku"]}])
@@ -71,6 +100,7 @@ def create_product(data: dict, actor: str) -> Product:
 
 
 def update_product(sku: str, changes: dict, actor: str) -> Product:
+    check_product_fields(changes)
     with write_transaction():
         product = product_by_sku(sku)
         before = product_dict(product)
@@ -155,7 +185,8 @@ def _level_ids(movements: list[Movement]) -> dict[tuple[int, int], int]:
 
 
 _CHANGE_LEVEL = ("UPDATE stock_level SET on_hand = on_hand + ?, reserved = reserved + ? "
-                 "WHERE id = ? AND (on_hand + ?) - (reserved + ?) >= 0 AND reserved + ? >= 0")
+                 "WHERE id = ? AND (on_hand + ?) - (reserved + ?) >= 0 AND reserved + ? >= 0 "
+                 f"AND (? <= 0 OR on_hand + ? <= {MAX_ON_HAND})")  # only growth is capped (appliance.limits)
 _LEDGER_COLUMNS = ("product_id, location_id, kind, on_hand_delta, reserved_delta, "
                    "order_line_id, reference, actor, created_at")
 
@@ -174,7 +205,7 @@ def apply_movements(movements: list[Movement], actor: str) -> None:
     for m in sorted(movements, key=lambda m: level_ids[(m.product_id, m.location_id)]):
         level_id = level_ids[(m.product_id, m.location_id)]
         dh, dr = m.on_hand_delta, m.reserved_delta
-        if sql.run(_CHANGE_LEVEL, (dh, dr, level_id, dh, dr, dr)).rowcount != 1:
+        if sql.run(_CHANGE_LEVEL, (dh, dr, level_id, dh, dr, dr, dh, dh)).rowcount != 1:
             _raise_short(m, level_id)
     now = utcnow()
     sql.run(f"INSERT INTO stock_movement ({_LEDGER_COLUMNS}) VALUES {sql.values_list(len(movements), 9)}",
@@ -186,6 +217,10 @@ def apply_movements(movements: list[Movement], actor: str) -> None:
 def _raise_short(m: Movement, level_id: int) -> None:
     product = Product.get_by_id(m.product_id)
     level = StockLevel.get_by_id(level_id)
+    if m.on_hand_delta > 0 and level.on_hand + m.on_hand_delta > MAX_ON_HAND:
+        raise Invalid(f"{product.sku} at {level.location.code} would hold more than {MAX_ON_HAND} units.",
+                      [{"field": "qty", "sku": product.sku, "location": level.location.code,
+                        "on_hand": level.on_hand, "message": f"on hand at most {MAX_ON_HAND}"}])
     raise InsufficientStock(
         f"Not enough stock of {product.sku} at {level.location.code}.",
         [{"sku": product.sku, "location": level.location.code,
@@ -207,6 +242,8 @@ def adjust(sku: str, delta: int, actor: str, reason: str, location: str | None =
     """A correction of on_hand (damage, theft, found stock). It cannot take stock that is reserved."""
     if delta == 0:
         raise Invalid("An adjustment must change the quantity.", [{"field": "qty", "message": "must not be 0"}])
+    if not -MAX_MOVE_QTY <= delta <= MAX_MOVE_QTY:
+        raise Invalid(f"An adjustment changes at most {MAX_MOVE_QTY} units.", [{"field": "qty", "message": "too large"}])
     if not reason or not reason.strip():
         raise Invalid("An adjustment needs a reason.", [{"field": "reason", "message": "required"}])
     with write_transaction():
@@ -218,8 +255,9 @@ def adjust(sku: str, delta: int, actor: str, reason: str, location: str | None =
 
 
 def _positive(qty: int) -> None:
-    if not isinstance(qty, int) or isinstance(qty, bool) or qty <= 0:
-        raise Invalid("Quantity must be a whole number above zero.", [{"field": "qty", "message": "must be > 0"}])
+    if not isinstance(qty, int) or isinstance(qty, bool) or not 0 < qty <= MAX_MOVE_QTY:
+        raise Invalid(f"Quantity must be a whole number from 1 to {MAX_MOVE_QTY}.",
+                      [{"field": "qty", "message": f"must be 1-{MAX_MOVE_QTY}"}])
 
 
 def plan_reservation(qty: int, levels: list[Level]) -> list[tuple[Level, int]]:

@@ -86,7 +86,7 @@ class Order(BaseModel):
     status = CharField(max_length=16, index=True)
     customer = ForeignKeyField(Customer, backref="orders", null=True, on_delete="RESTRICT")
     note = TextField(null=True)
-    total_cents = IntegerField()
+    total_cents = BigIntegerField()  # up to appliance.limits.MAX_ORDER_TOTAL_CENTS (schema v6)
     # JSON list of why the order waits for approval (empty when it did not).
     pending_reasons = TextField(default="[]")
     carrier = CharField(max_length=64, null=True)
@@ -109,7 +109,7 @@ class OrderLine(BaseModel):
     product = ForeignKeyField(Product, backref="order_lines", on_delete="RESTRICT")
     qty = IntegerField(constraints=[Check("qty > 0")])
     unit_price_cents = IntegerField()
-    line_total_cents = IntegerField()
+    line_total_cents = BigIntegerField()  # schema v6
 
 
 class OrderEvent(BaseModel):

@@ -8,6 +8,7 @@ row changed, so two clerks pressing "ship" at once cannot both ship.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from .config import Settings
 from .db import is_postgres, write_transaction
 from .errors import BadRequest, Conflict, IllegalTransition, InsufficientStock, Invalid, NotFound
 from .inventory import Level, Movement, apply_movements, levels_for, line_allocations, plan_reservation
+from .limits import MAX_LINE_QTY, MAX_ORDER_TOTAL_CENTS, MAX_PRICE_CENTS
 from .models import CHANNELS, Customer, IdempotencyKey, Order, OrderEvent, OrderLine, Payment, Product, utcnow
 
 MAX_LINES = 500
@@ -48,6 +50,22 @@ class LineRequest:
 class Idempotency:
     key: str
     request_hash: str
+
+    @classmethod
+    def of_client(cls, client: str, key: str, request_hash: str) -> "Idempotency":
+        """A client's Idempotency-Key, kept apart from every other client's (as payment APIs do)."""
+        return cls(client_scoped_key(client, key), request_hash)
+
+
+def client_scoped_key(client: str, key: str) -> str:
+    """The stored form of a client's key: "<len>:<client>:<key>" (the length keeps it unambiguous),
+    with the key as its sha256 when that would not fit the 255-character column. `client` is who the
+    audit log names (a username or "token:<name>"); schema v7 rewrote older keys so with their orders'
+    creators. Keys of the pages' own forms ("web:…") are made by the server and are not scoped."""
+    stored = f"{len(client)}:{client}:{key}"
+    if len(stored) > 255:
+        stored = f"{len(client)}:{client}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+    return stored
 
 
 @dataclass(frozen=True)
@@ -190,12 +208,13 @@ def _validate_request(channel: str, lines: list[LineRequest], imported: bool) ->
     if len(lines) > MAX_LINES and not imported:  # bounds a request; an import file has its own limits
         details.append({"field": "lines", "message": f"at most {MAX_LINES} lines"})
     for i, line in enumerate(lines):
-        if not _is_count(line.qty) or line.qty <= 0:
-            details.append({"field": f"lines[{i}].qty", "message": "must be a whole number above zero"})
+        if not _is_count(line.qty) or not 0 < line.qty <= MAX_LINE_QTY:
+            details.append({"field": f"lines[{i}].qty", "message": f"must be a whole number from 1 to {MAX_LINE_QTY}"})
         if not isinstance(line.sku, str) or not line.sku.strip():
             details.append({"field": f"lines[{i}].sku", "message": "required"})
-        if line.unit_price_cents is not None and (not _is_count(line.unit_price_cents) or line.unit_price_cents < 0):
-            details.append({"field": f"lines[{i}].unit_price_cents", "message": "must be a whole number, zero or more"})
+        if line.unit_price_cents is not None and (not _is_count(line.unit_price_cents)
+                                                  or not 0 <= line.unit_price_cents <= MAX_PRICE_CENTS):
+            details.append({"field": f"lines[{i}].unit_price_cents", "message": f"must be a whole number from 0 to {MAX_PRICE_CENTS}"})
     if details:
         raise Invalid("The order is not valid.", details)
     if imported:
@@ -204,6 +223,10 @@ def _validate_request(channel: str, lines: list[LineRequest], imported: bool) ->
     merged: dict[str, int] = {}
     for line in lines:
         merged[line.sku.strip()] = merged.get(line.sku.strip(), 0) + line.qty
+    over = [{"field": "lines", "sku": sku, "message": f"at most {MAX_LINE_QTY} of one product"}
+            for sku, qty in merged.items() if qty > MAX_LINE_QTY]
+    if over:
+        raise Invalid(f"An order holds at most {MAX_LINE_QTY} of one product.", over)
     return [LineRequest(sku, qty) for sku, qty in merged.items()]
 
 
@@ -243,6 +266,9 @@ def _insert_order(settings: Settings, channel: str, lines: list[LineRequest], ac
     customer = customers.resolve(customer_ref, actor) if customer_ref is not None else None
     priced = [_Priced(products[line.sku], line.qty, _price(line, products[line.sku])) for line in lines]
     total = sum(item.line_total_cents for item in priced)
+    if total > MAX_ORDER_TOTAL_CENTS:
+        raise Invalid(f"An order's total is at most {MAX_ORDER_TOTAL_CENTS} cents.",
+                      [{"field": "lines", "message": f"total {total} above {MAX_ORDER_TOTAL_CENTS}"}])
     status, reasons, plans = _status_of(settings, priced, total, customer, imported)
     now = utcnow()
     created_at = (imported.created_at if imported else None) or now
@@ -733,7 +759,7 @@ def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, value = raw.split(":", 1)
-        if prefix != "o":
+        if prefix != "o" or not (value.isascii() and value.isdigit()) or len(value) > 18:
             raise ValueError
         return int(value)
     except (ValueError, UnicodeDecodeError):

@@ -11,7 +11,7 @@ from peewee import FloatField
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_columns
 
-from .db import database
+from .db import database, is_postgres
 from .models import CORE_MODELS, AuditHead, KeyValue, Location, OperationRun, Payment, ShiftClose, SignInThrottle, WebSession
 
 GENESIS_HASH = "0" * 64
@@ -46,12 +46,39 @@ def _v5_payments() -> None:
     database.create_tables([Payment, ShiftClose], safe=True)
 
 
+def _v6_money_sums_in_64_bits() -> None:
+    """An order's total and a line's total reach 10^13 cents (appliance.limits): BIGINT on PostgreSQL
+    (SQLite's INTEGER is 64-bit already)."""
+    if is_postgres():
+        database.execute_sql("ALTER TABLE orders ALTER COLUMN total_cents TYPE BIGINT")
+        database.execute_sql("ALTER TABLE order_line ALTER COLUMN line_total_cents TYPE BIGINT")
+
+
+def _v7_idempotency_keys_per_client() -> None:
+    """Idempotency-Keys are per client (appliance.orders.client_scoped_key): a key stored before is
+    rewritten with the client that used it (its order's creator, its payment's actor), so a retry
+    across the upgrade still finds its first answer."""
+    from .orders import client_scoped_key
+    from .models import IdempotencyKey, Order
+    rows = (IdempotencyKey.select(IdempotencyKey.id, IdempotencyKey.key, Order.created_by)
+            .join(Order, on=(IdempotencyKey.order == Order.id)).tuples())
+    for row_id, key, client in list(rows):
+        if not key.startswith("web:"):
+            IdempotencyKey.update(key=client_scoped_key(client, key)).where(IdempotencyKey.id == row_id).execute()
+    for payment_id, key, client in list(Payment.select(Payment.id, Payment.idempotency_key, Payment.actor)
+                                        .where(Payment.idempotency_key.is_null(False)).tuples()):
+        if not key.startswith("web:"):
+            Payment.update(idempotency_key=client_scoped_key(client, key)).where(Payment.id == payment_id).execute()
+
+
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (1, _v1_core_tables),
     (2, _v2_product_usual_qty),
     (3, _v3_operation_runs),
     (4, _v4_sign_in_throttles_and_web_sessions),
     (5, _v5_payments),
+    (6, _v6_money_sums_in_64_bits),
+    (7, _v7_idempotency_keys_per_client),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -17,7 +17,8 @@ from flask import Blueprint, current_app, g, request, session
 from pydantic import BaseModel, ValidationError
 
 from appliance import accounts
-from appliance.errors import BadRequest, Forbidden, Invalid, TooLarge, Unauthorized
+from appliance.errors import BadRequest, Forbidden, Invalid, NotFound, TooLarge, Unauthorized
+from appliance.limits import MAX_ID
 
 blueprint = Blueprint("api", __name__)
 
@@ -68,7 +69,8 @@ def route(method: str, path: str, *, role: str | None, summary: str, body: type[
 
 
 def _flask_rule(path: str) -> str:
-    return path.replace("{", "<").replace("}", ">")
+    """{sku} matches across "/": SKUs made before "/" was refused in them stay reachable."""
+    return path.replace("{sku}", "<path:sku>").replace("{", "<").replace("}", ">")
 
 
 # -- authentication and roles -----------------------------------------------------------------
@@ -151,14 +153,82 @@ def _limit_body_size():
     request.max_content_length = limit
 
 
+MAX_JSON_DEPTH = 32  # objects and arrays inside each other; deeper bodies are refused (400)
+
+
+def raw_body() -> bytes:
+    """The whole request body, or TooLarge: a body is read whole or refused, never cut.
+
+    With Content-Length, werkzeug refuses a body over the limit before reading it. A chunked body
+    (no Content-Length) is read here from the server's terminated input up to one byte past the
+    limit: werkzeug's own limit on such a stream stops reading at the limit and hands back a
+    truncated body."""
+    if "raw_body" in g:
+        return g.raw_body
+    if request.content_length is not None or not request.environ.get("wsgi.input_terminated"):
+        g.raw_body = request.get_data(cache=True)
+        return g.raw_body
+    limit = current_app.config["SETTINGS"].server.max_request_bytes
+    stream = request.environ["wsgi.input"]
+    pieces, size = [], 0
+    while size <= limit:
+        piece = stream.read(min(65536, limit + 1 - size))
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    if size > limit:
+        _drain(stream, 16 * limit)  # so the client reads the 413 instead of a reset connection
+        raise TooLarge(f"The request body is larger than {limit} bytes.", [{"limit_bytes": limit}])
+    g.raw_body = b"".join(pieces)
+    return g.raw_body
+
+
+def _drain(stream, at_most: int) -> None:
+    left = at_most
+    while left > 0:
+        piece = stream.read(min(65536, left))
+        if not piece:
+            return
+        left -= len(piece)
+
+
 def raw_json() -> Any:
     if not request.mimetype == "application/json":
         raise BadRequest("The request body must be JSON (Content-Type: application/json).")
-    data = request.get_data(cache=True)
+    data = raw_body()
     try:
-        return json.loads(data)
+        parsed = json.loads(data)
+    except RecursionError:
+        parsed = None
+        _too_deep()
     except (ValueError, UnicodeDecodeError) as e:
         raise BadRequest(f"The request body is not valid JSON: {e}.") from None
+    if _depth_exceeds(parsed, MAX_JSON_DEPTH):
+        _too_deep()
+    return parsed
+
+
+def _too_deep():
+    raise BadRequest(f"The request body nests objects or arrays more than {MAX_JSON_DEPTH} deep.",
+                     [{"field": "", "message": f"at most {MAX_JSON_DEPTH} levels"}])
+
+
+def _depth_exceeds(value: Any, allowed: int) -> bool:
+    """True if containers nest deeper than `allowed` (iterative: a deep body cannot recurse here)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth + 1 > allowed:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
@@ -173,6 +243,13 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         ]) from None
 
 
+def path_id(raw: str, what: str) -> int:
+    """A numeric id from the path: ASCII digits within 64 bits, else NotFound naming it."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > MAX_ID:
+        raise NotFound(f"No {what} {raw}.", [{what: raw}])
+    return int(raw)
+
+
 def request_fingerprint() -> str:
     """sha256 of the body's canonical JSON: the same order sent twice hashes the same."""
     canonical = json.dumps(raw_json(), sort_keys=True, separators=(",", ":"))
@@ -184,6 +261,8 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
     try:
+        if not raw.strip().lstrip("+-").isascii() or len(raw) > 40:
+            raise ValueError(raw)
         value = int(raw)
     except ValueError:
         raise Invalid(f"Query parameter {name} must be a whole number.", [{"field": name, "message": "not a number"}]) from None

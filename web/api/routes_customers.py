@@ -4,9 +4,8 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 
 from appliance import customers, orders
-from appliance.errors import NotFound
 
-from . import actor, int_arg, route
+from . import actor, int_arg, path_id, route
 from .schemas import CustomerIn, CustomerPatch
 
 
@@ -40,6 +39,4 @@ def patch_customer(customer_id: str, body: CustomerPatch):
 
 
 def _id(raw: str) -> int:
-    if not raw.isdigit():
-        raise NotFound(f"No customer {raw}.")
-    return int(raw)
+    return path_id(raw, "customer")

@@ -45,7 +45,8 @@ def _idempotency() -> orders.Idempotency | None:
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 255:
         raise Invalid("Idempotency-Key is longer than 255 characters.", [{"field": "Idempotency-Key", "message": "too long"}])
-    return orders.Idempotency(key, request_fingerprint()) if key else None
+    # Scoped to the client (token or signed-in user): another client's key is just another key.
+    return orders.Idempotency.of_client(actor(), key, request_fingerprint()) if key else None
 
 
 def _payments(items) -> list[payments.PaymentRequest]:
@@ -96,10 +97,13 @@ def _when(name: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)  # stored times are naive UTC
     except ValueError:
         raise Invalid(f"Query parameter {name} must be an ISO date or time.", [{"field": name, "message": "not a date"}]) from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)  # stored times are naive UTC
+    except OverflowError:
+        raise Invalid(f"Query parameter {name} is outside the years 1 to 9999 once turned into UTC.",
+                      [{"field": name, "message": "out of range"}]) from None
     return parsed
 
 

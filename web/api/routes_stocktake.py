@@ -4,16 +4,13 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from appliance import replenishment, stocktake
-from appliance.errors import NotFound
 
-from . import actor, route
+from . import actor, path_id, route
 from .schemas import CountIn, StocktakeIn
 
 
 def _id(raw: str) -> int:
-    if not raw.isdigit():
-        raise NotFound(f"No stocktake {raw}.")
-    return int(raw)
+    return path_id(raw, "stocktake")
 
 
 @route("POST", "/stocktakes", role="staff", summary="Open a stocktake (count session) for a location.", body=StocktakeIn,

@@ -3,13 +3,18 @@
 The same models feed /api/v1/openapi.json."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from appliance.limits import (MAX_ID, MAX_LINE_QTY, MAX_MOVE_QTY, MAX_ON_HAND, MAX_ORDER_LINES,
+                              MAX_PRICE_CENTS)
 from appliance.models import CHANNELS, PAYMENT_METHODS
 
-Sku = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+# One URL path segment: no "/" (a SKU is part of /products/<sku>); appliance.inventory.SKU_PATTERN.
+Sku = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+Money = dict(ge=0, le=MAX_PRICE_CENTS)
+Id = dict(ge=1, le=MAX_ID)
 
 
 class Body(BaseModel):
@@ -19,34 +24,36 @@ class Body(BaseModel):
 class ProductIn(Body):
     sku: str = Sku
     name: str = Field(min_length=1, max_length=200)
-    price_cents: StrictInt = Field(ge=0)
-    cost_cents: StrictInt = Field(0, ge=0)
+    price_cents: StrictInt = Field(**Money)
+    cost_cents: StrictInt = Field(0, **Money)
     barcode: str | None = Field(None, min_length=1, max_length=64)
-    reorder_point: StrictInt = Field(0, ge=0)
-    reorder_qty: StrictInt = Field(0, ge=0)
+    reorder_point: StrictInt = Field(0, ge=0, le=MAX_ON_HAND)
+    reorder_qty: StrictInt = Field(0, ge=0, le=MAX_ON_HAND)
     active: StrictBool = True
 
 
 class ProductPatch(Body):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    price_cents: StrictInt | None = Field(None, ge=0)
-    cost_cents: StrictInt | None = Field(None, ge=0)
+    """Only the fields sent change. null is accepted for barcode only (removes it): the others always
+    have a value, so an explicit null is a 422 naming the field (the defaults below are never stored)."""
+    name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
+    price_cents: StrictInt = Field(None, **Money)  # type: ignore[assignment]
+    cost_cents: StrictInt = Field(None, **Money)  # type: ignore[assignment]
     barcode: str | None = Field(None, max_length=64)
-    reorder_point: StrictInt | None = Field(None, ge=0)
-    reorder_qty: StrictInt | None = Field(None, ge=0)
-    active: StrictBool | None = None
+    reorder_point: StrictInt = Field(None, ge=0, le=MAX_ON_HAND)  # type: ignore[assignment]
+    reorder_qty: StrictInt = Field(None, ge=0, le=MAX_ON_HAND)  # type: ignore[assignment]
+    active: StrictBool = Field(None)  # type: ignore[assignment]
 
 
 class ReceiveIn(Body):
     sku: str = Field(min_length=1, max_length=64)
-    qty: StrictInt = Field(gt=0, le=1_000_000)
+    qty: StrictInt = Field(gt=0, le=MAX_MOVE_QTY)
     location: str | None = Field(None, max_length=32)
     reference: str | None = Field(None, max_length=200)
 
 
 class AdjustIn(Body):
     sku: str = Field(min_length=1, max_length=64)
-    qty: StrictInt = Field(description="Change of on-hand quantity: negative takes stock away.", ge=-1_000_000, le=1_000_000)
+    qty: StrictInt = Field(description="Change of on-hand quantity: negative takes stock away.", ge=-MAX_MOVE_QTY, le=MAX_MOVE_QTY)
     reason: str = Field(min_length=1, max_length=200)
     location: str | None = Field(None, max_length=32)
 
@@ -59,14 +66,14 @@ class CustomerIn(Body):
 
 
 class CustomerPatch(Body):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]  # null: 422
     phone: str | None = Field(None, max_length=40)
     email: str | None = Field(None, max_length=200)
     address: str | None = Field(None, max_length=1000)
 
 
 class CustomerRef(Body):
-    id: StrictInt | None = None
+    id: StrictInt | None = Field(None, **Id)
     name: str | None = Field(None, min_length=1, max_length=200)
     phone: str | None = Field(None, max_length=40)
     email: str | None = Field(None, max_length=200)
@@ -75,7 +82,7 @@ class CustomerRef(Body):
 
 class OrderLineIn(Body):
     sku: str = Field(min_length=1, max_length=64)
-    qty: StrictInt = Field(gt=0, le=100_000)
+    qty: StrictInt = Field(gt=0, le=MAX_LINE_QTY)
 
 
 class PaymentIn(Body):
@@ -87,8 +94,8 @@ class PaymentIn(Body):
 
 class OrderIn(Body):
     channel: Literal[CHANNELS] = "api"  # type: ignore[valid-type]
-    lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
-    customer: StrictInt | CustomerRef | None = None
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=MAX_ORDER_LINES)
+    customer: Annotated[StrictInt, Field(**Id)] | CustomerRef | None = None
     note: str | None = Field(None, max_length=2000)
     payments: list[PaymentIn] | None = Field(
         None, min_length=1, max_length=20,
@@ -101,12 +108,12 @@ class PayIn(Body):
 
 class ReturnLineIn(Body):
     sku: str = Field(min_length=1, max_length=64)
-    qty: StrictInt = Field(gt=0, le=100_000)
+    qty: StrictInt = Field(gt=0, le=MAX_LINE_QTY)
 
 
 class ReturnIn(Body):
     lines: list[ReturnLineIn] | None = Field(
-        None, min_length=1, max_length=500, description="What comes back; without it, everything still out.")
+        None, min_length=1, max_length=MAX_ORDER_LINES, description="What comes back; without it, everything still out.")
     refund_cents: StrictInt = Field(0, ge=0, le=100_000_000, description="At most what was paid and not yet refunded.")
     refund_method: Literal[PAYMENT_METHODS] | None = None  # type: ignore[valid-type]
     reason: str | None = Field(None, max_length=500)
@@ -135,7 +142,7 @@ class StocktakeIn(Body):
 
 class CountIn(Body):
     sku: str = Field(min_length=1, max_length=64)
-    counted: StrictInt = Field(ge=0, le=10_000_000)
+    counted: StrictInt = Field(ge=0, le=MAX_ON_HAND)
 
 
 class ShiftCloseIn(Body):
