@@ -29,8 +29,8 @@ def pending(make_product, settings):
     return order.number
 
 
-def test_staff_may_ship_or_cancel_a_confirmed_order(staff, confirmed):
-    assert offered(staff, confirmed) == {"ship", "cancel"}
+def test_staff_may_ship_cancel_or_take_payment_for_a_confirmed_order(staff, confirmed):
+    assert offered(staff, confirmed) == {"ship", "cancel", "pay"}
 
 
 def test_only_a_manager_may_approve_or_reject_a_pending_order(staff, manager, pending):
@@ -44,8 +44,8 @@ def test_only_a_manager_may_approve_or_reject_a_pending_order(staff, manager, pe
 
 def test_ship_deliver_and_return_walk_the_timeline(staff, manager, confirmed):
     assert post_form(staff, f"/orders/{confirmed}/ship", {"carrier": "DHL", "tracking_number": "JJD01"}).status_code == 302
-    assert offered(staff, confirmed) == {"deliver"}
-    assert offered(manager, confirmed) == {"deliver", "return"}
+    assert offered(staff, confirmed) == {"deliver", "pay"}  # unpaid: it can still be paid
+    assert offered(manager, confirmed) == {"deliver", "return", "pay"}
     assert post_form(staff, f"/orders/{confirmed}/deliver").status_code == 302
     assert post_form(staff, f"/orders/{confirmed}/return").status_code == 403  # returns need a manager
     assert post_form(manager, f"/orders/{confirmed}/return", {"note": "broken seal"}).status_code == 302

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 
-from appliance import customers, inventory, orders
+from appliance import customers, inventory, orders, payments
 from appliance.errors import AppError, Conflict, Forbidden, InsufficientStock, Invalid
-from appliance.models import CHANNELS, ORDER_STATUSES, Customer, Product
+from appliance.models import CHANNELS, ORDER_STATUSES, PAYMENT_METHODS, Customer, Product
 
-from . import from_shop_clock, settings
+from . import from_shop_clock, payment_forms, receipts, settings
 from .forms import FORM, field_errors
 from .security import can, requires
 
@@ -130,13 +130,30 @@ def create_order():
     if not lines and FORM not in errors:
         errors[FORM] = "Scan at least one product."
         errors["scan"] = "Scan or type a SKU or barcode, then Enter."
+    pay_rows = payment_forms.submitted_rows(form)
+    paid_with = None
+    if pay_rows and not errors:
+        paid_with, pay_errors = payment_forms.parse_rows(pay_rows, _expected_total(lines))
+        if pay_errors:
+            errors.update(pay_errors)
+            errors[FORM] = "The payment is not right yet: see the marked fields."
     if errors:
         return _order_form(form_key, _shown_lines(lines), form, errors, status=422)
+    # The key's fingerprint leaves the payments out: a repeat of a paid form replays the paid order
+    # (never a second payment), whatever was typed as tendered the second time.
     idempotency = orders.Idempotency(f"web:{form_key}", _fingerprint(channel, lines, customer_ref, form.get("note")))
+    place = dict(channel=channel, lines=lines, actor=g.user.username, customer=customer_ref,
+                 note=(form.get("note") or "").strip() or None, idempotency=idempotency)
+    unpaid_because = None
     try:
-        placed = orders.place_order(
-            settings(), channel=channel, lines=lines, actor=g.user.username, customer=customer_ref,
-            note=(form.get("note") or "").strip() or None, idempotency=idempotency)
+        try:
+            placed = orders.place_order(settings(), **place, paid_with=paid_with or None)
+        except Conflict as e:
+            if not paid_with or not _is_payment_refusal(e):
+                raise
+            # It needs a manager's approval first: the sale is kept (unpaid) instead of lost.
+            unpaid_because = e.message
+            placed = orders.place_order(settings(), **place)
     except InsufficientStock as e:
         return _order_form(form_key, _shown_lines(lines), form, _stock_errors(e), status=409)
     except Conflict as e:
@@ -146,17 +163,49 @@ def create_order():
                    if done else e.message)
         return _order_form(form_key, _shown_lines(lines), form, {FORM: message}, status=409, done_order=done)
     except AppError as e:
-        errors = field_errors(e, {"customer.name": "new_customer_name", "customer.email": "new_customer_email",
-                                  "customer": "customer_id"})
-        errors.update(_line_field_errors(e, lines))
+        if paid_with and _is_payment_refusal(e):
+            errors = {FORM: e.message, **payment_forms.domain_errors(e)}
+        else:
+            errors = field_errors(e, {"customer.name": "new_customer_name", "customer.email": "new_customer_email",
+                                      "customer": "customer_id"})
+            errors.update(_line_field_errors(e, lines))
         return _order_form(form_key, _shown_lines(lines), form, errors, status=e.status)
     if placed.replayed:
         flash(f"Order {placed.number} had already been saved; it was not entered twice.", "info")
+    elif unpaid_because:
+        flash(f"{unpaid_because} The sale is kept; no payment was taken.", "warning")
     elif placed.data["status"] == "pending":
         flash(f"Order {placed.number} is waiting for a manager's approval.", "warning")
+    elif paid_with:
+        done = "paid and handed over" if placed.data["status"] == "delivered" else "paid"
+        flash(f"Order {placed.number} is {done}.", "success")
+        _email_receipt(placed.number)
+        return redirect(url_for(".order_detail", number=placed.number, sale="done"))
     else:
         flash(f"Order {placed.number} is confirmed.", "success")
     return redirect(url_for(".order_detail", number=placed.number))
+
+
+def _is_payment_refusal(e: AppError) -> bool:
+    return any(isinstance(d, dict) and (d.get("action") == "pay" or str(d.get("field", "")).startswith("payments"))
+               for d in e.details)
+
+
+def _expected_total(lines: list[orders.LineRequest]) -> int | None:
+    """What the order will cost at today's prices (None when a product is unknown: the order says so)."""
+    products = {p.sku: p for p in Product.select().where(Product.sku.in_([line.sku for line in lines]))}
+    if any(line.sku not in products for line in lines):
+        return None
+    return sum(products[line.sku].price_cents * line.qty for line in lines)
+
+
+def _email_receipt(number: str) -> None:
+    """After a paid sale: the receipt goes to the customer's e-mail address, when one is known."""
+    outcome = receipts.email_receipt(number, settings())
+    if outcome.sent_to:
+        flash(f"Receipt e-mailed to {outcome.sent_to}.", "info")
+    elif outcome.problem and outcome.address:
+        flash(f"The receipt could not be e-mailed: {outcome.problem} Send it again from the receipt page.", "warning")
 
 
 def _submitted_lines() -> tuple[list[orders.LineRequest], dict[str, str]]:
@@ -229,7 +278,8 @@ def _order_form(form_key: str, lines: list[dict], form, errors: dict[str, str], 
         customer = customers.customer_summary(found) if found else None
     state = {"lines": lines, "customer": customer, "errors": {k[5:]: v for k, v in errors.items() if k.startswith("line:")}}
     return render_template("orders/new.html", form_key=form_key, form=form, errors=errors, state=state,
-                           channels=CHANNELS, done_order=done_order), status
+                           channels=CHANNELS, done_order=done_order, pay_rows=payment_forms.submitted_rows(form),
+                           methods=PAYMENT_METHODS), status
 
 
 # -- one order --------------------------------------------------------------------------------
@@ -243,8 +293,112 @@ def order_detail(number: str):
 def _detail_page(number: str, errors: dict[str, str], form, status: int = 200):
     order = orders.get_order(number)
     data = orders.order_dict(order, settings(), with_events=True)
+    payable = order.status in orders.PAYABLE and data["due_cents"] > 0
+    pay_rows = payment_forms.submitted_rows(form) or [
+        {"method": "cash", "amount": payment_forms.money_text(data["due_cents"]), "tendered": ""}]
     return render_template("orders/detail.html", order=data, actions=allowed_actions(order.status),
-                           labels=ACTION_LABELS, errors=errors, form=form), status
+                           labels=ACTION_LABELS, errors=errors, form=form, payable=payable, pay_rows=pay_rows,
+                           methods=PAYMENT_METHODS, sale_done=request.args.get("sale") == "done",
+                           pay_key=secrets.token_urlsafe(18),
+                           return_qtys=form.getlist("return_qty") if hasattr(form, "getlist") else []), status
+
+
+@blueprint.post("/orders/<number>/pay")
+@requires("staff")
+def pay_order(number: str):
+    """Pay later: what is due on a confirmed (or shipped) order, in one or more payments."""
+    form = request.form
+    order = orders.get_order(number)
+    due = orders.order_dict(order, settings())["due_cents"]
+    rows = payment_forms.submitted_rows(form)
+    if not rows:
+        return _detail_page(number, {FORM: "Enter the payment first.", "pay_amount:0": "Enter an amount like 12.50."},
+                            form, status=422)
+    paid_with, errors = payment_forms.parse_rows(rows, due)
+    if errors:
+        return _detail_page(number, {FORM: "The payment is not right yet: see the marked fields.", **errors}, form,
+                            status=422)
+    form_key = (form.get("form_key") or "").strip()
+    idempotency = (orders.Idempotency(f"web-pay:{number}:{form_key}", payments.fingerprint(paid_with))
+                   if form_key else None)
+    try:
+        data, replayed = orders.pay_order(settings(), number, paid_with, g.user.username, idempotency)
+    except AppError as e:
+        errors = {FORM: e.message}
+        if _is_payment_refusal(e) and e.status == 422:
+            errors.update(payment_forms.domain_errors(e))
+        return _detail_page(number, errors, form, status=e.status)
+    if replayed:
+        flash(f"Order {number}: this payment had already been recorded; it was not taken twice.", "info")
+    else:
+        flash(f"Order {number} is paid{' and handed over' if data['status'] == 'delivered' and order.status == 'confirmed' else ''}.",
+              "success")
+        _email_receipt(number)
+    return redirect(url_for(".order_detail", number=number, sale="done"))
+
+
+@blueprint.post("/orders/<number>/return")
+@requires("manager")
+def return_order(number: str):
+    """Takes back some lines (or everything) of a handed-over order, with a refund and a reason."""
+    form = request.form
+    errors: dict[str, str] = {}
+    lines = None
+    if "return_sku" in form:
+        lines = []
+        for sku, raw in zip(form.getlist("return_sku"), form.getlist("return_qty")):
+            raw = raw.strip()
+            if not raw or raw == "0":
+                continue
+            if not raw.isdigit():
+                errors[f"return_qty:{sku}"] = "Enter a whole number, 0 or more."
+                continue
+            lines.append(orders.LineRequest(sku, int(raw)))
+        if not lines and not errors:
+            errors["return_lines"] = "Enter how many of at least one line come back."
+    refund_cents = 0
+    raw_refund = (form.get("refund_amount") or "").strip()
+    if raw_refund:
+        refund = payment_forms.money_cents(raw_refund)
+        if refund is None:
+            errors["refund_amount"] = "Enter an amount like 12.50 (or leave it empty: no refund)."
+        else:
+            refund_cents = refund
+    method = (form.get("refund_method") or "").strip() or None
+    if method is not None and method not in PAYMENT_METHODS:
+        errors["refund_method"] = "Choose cash, card or other."
+    reason = (form.get("reason") or form.get("note") or "").strip()
+    if not reason:
+        errors["reason"] = "Say why it comes back: the reason is kept in the timeline and the audit trail."
+    if errors:
+        return _detail_page(number, {FORM: "The return is not right yet: see the marked fields.", **errors}, form,
+                            status=422)
+    try:
+        orders.return_lines(settings(), number, g.user.username, lines=lines, refund_cents=refund_cents,
+                            refund_method=method, reason=reason[:1000])
+    except AppError as e:
+        return _detail_page(number, {FORM: e.message, **_return_field_errors(e, lines)}, form, status=e.status)
+    refunded = f"; {payment_forms.money_text(refund_cents)} refunded" if refund_cents else ""
+    flash(f"Order {number}: taken back{refunded}.", "success")
+    return redirect(url_for(".order_detail", number=number))
+
+
+def _return_field_errors(e: AppError, lines: list[orders.LineRequest] | None) -> dict[str, str]:
+    errors = {}
+    for detail in e.details:
+        if not isinstance(detail, dict):
+            continue
+        field = str(detail.get("field") or "")
+        if field == "refund_cents" and "refundable_cents" in detail:
+            errors["refund_amount"] = (f"At most {payment_forms.money_text(detail['refundable_cents'])} can be "
+                                       "refunded (paid, less refunds already given).")
+        elif field == "refund_cents":
+            errors["refund_amount"] = "Enter an amount above zero (or leave it empty: no refund)."
+        elif field.startswith("lines[") and detail.get("sku"):
+            errors[f"return_qty:{detail['sku']}"] = detail.get("message", "not valid")
+        elif field == "lines":
+            errors["return_lines"] = detail.get("message", "not valid")
+    return errors
 
 
 def allowed_actions(status: str) -> list[str]:

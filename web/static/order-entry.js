@@ -98,6 +98,7 @@
     }
     noLines.hidden = lines.length > 0;
     totalCell.textContent = money(total);
+    if (window.paymentPanel) window.paymentPanel.setDue(total);
     itemCount.textContent = items;
     if (!problems().length) submitMessage.hidden = true;
   }
@@ -229,12 +230,14 @@
     else if (busy || pending.length) message = "Still looking up a scan; try again in a moment.";
     else if (!lines.length) message = "Scan at least one product first.";
     else if (bad.length) message = "Fix the marked lines first: " + bad.map((l) => l.sku).join(", ") + ".";
+    const payment = !message && window.paymentPanel ? window.paymentPanel.check() : null;
+    if (payment) message = "Check the payment: " + payment.message;
     if (message) {
       event.preventDefault();
       if (!submitting) {
         submitMessage.textContent = message;
         submitMessage.hidden = false;
-        const first = bad.length ? bad[0].row.querySelector(".qty") : scan;
+        const first = payment ? payment.element : bad.length ? bad[0].row.querySelector(".qty") : scan;
         first.focus();
       }
       return;
@@ -242,7 +245,7 @@
     // Stops a second click; the server's per-form key stops every other kind of repeat.
     submitting = true;
     submitButton.disabled = true;
-    submitButton.textContent = "Sending…";
+    submitButton.textContent = window.paymentPanel && window.paymentPanel.hasRows() ? "Paying…" : "Sending…";
   });
 
   document.addEventListener("keydown", function (event) {
