@@ -10,7 +10,7 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, reque
 
 from appliance import customers, inventory, orders, payments
 from appliance.errors import AppError, Conflict, Forbidden, InsufficientStock, Invalid
-from appliance.models import CHANNELS, ORDER_STATUSES, PAYMENT_METHODS, Customer, Product
+from appliance.models import CHANNELS, ORDER_STATUSES, PAYMENT_METHODS, Customer, Payment, Product
 
 from . import from_shop_clock, payment_forms, receipts, settings
 from .forms import FORM, field_errors
@@ -314,13 +314,18 @@ def pay_order(number: str):
     if not rows:
         return _detail_page(number, {FORM: "Enter the payment first.", "pay_amount:0": "Enter an amount like 12.50."},
                             form, status=422)
-    paid_with, errors = payment_forms.parse_rows(rows, due)
+    form_key = (form.get("form_key") or "").strip()
+    key = f"web-pay:{number}:{form_key}" if form_key else None
+    # This form was sent already (a double click, a retry): the domain replays its payment.
+    sent_before = key is not None and Payment.select().where(Payment.idempotency_key == key).exists()
+    if due <= 0 and not sent_before:
+        return _detail_page(number, {FORM: f"Nothing is due on order {number}: it is paid already."}, form,
+                            status=409)
+    paid_with, errors = payment_forms.parse_rows(rows, None if sent_before else due)
     if errors:
         return _detail_page(number, {FORM: "The payment is not right yet: see the marked fields.", **errors}, form,
                             status=422)
-    form_key = (form.get("form_key") or "").strip()
-    idempotency = (orders.Idempotency(f"web-pay:{number}:{form_key}", payments.fingerprint(paid_with))
-                   if form_key else None)
+    idempotency = orders.Idempotency(key, payments.fingerprint(paid_with)) if key else None
     try:
         data, replayed = orders.pay_order(settings(), number, paid_with, g.user.username, idempotency)
     except AppError as e:
