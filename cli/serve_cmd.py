@@ -18,6 +18,7 @@ import ssl
 import sys
 
 import click
+import gunicorn.util
 import peewee
 from gunicorn.app.base import BaseApplication
 
@@ -232,6 +233,28 @@ def _one_line(error: Exception) -> str:
     return " ".join(text.split())
 
 
+GUNICORN_SENTENCES = {
+    400: "The request is not valid HTTP.",
+    403: "This request is not allowed.",
+    414: "The request line (method and URL) is too long.",
+    417: "The Expect header cannot be met.",
+    431: "The request headers are too large.",
+    500: "Something went wrong on the server; nothing was saved.",
+    501: "This transfer coding is not supported.",
+}
+
+
+def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it refuses before the app sees it (an over-long URL: 414, too
+    many or too large headers: 431, malformed HTTP: 400) in the one JSON error shape, not its HTML
+    page. Installed in place of gunicorn.util.write_error by `command` (workers inherit it)."""
+    body = json.dumps({"error": GUNICORN_SENTENCES.get(status_int, f"{reason}."),
+                       "details": [{"message": mesg[:200]}]}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nContent-Length: {len(body)}\r\n\r\n")
+    gunicorn.util.write_nonblock(sock, head.encode("latin1") + body)
+
+
 @click.command("serve")
 @click.option("--host", default=None, help="Listen address (default: server.host).")
 @click.option("--port", type=int, default=None, help="Port (default: server.port).")
@@ -239,6 +262,7 @@ def _one_line(error: Exception) -> str:
 @pass_app
 def command(app: CliContext, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web pages and the API with a production WSGI server."""
+    gunicorn.util.write_error = write_json_error
     settings = check_start(app)  # validates config, database, keys and migrates before any worker starts
     check_address(host or settings.server.host, port or settings.server.port)
     operations.reap_interrupted(settings)  # runs a crash or kill -9 left "running" are interrupted
