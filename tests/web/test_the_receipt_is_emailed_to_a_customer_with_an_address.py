@@ -1,0 +1,88 @@
+"""A paid sale for a customer with an e-mail address sends the receipt to that address over the
+box's SMTP settings (a real SMTP server on 127.0.0.1, STARTTLS and sign-in); the order page sends it
+again on request; without an address, or with SMTP down, the sale is kept and the page says why."""
+from __future__ import annotations
+
+import re
+from email import message_from_bytes, policy
+
+import pytest
+
+from appliance import customers, orders, payments
+from appliance.models import Order, Payment
+from tests.monitors.monitor_servers import SmtpServer
+
+from .web_helpers import post_form
+
+
+@pytest.fixture
+def smtp_server(tmp_path):
+    server = SmtpServer(tmp_path, username="till", password="s3cret-pass").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_settings(settings, smtp_server, tmp_path):
+    (tmp_path / "smtp.password").write_text("s3cret-pass\n")
+    smtp = settings.monitors.smtp
+    smtp.host, smtp.port, smtp.starttls, smtp.ca_file = "127.0.0.1", smtp_server.port, True, str(smtp_server.cert)
+    smtp.username, smtp.password_file = "till", str(tmp_path / "smtp.password")
+    smtp.from_address, smtp.timeout_seconds = "till@corner.example", 5
+    settings.shop.name, settings.shop.tax_number = "Corner Tea House", "DE123456789"
+    return settings
+
+
+def form_key(client) -> str:
+    return re.search(r'name="form_key" value="([^"]+)"', client.get("/orders/new").get_data(as_text=True)).group(1)
+
+
+def test_a_paid_sale_e_mails_the_receipt_to_the_customer(staff, make_product, mail_settings, smtp_server):
+    make_product("TEA", 350, stock=10, name="Green tea")
+    ana = customers.create_customer({"name": "Ana Lima", "email": "ana@example.org"}, "test")
+    answer = post_form(staff, "/orders/new", {
+        "form_key": form_key(staff), "channel": "store", "line_sku": ["TEA"], "line_qty": ["2"], "customer_id": str(ana.id),
+        "pay_method": ["cash"], "pay_amount": ["7.00"], "pay_tendered": ["10.00"]}, follow_redirects=True)
+    assert "Receipt e-mailed to ana@example.org." in answer.get_data(as_text=True)
+    (envelope,) = smtp_server.mailbox.messages
+    assert envelope.rcpt_tos == ["ana@example.org"] and envelope.mail_from == "till@corner.example"
+    mail = message_from_bytes(envelope.original_content, policy=policy.default)
+    assert mail["Subject"] == "Receipt SO-000001 · Corner Tea House"
+    body = mail.get_body(("plain",)).get_content()
+    for shown in ("Corner Tea House", "Tax number: DE123456789", "2 x Green tea (TEA) @ 3.50 = 7.00", "Total: 7.00",
+                  "Paid cash: 7.00 (tendered 10.00, change 3.00)"):
+        assert shown in body
+    assert 'id="shop-name">Corner Tea House<' in mail.get_body(("html",)).get_content()
+    assert smtp_server.mailbox.logins == [("till", True)]
+
+
+def test_the_order_page_sends_the_receipt_again(staff, make_product, mail_settings, smtp_server):
+    make_product("TEA", 350, stock=10)
+    ana = customers.create_customer({"name": "Ana Lima", "email": "ana@example.org"}, "test")
+    order, _ = orders.create_order(mail_settings, channel="store", lines=[orders.LineRequest("TEA", 1)], actor="sam",
+                                   customer=ana.id, paid_with=payments.parse([{"method": "card", "amount_cents": 350}]))
+    assert 'id="email-receipt"' in staff.get(f"/orders/{order.number}").get_data(as_text=True)
+    answer = post_form(staff, f"/orders/{order.number}/receipt/email", follow_redirects=True)
+    assert "Receipt e-mailed to ana@example.org." in answer.get_data(as_text=True)
+    assert [e.rcpt_tos for e in smtp_server.mailbox.messages] == [["ana@example.org"]]
+
+
+def test_smtp_refusing_the_sign_in_keeps_the_sale_and_says_so(staff, make_product, mail_settings, smtp_server, tmp_path):
+    (tmp_path / "smtp.password").write_text("wrong-pass")
+    make_product("TEA", 350, stock=10)
+    ana = customers.create_customer({"name": "Ana Lima", "email": "ana@example.org"}, "test")
+    answer = post_form(staff, "/orders/new", {
+        "form_key": form_key(staff), "channel": "store", "line_sku": ["TEA"], "line_qty": ["1"], "customer_id": str(ana.id),
+        "pay_method": ["card"], "pay_amount": ["3.50"], "pay_tendered": [""]}, follow_redirects=True)
+    body = answer.get_data(as_text=True)
+    assert "The receipt could not be e-mailed: SMTP 127.0.0.1" in body and "SMTPAuthenticationError" in body
+    assert "wrong-pass" not in body
+    assert Order.get().status == "delivered" and Payment.select().count() == 1
+    assert smtp_server.mailbox.messages == []
+
+
+def test_a_walk_in_sale_sends_nothing(staff, make_product, mail_settings, smtp_server):
+    make_product("TEA", 350, stock=10)
+    post_form(staff, "/orders/new", {"form_key": form_key(staff), "channel": "store", "line_sku": ["TEA"],
+                                     "line_qty": ["1"], "pay_method": ["cash"], "pay_amount": ["3.50"], "pay_tendered": [""]})
+    assert Order.get().status == "delivered" and smtp_server.mailbox.messages == []
