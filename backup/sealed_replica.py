@@ -65,9 +65,11 @@ import os
 import re
 import struct
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -79,6 +81,7 @@ from .crypto import EncryptingWriter, decrypt_chunks, format_of
 from .errors import BackupError, CorruptCopy, MissingObject, ObjectLocked
 from .progress import Progress
 from .staging import WorkingFolder, take_folder
+from .stream import downloading
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +170,10 @@ def seal(source: Path, sealed: Path, encryption_key: bytes, key: str) -> str:
     return sha.hexdigest()
 
 
-def unseal(sealed: Path, plain: Path, encryption_key: bytes, where: str, key: str) -> None:
-    """Opens the remote file `key` (format 1 files, sealed before names were bound, open too)."""
-    with open(sealed, "rb") as src, open(plain, "wb") as out:
+def unseal(sealed: Path | BinaryIO, plain: Path, encryption_key: bytes, where: str, key: str) -> None:
+    """Opens the remote file `key`, a file or a download being read (format 1 files, sealed before
+    names were bound, open too)."""
+    with (open(sealed, "rb") if isinstance(sealed, Path) else nullcontext(sealed)) as src, open(plain, "wb") as out:
         for block in decrypt_chunks(src, encryption_key, where, context=key.encode()):
             out.write(block)
 
@@ -478,17 +482,23 @@ def _check_against_index(description: str, keys: list[str], held: dict[str, Path
     return report
 
 
-def _format_of_file(path: Path) -> int | None:
-    with open(path, "rb") as f:
-        return format_of(f.read(8))
+class _HashingReader:
+    """A download read through: its SHA-256 and first bytes (the sealed format) on the way."""
 
+    def __init__(self, source):
+        self._source, self.path = source, source.path
+        self.sha, self.head = hashlib.sha256(), b""
 
-def _sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(CHUNK):
-            sha.update(block)
-    return sha.hexdigest()
+    def read(self, n: int = -1) -> bytes:
+        data = self._source.read(n)
+        self.sha.update(data)
+        if len(self.head) < 8:
+            self.head += data[:8 - len(self.head)]
+        return data
+
+    def drain(self) -> None:
+        while self.read(CHUNK):
+            pass
 
 
 class _ListingChanged(Exception):
@@ -536,14 +546,16 @@ def _download(target, keys: list[str], held: dict[str, Path], sealed: dict[str, 
         level, name = key.split("/")
         plain = into / "ltx" / level / (name[:-len(SEALED_SUFFIX)] + ".ltx")
         plain.parent.mkdir(parents=True, exist_ok=True)
-        target.get(key, download, progress)
-        sealed[key] = (_format_of_file(download), _sha256(download))
-        try:
-            unseal(download, plain, encryption_key, f"the replica file {key}", key)
-        except CorruptCopy as e:
-            raise BackupError(f"{e.message} The replica {description} was sealed with another backup key "
-                              "(keys/backup.key must be the one of the box that made it), or the file "
-                              "was damaged. Nothing was changed.") from None
+        with downloading(target, key, download, progress) as reader:  # unsealed as it arrives
+            hashed = _HashingReader(reader)
+            try:
+                unseal(hashed, plain, encryption_key, f"the replica file {key}", key)
+            except CorruptCopy as e:
+                raise BackupError(f"{e.message} The replica {description} was sealed with another backup key "
+                                  "(keys/backup.key must be the one of the box that made it), or the file "
+                                  "was damaged. Nothing was changed.") from None
+            hashed.drain()
+        sealed[key] = (format_of(hashed.head), hashed.sha.hexdigest())
         captured = ltx_time(plain)
         os.utime(plain, (captured, captured))  # restore --as-of goes by the file times
         held[key] = plain

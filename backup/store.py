@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import threading
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +12,7 @@ from .archive import CheckedPayload, check_payload
 from .errors import CorruptCopy
 from .keys import BackupKey
 from .progress import Progress
-from .stream import GrowingFile, ProductionFailed
+from .stream import GrowingFile, downloading
 from .targets import Target
 
 
@@ -69,33 +68,7 @@ def fetch(target: Target, backup_id: str, folder: Path, key: BackupKey,
 
 @contextmanager
 def payload_stream(target: Target, backup_id: str, folder: Path, manifest: dict[str, Any]) -> Iterator[CheckedPayload]:
-    """The payload of an (authenticated) manifest while it downloads into `folder`: the body reads
-    and decodes it as the bytes arrive instead of after the whole download (a restore's time is
-    on the RTO), and the reader's `check_end` holds size and SHA-256 against the manifest. A failed
-    download raises its own error (MissingObject, TargetUnavailable) in the body; a body that fails
-    stops the download."""
-    growing = GrowingFile(folder / mf.PAYLOAD_NAME)
-    failed: list[BaseException] = []
-
-    def download() -> None:
-        try:
-            target.get_stream(f"{backup_id}/{mf.PAYLOAD_NAME}", growing)
-            growing.finish()
-        except BaseException as e:  # noqa: BLE001 - handed to the reading thread below
-            failed.append(e)
-            growing.abort(str(e))
-
-    thread = threading.Thread(target=download, name=f"download-{target.name}", daemon=True)
-    thread.start()
-    reader = growing.reader()
-    try:
+    """The payload of an (authenticated) manifest while it downloads into `folder` (stream.downloading);
+    the reader's `check_end` holds size and SHA-256 against the manifest."""
+    with downloading(target, f"{backup_id}/{mf.PAYLOAD_NAME}", folder / mf.PAYLOAD_NAME) as reader:
         yield CheckedPayload(reader, manifest, f"backup {backup_id} on {target.name}")
-    except ProductionFailed:
-        thread.join()
-        if failed:
-            raise failed[0] from None
-        raise
-    finally:
-        growing.cancel("the restore stopped reading")
-        thread.join()
-        reader.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -27,6 +28,39 @@ from .errors import BackupError
 
 class ProductionFailed(BackupError):
     """The payload being streamed was not completed (the snapshot or compression failed)."""
+
+
+@contextmanager
+def downloading(target, key: str, path: Path, progress=None) -> Iterator["TailReader"]:
+    """The object `key` of `target` while it downloads into `path` (a scratch file): the body reads it
+    as the bytes arrive instead of after the whole download (a restore's time is on the RTO). A
+    failed download raises its own error (MissingObject, TargetUnavailable) in the body; a body that
+    fails or returns early stops the download."""
+    growing = GrowingFile(path)
+    failed: list[BaseException] = []
+
+    def download() -> None:
+        try:
+            target.get_stream(key, growing, progress)
+            growing.finish()
+        except BaseException as e:  # noqa: BLE001 - handed to the reading thread below
+            failed.append(e)
+            growing.abort(str(e))
+
+    thread = threading.Thread(target=download, name=f"download-{getattr(target, 'name', 'target')}", daemon=True)
+    thread.start()
+    reader = growing.reader()
+    try:
+        yield reader
+    except ProductionFailed:
+        thread.join()
+        if failed:
+            raise failed[0] from None
+        raise
+    finally:
+        growing.cancel("the reader stopped reading")
+        thread.join()
+        reader.close()
 
 
 class GrowingFile:
@@ -104,6 +138,7 @@ class TailReader:
 
     def __init__(self, source: GrowingFile):
         self._source = source
+        self.path = source.path
         self._fd = os.open(source.path, os.O_RDONLY)
         self._offset = 0
 

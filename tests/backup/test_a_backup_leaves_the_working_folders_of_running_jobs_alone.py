@@ -60,8 +60,8 @@ def test_a_backup_started_mid_way_through_a_restore_a_verify_and_a_shipping_pass
         verify_hold(Path(out).parent)
         return extract(payload, manifest, key, out, *args, **kwargs)
 
-    def held_unseal(sealed, *args, **kwargs):  # the restore has downloaded its first replica file
-        restore_hold(Path(sealed).parent)
+    def held_unseal(sealed, *args, **kwargs):  # the restore is downloading its first replica file
+        restore_hold(Path(getattr(sealed, "path", sealed)).parent)
         return unseal(sealed, *args, **kwargs)
 
     def held_seal(source, sealed, *args, **kwargs):  # the shipper has sealed a file, not yet uploaded it

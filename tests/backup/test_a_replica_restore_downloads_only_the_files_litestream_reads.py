@@ -47,6 +47,10 @@ class CountingReplica:
         self.log["downloaded"].append(key)
         return self._target.get(key, dest, progress)
 
+    def get_stream(self, key, sink, progress=None):
+        self.log["downloaded"].append(key)
+        return self._target.get_stream(key, sink, progress)
+
     def __getattr__(self, name):
         return getattr(self._target, name)
 

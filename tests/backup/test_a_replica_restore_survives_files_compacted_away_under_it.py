@@ -30,9 +30,7 @@ class CompactingReplica:
         self.log["listings"].append(keys)
         return keys
 
-    def get(self, key, dest, progress=None):
-        if key == sealed_replica.INDEX_KEY:  # read before each listing
-            return self._target.get(key, dest, progress)
+    def get_stream(self, key, sink, progress=None):  # the index is read with `get`, before each listing
         if not self.log["deleted"]:
             listed = [k for k in self.log["listings"][-1] if sealed_replica.REMOTE_KEY.match(k)]
             needed = [k for k in sealed_replica.restore_plan(listed)[0] if k.startswith("0/")]
@@ -40,7 +38,7 @@ class CompactingReplica:
             self._target.delete(needed[0])
             self.log["deleted"].append(needed[0])
         try:
-            return self._target.get(key, dest, progress)
+            return self._target.get_stream(key, sink, progress)
         except MissingObject:
             self.log["missed"].append(key)
             raise
