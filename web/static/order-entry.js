@@ -248,6 +248,14 @@
     submitButton.textContent = window.paymentPanel && window.paymentPanel.hasRows() ? "Paying…" : "Sending…";
   });
 
+  // With payments on screen the button pays and finishes the sale.
+  const submitLabel = submitButton.innerHTML;
+  form.addEventListener("payment-change", function (event) {
+    if (submitting) return;
+    submitMessage.hidden = true;
+    submitButton.innerHTML = event.detail.rows ? "Pay and finish <kbd>F9</kbd>" : submitLabel;
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.key === "F9" || (event.key === "Enter" && (event.ctrlKey || event.metaKey))) {
       event.preventDefault();

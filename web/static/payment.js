@@ -94,6 +94,7 @@
     panel.classList.toggle("has-rows", rows().length > 0);
     panel.classList.toggle("has-change", change > 0);
     if (message.dataset.client) { message.hidden = true; message.textContent = ""; delete message.dataset.client; }
+    panel.dispatchEvent(new CustomEvent("payment-change", { bubbles: true, detail: { rows: rows().length } }));
   }
 
   // The first problem, said on its field: {message, element}; null when the payments can be sent.
@@ -136,6 +137,12 @@
     if (method) { event.preventDefault(); addRow(method); }
   });
   panel.addEventListener("keydown", function (event) {
+    const row = event.target.closest && event.target.closest("[data-row]");
+    if (row && event.key === "Delete" && event.ctrlKey) {  // Ctrl+Delete removes this payment
+      event.preventDefault();
+      row.querySelector(".pay-remove").click();
+      return;
+    }
     if (event.key !== "Enter" || !/^(INPUT|SELECT)$/.test(event.target.tagName)) return;
     event.preventDefault();
     event.stopPropagation();
