@@ -75,3 +75,32 @@ def test_a_split_between_card_and_cash_by_keyboard(page, users, make_product):
     expect(page.locator("#sale-change")).to_have_text("2.50")
     assert [(p.method, p.amount_cents, p.tendered_cents) for p in Payment.select().order_by(Payment.id)] == [
         ("card", 1000, None), ("cash", 250, 500)]
+
+
+def test_a_manager_takes_back_one_line_with_a_refund_by_keyboard(page, users, make_product, settings):
+    from appliance import inventory, orders, payments
+    make_product("TEA", 350, stock=10, name="Green tea")
+    make_product("MUG", 1250, stock=5, name="Mug")
+    order, _ = orders.create_order(settings, channel="store", actor="sam",
+                                   lines=[orders.LineRequest("TEA", 2), orders.LineRequest("MUG", 1)],
+                                   paid_with=payments.parse([{"method": "card", "amount_cents": 1950}]))
+    browser_sign_in(page, "manager")
+    page.goto(f"/orders/{order.number}")
+    page.keyboard.press("t")                       # the return form's first quantity
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "How many of TEA come back"
+    page.keyboard.type("1")
+    page.keyboard.press("Tab")                     # MUG stays 0
+    page.keyboard.press("Tab")
+    page.keyboard.type("3.50")                     # the refund
+    page.keyboard.press("Tab")
+    page.keyboard.type("c")                        # refund method: cash
+    page.keyboard.press("Tab")
+    page.keyboard.type("dented tin")               # the reason
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash")).to_contain_text("taken back; 3.50 refunded")
+    expect(page.locator("#order-refunded")).to_have_text("3.50")
+    expect(page.locator("#timeline")).to_contain_text("returned 1 × TEA; refunded cash 3.50: dented tin")
+    screenshot(page, "counter-partial-return")
+    assert inventory.stock_summary(inventory.product_by_sku("TEA"))["on_hand"] == 9
+    assert [(p.kind, p.method, p.amount_cents) for p in Payment.select().order_by(Payment.id)] == [
+        ("payment", "card", 1950), ("refund", "cash", 350)]
