@@ -96,14 +96,16 @@ def send_email(payload: dict, settings: Settings) -> None:
     send_mail(email_message(payload, settings), settings)
 
 
-def send_mail(message: EmailMessage, settings: Settings) -> None:
+def send_mail(message: EmailMessage, settings: Settings, timeout_seconds: float | None = None) -> None:
     """Sends one message over the box's SMTP settings (`[monitors.smtp]`: STARTTLS, sign-in); its
-    recipients are the message's To. Alerts and receipts (web/pages/receipts.py) both go this way."""
+    recipients are the message's To. Alerts and receipts (web/pages/receipts.py) both go this way;
+    `timeout_seconds` may shorten monitors.smtp.timeout_seconds (a customer waits at the counter)."""
     smtp = settings.monitors.smtp
     if not smtp.host:
         raise DeliveryError("no SMTP server is set (monitors.smtp.host)")
+    timeout = min(smtp.timeout_seconds, timeout_seconds) if timeout_seconds else smtp.timeout_seconds
     try:
-        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds) as client:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=timeout) as client:
             if smtp.starttls:
                 context = ssl.create_default_context(cafile=str(settings.path(smtp.ca_file)) if smtp.ca_file else None)
                 client.starttls(context=context)

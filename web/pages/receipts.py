@@ -20,6 +20,9 @@ from .security import requires
 blueprint = Blueprint("receipts", __name__)
 
 FORMATS = ("80mm", "a4")
+# The receipt is sent while the sale's page loads: a silent SMTP server may hold the till this long at
+# most (a refused connection fails at once); the order page can send it again.
+RECEIPT_SMTP_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def email_receipt(number: str, config: Settings) -> Outcome:
     message.set_content(render_template("receipts/receipt.txt", **data))
     message.add_alternative(render_template("receipts/receipt.html", paper="a4", email=True, **data), subtype="html")
     try:
-        notify.send_mail(message, config)
+        notify.send_mail(message, config, timeout_seconds=RECEIPT_SMTP_TIMEOUT_SECONDS)
     except notify.DeliveryError as e:
         return Outcome(address=address, problem=f"{e}.")
     return Outcome(address=address, sent_to=address)
