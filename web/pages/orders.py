@@ -294,12 +294,12 @@ def _detail_page(number: str, errors: dict[str, str], form, status: int = 200):
     order = orders.get_order(number)
     data = orders.order_dict(order, settings(), with_events=True)
     payable = order.status in orders.PAYABLE and data["due_cents"] > 0
-    pay_rows = payment_forms.submitted_rows(form) or [
-        {"method": "cash", "amount": payment_forms.money_text(data["due_cents"]), "tendered": ""}]
+    typed = payment_forms.submitted_rows(form)
+    pay_rows = typed or [{"method": "cash", "amount": payment_forms.money_text(data["due_cents"]), "tendered": ""}]
     return render_template("orders/detail.html", order=data, actions=allowed_actions(order.status),
                            labels=ACTION_LABELS, errors=errors, form=form, payable=payable, pay_rows=pay_rows,
                            methods=PAYMENT_METHODS, sale_done=request.args.get("sale") == "done",
-                           pay_key=secrets.token_urlsafe(18),
+                           pay_key=secrets.token_urlsafe(18), pay_auto=not typed,
                            return_qtys=form.getlist("return_qty") if hasattr(form, "getlist") else []), status
 
 

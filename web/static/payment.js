@@ -55,12 +55,24 @@
     });
   }
 
+  // A new row for what is still to pay; a last row nobody has typed into yet just changes its method
+  // (F4 then F7: the customer chose the card after all).
   function addRow(method) {
+    const all = rows();
+    const last = all[all.length - 1];
+    let row;
+    if (last && last.dataset.auto && !parts(last).tendered.value.trim()) {
+      row = last;
+      parts(row).amount.value = "";
+    } else {
+      row = template.content.firstElementChild.cloneNode(true);
+      rowsBox.appendChild(row);
+      wire(row);
+    }
     const left = Math.max(dueCents - paidCents(), 0);
-    const row = template.content.firstElementChild.cloneNode(true);
-    rowsBox.appendChild(row);
-    wire(row);
     const p = parts(row);
+    setError(row, "amount", "");
+    setError(row, "tendered", "");
     p.method.value = method;
     p.tenderedField.hidden = method !== "cash";
     p.amount.value = left > 0 ? money(left) : "";
