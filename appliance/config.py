@@ -350,6 +350,10 @@ workers = {s.server.workers}
 
 [shop]
 timezone = "{timezone or s.shop.timezone}"   # report days begin at the shop's midnight
+# printed on receipts (docs/settings.md):
+# name = "Corner Tea House"
+# address = "Hauptstrasse 5\\n10115 Berlin"
+# tax_number = "DE123456789"
 
 [recovery]
 rto_seconds = {s.recovery.rto_seconds}
