@@ -118,3 +118,8 @@ def test_staff_may_not_take_back_a_sale(staff, sold):
     assert 'id="return-form"' not in staff.get(f"/orders/{sold}").get_data(as_text=True)
     answer = post_form(staff, f"/orders/{sold}/return", {"return_sku": ["TEA"], "return_qty": ["1"], "reason": "x"})
     assert answer.status_code == 403 and on_hand("TEA") == 8
+
+
+def test_an_anonymous_visitor_cannot_pay(client_for, unpaid):
+    answer = client_for(None).post(f"/orders/{unpaid}/pay", data=pay(unpaid, [("cash", "7.00", "")]))
+    assert answer.status_code in (302, 403) and Payment.select().count() == 0

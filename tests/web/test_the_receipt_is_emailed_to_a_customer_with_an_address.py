@@ -86,3 +86,12 @@ def test_a_walk_in_sale_sends_nothing(staff, make_product, mail_settings, smtp_s
     post_form(staff, "/orders/new", {"form_key": form_key(staff), "channel": "store", "line_sku": ["TEA"],
                                      "line_qty": ["1"], "pay_method": ["cash"], "pay_amount": ["3.50"], "pay_tendered": [""]})
     assert Order.get().status == "delivered" and smtp_server.mailbox.messages == []
+
+
+def test_without_smtp_settings_the_page_says_e_mail_is_not_set_up(staff, make_product, settings):
+    make_product("TEA", 350, stock=10)
+    ana = customers.create_customer({"name": "Ana Lima", "email": "ana@example.org"}, "test")
+    order, _ = orders.create_order(settings, channel="store", lines=[orders.LineRequest("TEA", 1)], actor="sam",
+                                   customer=ana.id, paid_with=payments.parse([{"method": "card", "amount_cents": 350}]))
+    answer = post_form(staff, f"/orders/{order.number}/receipt/email", follow_redirects=True)
+    assert "E-mail is not set up on this box (monitors.smtp.host in appliance.toml)" in answer.get_data(as_text=True)
