@@ -350,15 +350,17 @@ def _products_for(lines: list[LineRequest], for_sale: bool = True) -> dict[str, 
     products = {}
     for product_id, sku, name, price, active, usual in sql.rows(_PRODUCTS.format(sql.in_list(len(skus))), skus):
         products[sku] = Product(id=product_id, sku=sku, name=name, price_cents=price, active=bool(active), usual_qty=usual)
+    unknown = [{"field": f"lines[{i}].sku", "sku": line.sku, "message": "unknown SKU"}
+               for i, line in enumerate(lines) if line.sku not in products]
+    if unknown:  # as everywhere a SKU is named (receive, adjust, count): not found
+        raise NotFound("Some lines name products that do not exist.", unknown)
     details = []
     for i, line in enumerate(lines):
-        product = products.get(line.sku)
-        if product is None:
-            details.append({"field": f"lines[{i}].sku", "sku": line.sku, "message": "unknown SKU"})
-        elif for_sale and not product.active:
+        product = products[line.sku]
+        if for_sale and not product.active:
             details.append({"field": f"lines[{i}].sku", "sku": line.sku, "message": "product is not for sale"})
-    if details:
-        raise Invalid("Some lines name products that cannot be sold.", details)
+    if details:  # the product's state, not the request, is in the way: a conflict
+        raise Conflict("Some lines name products that are not for sale.", details)
     return products
 
 
@@ -752,10 +754,13 @@ def _filtered(query, settings: Settings, f: OrderFilters):
 
 
 def _encode_cursor(order_id: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{order_id}".encode()).decode().rstrip("=")
+    return str(order_id)
 
 
 def _decode_cursor(cursor: str) -> int:
+    """The id of the last order of the previous page; a cursor of the older base64 form still works."""
+    if cursor.isascii() and cursor.isdigit() and len(cursor) <= 18:
+        return int(cursor)
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, value = raw.split(":", 1)

@@ -7,7 +7,7 @@ import logging
 
 import peewee
 from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from appliance.errors import AppError
 
@@ -56,7 +56,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):
         status = e.code or 500
-        return _render(status, HTTP_SENTENCES.get(status, e.description or "Error."))
+        response = _render(status, HTTP_SENTENCES.get(status, e.description or "Error."))
+        if isinstance(e, MethodNotAllowed) and e.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(e.valid_methods))  # RFC 9110: a 405 says what is
+        return response
 
     @app.errorhandler(peewee.OperationalError)
     def _database_unavailable(e):

@@ -34,9 +34,10 @@ def test_it_names_every_line_that_lacks_stock_and_writes_nothing(api, shop):
     assert stock(api, "TEA")["reserved"] == 0
 
 
-def test_unknown_skus_are_a_422_naming_the_line(api, shop):
+def test_unknown_skus_are_a_404_naming_the_line(api, shop):
+    """As wherever a SKU is named (receive, adjust, count): a product that does not exist is not found."""
     response = api.post("staff", "/orders", json=order_body(("TEA", 1), ("NOPE", 1)))
-    assert response.status_code == 422
+    assert response.status_code == 404
     assert response.get_json()["details"] == [{"field": "lines[1].sku", "sku": "NOPE", "message": "unknown SKU"}]
     assert Order.select().count() == 0
 
@@ -50,7 +51,7 @@ def test_the_same_sku_twice_becomes_one_line(api, shop):
 def test_an_inactive_product_cannot_be_ordered(api, shop):
     assert api.patch("manager", "/products/TEA", json={"active": False}).status_code == 200
     response = api.post("staff", "/orders", json=order_body(("TEA", 1)))
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert response.get_json()["details"][0]["message"] == "product is not for sale"
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Callable
 
 from flask import Blueprint, current_app, g, request, session
 from pydantic import BaseModel, ValidationError
+from werkzeug.routing import PathConverter
 
 from appliance import accounts
 from appliance.errors import BadRequest, Forbidden, Invalid, NotFound, TooLarge, Unauthorized
@@ -37,7 +39,8 @@ class RouteSpec:
     role: str | None            # None: public
     summary: str
     body: type[BaseModel] | None = None
-    query: dict[str, str] = field(default_factory=dict)   # name -> description
+    # name -> description, or (description, JSON schema of the value): typed in openapi.json
+    query: dict[str, str | tuple[str, dict]] = field(default_factory=dict)
     responses: dict[int, str] = field(default_factory=dict)
     endpoint: str = ""
 
@@ -46,7 +49,7 @@ ROUTES: list[RouteSpec] = []
 
 
 def route(method: str, path: str, *, role: str | None, summary: str, body: type[BaseModel] | None = None,
-          query: dict[str, str] | None = None, responses: dict[int, str] | None = None):
+          query: dict[str, str | tuple[str, dict]] | None = None, responses: dict[int, str] | None = None):
     """Declares an API route: Flask rule + role check + body validation + OpenAPI entry.
 
     The view receives the validated body (if any) as keyword `body`.
@@ -69,8 +72,22 @@ def route(method: str, path: str, *, role: str | None, summary: str, body: type[
 
 
 def _flask_rule(path: str) -> str:
-    """{sku} matches across "/": SKUs made before "/" was refused in them stay reachable."""
+    """{sku} matches across "/": SKUs made before "/" was refused in them stay reachable. Under
+    /stock/ it is not one of the fixed routes beside it (/stock/receive, /stock/adjust), so those
+    answer OPTIONS and 405 with their own methods only (the stock of a product so named is in
+    GET /products/<sku>)."""
+    if path.startswith("/stock/"):
+        path = path.replace("{sku}", "<stock_sku:sku>")
     return path.replace("{sku}", "<path:sku>").replace("{", "<").replace("}", ">")
+
+
+class StockSku(PathConverter):
+    regex = r"(?!(?:receive|adjust)$)[^/].*?"
+
+
+@blueprint.record_once
+def _converters(state) -> None:
+    state.app.url_map.converters["stock_sku"] = StockSku
 
 
 # -- authentication and roles -----------------------------------------------------------------
@@ -151,6 +168,10 @@ def _limit_body_size():
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"The request body is larger than {limit} bytes.", [{"limit_bytes": limit}])
     request.max_content_length = limit
+    for name, value in request.args.items(multi=True):
+        if "\x00" in value or "\x00" in name:
+            raise Invalid(f"Query parameter {name!r} cannot contain NUL characters.",
+                          [{"field": name, "message": "NUL character"}])
 
 
 MAX_JSON_DEPTH = 32  # objects and arrays inside each other; deeper bodies are refused (400)
@@ -198,7 +219,7 @@ def raw_json() -> Any:
         raise BadRequest("The request body must be JSON (Content-Type: application/json).")
     data = raw_body()
     try:
-        parsed = json.loads(data)
+        parsed = json.loads(data, parse_float=_number)
     except RecursionError:
         parsed = None
         _too_deep()
@@ -206,12 +227,36 @@ def raw_json() -> Any:
         raise BadRequest(f"The request body is not valid JSON: {e}.") from None
     if _depth_exceeds(parsed, MAX_JSON_DEPTH):
         _too_deep()
+    if b"\\u0000" in data and _has_nul(parsed):  # PostgreSQL cannot store NUL in text
+        raise Invalid("Text in the request body cannot contain NUL characters (\\u0000).",
+                      [{"field": "", "message": "NUL character"}])
     return parsed
+
+
+def _number(text: str) -> int | float:
+    """JSON has one number type: 2.0 is the integer 2 (as JSON Schema says), 2.5 stays a fraction that
+    no integer field takes. Money and quantities are integers, so nothing takes a fraction."""
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value  # exact below 2^53
 
 
 def _too_deep():
     raise BadRequest(f"The request body nests objects or arrays more than {MAX_JSON_DEPTH} deep.",
                      [{"field": "", "message": f"at most {MAX_JSON_DEPTH} levels"}])
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _depth_exceeds(value: Any, allowed: int) -> bool:
@@ -238,9 +283,36 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        raise Invalid("Some fields are not valid.", [
-            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in e.errors()
-        ]) from None
+        details = []
+        for err in e.errors():
+            # A union's members appear in the location by tag ("constrained-int"): not a field name.
+            name = ".".join(str(p) for p in err["loc"] if isinstance(p, int) or _FIELD_NAME.match(str(p)))
+            if {"field": name, "message": err["msg"]} not in details:
+                details.append({"field": name, "message": err["msg"]})
+        raise Invalid("Some fields are not valid.", details) from None
+
+
+def integer_query(description: str, low: int, high: int) -> tuple[str, dict]:
+    """A query parameter read by int_arg(name, default, low, high)."""
+    return description, {"type": "integer", "minimum": low, "maximum": high}
+
+
+def flag_query(description: str) -> tuple[str, dict]:
+    """A query parameter read by flag_arg."""
+    return description, {"type": "string", "enum": ["0", "1"]}
+
+
+def choice_query(description: str, allowed: tuple[str, ...]) -> tuple[str, dict]:
+    return description, {"type": "string", "enum": list(allowed)}
+
+
+def flag_arg(name: str) -> bool:
+    raw = request.args.get(name)
+    if raw is None:
+        return False
+    if raw not in ("0", "1"):
+        raise Invalid(f"Query parameter {name} must be 0 or 1.", [{"field": name, "message": "not 0 or 1"}])
+    return raw == "1"
 
 
 def path_id(raw: str, what: str) -> int:
@@ -248,6 +320,9 @@ def path_id(raw: str, what: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > MAX_ID:
         raise NotFound(f"No {what} {raw}.", [{what: raw}])
     return int(raw)
+
+
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def request_fingerprint() -> str:

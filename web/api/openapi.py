@@ -40,6 +40,8 @@ def build() -> dict:
                                             "description": "Same key and body: the first answer again, nothing new is written "
                                                            "(one order, one payment); same key, other body: 409."})
         paths.setdefault("/api/v1" + spec.path, {})[spec.method.lower()] = operation
+    _no_nul_in_text(paths)
+    _no_nul_in_text(components)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Store Appliance API", "version": appliance.__version__,
@@ -53,11 +55,27 @@ def build() -> dict:
     }
 
 
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _no_nul_in_text(node) -> None:
+    """Every free text refuses NUL (web.api.raw_json; PostgreSQL cannot store it): said in its schema."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not {"pattern", "enum", "format", "const"} & node.keys():
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            _no_nul_in_text(value)
+    elif isinstance(node, list):
+        for value in node:
+            _no_nul_in_text(value)
+
+
 def _parameters(spec) -> list[dict]:
     params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
               for name in re.findall(r"{(\w+)}", spec.path)]
-    params += [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text}
-               for name, text in spec.query.items()]
+    for name, text in spec.query.items():
+        description, schema = text if isinstance(text, tuple) else (text, {"type": "string"})
+        params.append({"name": name, "in": "query", "required": False, "schema": schema, "description": description})
     return params
 
 

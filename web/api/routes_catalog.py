@@ -6,7 +6,7 @@ from flask import jsonify, request
 from appliance import inventory
 from appliance.models import Location, Product
 
-from . import actor, int_arg, route, sees_cost
+from . import actor, flag_arg, flag_query, int_arg, integer_query, route, sees_cost
 from .schemas import AdjustIn, LocationIn, ProductIn, ProductPatch, ReceiveIn
 
 COST_FIELDS = ("cost_cents",)  # left out for staff: cost is for managers, as in the reports
@@ -22,13 +22,15 @@ def product_json(product: Product) -> dict:
 
 @route("GET", "/products", role="staff", summary="List products (filter by text; active only by default). "
                                                  "cost_cents only for managers and admins.",
-       query={"q": "text in SKU, barcode or name", "include_inactive": "1 to include inactive products",
-              "cursor": "next_cursor of the previous page", "limit": "page size (1-500)"})
+       query={"q": ("text in SKU, barcode or name", {"type": "string"}),
+              "include_inactive": flag_query("1 to include inactive products"),
+              "cursor": integer_query("next_cursor of the previous page", 0, 2**62),
+              "limit": integer_query("page size", 1, 500)})
 def list_products():
     limit = int_arg("limit", 100, 1, 500)
     after = int_arg("cursor", 0, 0, 2**62)
     query = Product.select().where(Product.id > after).order_by(Product.id).limit(limit + 1)
-    if request.args.get("include_inactive") != "1":
+    if not flag_arg("include_inactive"):
         query = query.where(Product.active)
     term = (request.args.get("q") or "").strip()
     if term:
@@ -83,7 +85,8 @@ def list_locations():
                                   for l in rows]})
 
 
-@route("POST", "/locations", role="manager", summary="Create a stock location.", body=LocationIn)
+@route("POST", "/locations", role="manager", summary="Create a stock location.", body=LocationIn,
+       responses={201: "created", 409: "the code is taken"})
 def create_location(body: LocationIn):
     loc = inventory.create_location(body.code, body.name, body.pick_order, actor())
     return jsonify({"code": loc.code, "name": loc.name, "pick_order": loc.pick_order, "active": loc.active}), 201

@@ -5,18 +5,19 @@ from flask import current_app, jsonify, request
 
 from appliance import customers, orders
 
-from . import actor, int_arg, path_id, route
+from . import actor, int_arg, integer_query, path_id, route
 from .schemas import CustomerIn, CustomerPatch
 
 
 @route("GET", "/customers", role="staff", summary="Search customers by name, phone or e-mail.",
-       query={"q": "part of name, phone or e-mail", "limit": "at most this many (1-100)"})
+       query={"q": ("part of name, phone or e-mail", {"type": "string"}),
+              "limit": integer_query("at most this many", 1, 100)})
 def search_customers():
     found = customers.search(request.args.get("q", ""), limit=int_arg("limit", 20, 1, 100))
     return jsonify({"customers": [customers.customer_dict(c) for c in found]})
 
 
-@route("POST", "/customers", role="staff", summary="Create a customer.", body=CustomerIn)
+@route("POST", "/customers", role="staff", summary="Create a customer.", body=CustomerIn, responses={201: "created"})
 def create_customer(body: CustomerIn):
     customer = customers.create_customer(body.model_dump(exclude_none=True), actor())
     return jsonify(customers.customer_dict(customer)), 201

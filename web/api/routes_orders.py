@@ -10,8 +10,12 @@ from appliance.errors import Forbidden, Invalid
 from appliance.models import CHANNELS, ORDER_STATUSES
 from appliance.accounts import role_allows
 
-from . import actor, current_principal, int_arg, request_fingerprint, route
+from . import (actor, choice_query, current_principal, flag_arg, flag_query, int_arg, integer_query,
+               request_fingerprint, route)
 from .schemas import NoteIn, OrderIn, PayIn, ReturnIn, ShipIn
+
+
+WHEN = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
 
 
 def _settings():
@@ -22,8 +26,9 @@ def _settings():
        body=OrderIn,
        query={},
        responses={201: "created (or replayed for a repeated Idempotency-Key)",
-                  409: "a line lacks stock, or the Idempotency-Key was used with another body",
-                  422: "invalid lines or unknown SKUs"})
+                  404: "a line names a SKU that does not exist",
+                  409: "a line lacks stock or names a product not for sale, or the Idempotency-Key was used with another body",
+                  422: "invalid lines or payments"})
 def create_order(body: OrderIn):
     idempotency = _idempotency()
     customer = body.customer
@@ -68,32 +73,38 @@ def pay_order(number: str, body: PayIn):
 
 
 @route("GET", "/orders", role="staff", summary="Orders, newest first, with filters and a cursor.",
-       query={"status": "one of " + ", ".join(ORDER_STATUSES), "channel": "one of " + ", ".join(CHANNELS),
-              "customer": "customer id", "from": "created at or after (ISO date or time, UTC)",
-              "to": "created before (ISO date or time, UTC)", "overdue": "1 for overdue orders only",
-              "q": "order number, or part of the customer's name or phone",
-              "cursor": "next_cursor of the previous page", "limit": "page size (1-200)"})
+       query={"status": choice_query("only orders in this status", ORDER_STATUSES),
+              "channel": choice_query("only orders of this channel", CHANNELS),
+              "customer": integer_query("customer id (0: any)", 0, 2**62),
+              "from": ("created at or after (ISO date or date-time; UTC unless it has an offset)", WHEN),
+              "to": ("created before (ISO date or date-time; UTC unless it has an offset)", WHEN),
+              "overdue": flag_query("1 for overdue orders only"),
+              "q": ("order number, or part of the customer's name or phone", {"type": "string"}),
+              "cursor": ("next_cursor of the previous page", {"type": "string", "pattern": "^[0-9]{1,18}$"}),
+              "limit": integer_query("page size", 1, 200)})
 def list_orders():
     filters = orders.OrderFilters(
         status=_choice("status", ORDER_STATUSES), channel=_choice("channel", CHANNELS),
         customer_id=int_arg("customer", 0, 0, 2**62) or None,
         created_from=_when("from"), created_to=_when("to"),
-        overdue=request.args.get("overdue") == "1", query=request.args.get("q") or None)
-    found, next_cursor = orders.list_orders(_settings(), filters, limit=int_arg("limit", 50, 1, 200),
-                                            cursor=request.args.get("cursor") or None)
+        overdue=flag_arg("overdue"), query=request.args.get("q") or None)
+    cursor = request.args.get("cursor")
+    if cursor == "":
+        raise Invalid("The cursor is not valid.", [{"field": "cursor", "message": "use next_cursor from a previous page"}])
+    found, next_cursor = orders.list_orders(_settings(), filters, limit=int_arg("limit", 50, 1, 200), cursor=cursor)
     return jsonify({"orders": found, "next_cursor": next_cursor})
 
 
 def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
     value = request.args.get(name)
-    if value and value not in allowed:
+    if value is not None and value not in allowed:
         raise Invalid(f"Query parameter {name} must be one of {', '.join(allowed)}.", [{"field": name, "message": "unknown value"}])
     return value or None
 
 
 def _when(name: str) -> datetime | None:
     value = request.args.get(name)
-    if not value:
+    if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -7,12 +7,15 @@ from flask import current_app, jsonify, request
 
 from appliance import payments, reports
 from appliance.errors import Invalid
+from appliance.models import CHANNELS
 
-from . import actor, int_arg, route
+from . import actor, choice_query, int_arg, integer_query, route
+from .routes_orders import _choice
 from .schemas import ShiftCloseIn
 
-PERIOD = {"from": "first day (ISO date, the shop's day: shop.timezone; default 29 days before today)",
-          "to": "end day, exclusive (default tomorrow)"}
+DAY = {"type": "string", "format": "date"}
+PERIOD = {"from": ("first day (ISO date, the shop's day: shop.timezone; default 29 days before today)", DAY),
+          "to": ("end day, exclusive (default tomorrow); after from, at most 731 days after it", DAY)}
 
 
 def period() -> reports.Period:
@@ -29,7 +32,7 @@ def period() -> reports.Period:
 
 def _date_arg(name: str, default: date) -> date:
     raw = request.args.get(name)
-    if not raw:
+    if raw is None:
         return default
     try:
         return datetime.fromisoformat(raw).date()  # a date; a time, if given, is ignored
@@ -42,11 +45,11 @@ def _period_fields(p: reports.Period) -> dict:
 
 
 @route("GET", "/reports/sales", role="manager", summary="Sales by day, channel and product for a period.",
-       query=PERIOD | {"channel": "only this channel (by-day figures)"})
+       query=PERIOD | {"channel": choice_query("only this channel (by-day figures)", CHANNELS)})
 def sales_report():
     p = period()
     return jsonify({**_period_fields(p),
-                    "by_day": reports.sales_by_day(p, request.args.get("channel") or None),
+                    "by_day": reports.sales_by_day(p, _choice("channel", CHANNELS)),
                     "by_channel": reports.sales_by_channel(p.start, p.stop),
                     "by_product": reports.sales_by_product(p.start, p.stop)})
 
@@ -87,6 +90,6 @@ def close_shift(body: ShiftCloseIn):
 
 
 @route("GET", "/shifts", role="manager", summary="Shift closes, newest first: takings per method, expected and counted cash.",
-       query={"limit": "how many (1-200)"})
+       query={"limit": integer_query("how many", 1, 200)})
 def list_shifts():
     return jsonify({"shifts": payments.shift_closes(int_arg("limit", 50, 1, 200))})

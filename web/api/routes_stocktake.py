@@ -14,7 +14,7 @@ def _id(raw: str) -> int:
 
 
 @route("POST", "/stocktakes", role="staff", summary="Open a stocktake (count session) for a location.", body=StocktakeIn,
-       responses={409: "one is already open for that location"})
+       responses={201: "opened", 409: "one is already open for that location"})
 def open_stocktake(body: StocktakeIn):
     return jsonify(stocktake.session_dict(stocktake.open_session(body.location, actor()))), 201
 

@@ -14,6 +14,10 @@ from appliance.models import CHANNELS, PAYMENT_METHODS
 # One URL path segment: no "/" (a SKU is part of /products/<sku>); appliance.inventory.SKU_PATTERN.
 Sku = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 Money = dict(ge=0, le=MAX_PRICE_CENTS)
+# Text that must say something: surrounding spaces are stripped, so it needs one character that is not
+# a space (and, like all text, no NUL: web.api.raw_json).
+NONBLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+EMAIL = r"^([^\x00]*@[^\x00]*|\s*)$"  # appliance.customers checks no more than an "@"; blank: none
 Id = dict(ge=1, le=MAX_ID)
 
 
@@ -23,10 +27,10 @@ class Body(BaseModel):
 
 class ProductIn(Body):
     sku: str = Sku
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NONBLANK)
     price_cents: StrictInt = Field(**Money)
     cost_cents: StrictInt = Field(0, **Money)
-    barcode: str | None = Field(None, min_length=1, max_length=64)
+    barcode: str | None = Field(None, min_length=1, max_length=64, pattern=NONBLANK)
     reorder_point: StrictInt = Field(0, ge=0, le=MAX_ON_HAND)
     reorder_qty: StrictInt = Field(0, ge=0, le=MAX_ON_HAND)
     active: StrictBool = True
@@ -35,7 +39,7 @@ class ProductIn(Body):
 class ProductPatch(Body):
     """Only the fields sent change. null is accepted for barcode only (removes it): the others always
     have a value, so an explicit null is a 422 naming the field (the defaults below are never stored)."""
-    name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
+    name: str = Field(None, min_length=1, max_length=200, pattern=NONBLANK)  # type: ignore[assignment]
     price_cents: StrictInt = Field(None, **Money)  # type: ignore[assignment]
     cost_cents: StrictInt = Field(None, **Money)  # type: ignore[assignment]
     barcode: str | None = Field(None, max_length=64)
@@ -45,43 +49,44 @@ class ProductPatch(Body):
 
 
 class ReceiveIn(Body):
-    sku: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=64, pattern=NONBLANK)
     qty: StrictInt = Field(gt=0, le=MAX_MOVE_QTY)
     location: str | None = Field(None, max_length=32)
     reference: str | None = Field(None, max_length=200)
 
 
 class AdjustIn(Body):
-    sku: str = Field(min_length=1, max_length=64)
-    qty: StrictInt = Field(description="Change of on-hand quantity: negative takes stock away.", ge=-MAX_MOVE_QTY, le=MAX_MOVE_QTY)
-    reason: str = Field(min_length=1, max_length=200)
+    sku: str = Field(min_length=1, max_length=64, pattern=NONBLANK)
+    qty: Annotated[StrictInt, Field(ge=-MAX_MOVE_QTY, le=-1)] | Annotated[StrictInt, Field(ge=1, le=MAX_MOVE_QTY)] = Field(
+        description="Change of on-hand quantity, not 0: negative takes stock away.")
+    reason: str = Field(min_length=1, max_length=200, pattern=NONBLANK)
     location: str | None = Field(None, max_length=32)
 
 
 class CustomerIn(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NONBLANK)
     phone: str | None = Field(None, max_length=40)
-    email: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=200, pattern=EMAIL)
     address: str | None = Field(None, max_length=1000)
 
 
 class CustomerPatch(Body):
-    name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]  # null: 422
+    name: str = Field(None, min_length=1, max_length=200, pattern=NONBLANK)  # type: ignore[assignment]  # null: 422
     phone: str | None = Field(None, max_length=40)
-    email: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=200, pattern=EMAIL)
     address: str | None = Field(None, max_length=1000)
 
 
 class CustomerRef(Body):
     id: StrictInt | None = Field(None, **Id)
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=NONBLANK)
     phone: str | None = Field(None, max_length=40)
-    email: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=200, pattern=EMAIL)
     address: str | None = Field(None, max_length=1000)
 
 
 class OrderLineIn(Body):
-    sku: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=64, pattern=NONBLANK)
     qty: StrictInt = Field(gt=0, le=MAX_LINE_QTY)
 
 
@@ -107,7 +112,7 @@ class PayIn(Body):
 
 
 class ReturnLineIn(Body):
-    sku: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=64, pattern=NONBLANK)
     qty: StrictInt = Field(gt=0, le=MAX_LINE_QTY)
 
 
@@ -132,16 +137,16 @@ class NoteIn(Body):
 
 class LocationIn(Body):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=NONBLANK)
     pick_order: StrictInt = Field(100, ge=0, le=10_000)
 
 
 class StocktakeIn(Body):
-    location: str = Field(min_length=1, max_length=32)
+    location: str = Field(min_length=1, max_length=32, pattern=NONBLANK)
 
 
 class CountIn(Body):
-    sku: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=64, pattern=NONBLANK)
     counted: StrictInt = Field(ge=0, le=MAX_ON_HAND)
 
 
