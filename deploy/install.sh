@@ -20,7 +20,7 @@ PREFIX=/opt/appliance
 HOME_DIR=/var/lib/appliance
 
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip openssh-client >/dev/null  # ssh carries the sftp targets
 
 id appliance >/dev/null 2>&1 || useradd --system --home-dir "$HOME_DIR" --shell /usr/sbin/nologin appliance
 mkdir -p "$PREFIX" "$HOME_DIR"

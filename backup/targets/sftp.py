@@ -19,7 +19,7 @@ import paramiko
 from appliance.config import Settings
 
 from ..errors import MissingObject, TargetUnavailable
-from . import ObjectInfo, ProgressFn
+from . import ObjectInfo, ProgressFn, openssh
 from .local import download_to, missing_remote
 
 WRITE_BLOCK = 1024 * 1024  # read from the source at a time; paramiko sends it as pipelined write requests
@@ -60,6 +60,28 @@ class SftpTarget:
     def _connect(self) -> paramiko.SFTPClient:
         if self._sftp is not None:
             return self._sftp
+        ssh = openssh.ssh_binary() if self._cfg.ssh_client != "paramiko" else None
+        if self._cfg.ssh_client == "openssh" and not ssh:
+            raise TargetUnavailable(f"Target {self.name}: ssh_client is openssh but no `ssh` client is installed "
+                                    "(apt-get install openssh-client).")
+        self._sftp = self._over_openssh(ssh) if ssh else self._over_paramiko()
+        self._read_size, self._write_size = _request_sizes(self._sftp)
+        return self._sftp
+
+    def _over_openssh(self, binary: str) -> paramiko.SFTPClient:
+        cfg = self._cfg
+        try:
+            return openssh.open_sftp(cfg, self._key_file, binary)
+        except openssh.SshFailed as e:
+            if e.host_key:
+                raise TargetUnavailable(self._not_pinned()) from None
+            raise TargetUnavailable(f"Target {self.name}: cannot connect to {cfg.host}:{cfg.port}: {e.reason}.") from None
+
+    def _not_pinned(self) -> str:
+        return (f"Target {self.name}: the host key of {self._cfg.host}:{self._cfg.port} is not the pinned one; "
+                "refusing to connect (check backup.targets host_key).")
+
+    def _over_paramiko(self) -> paramiko.SFTPClient:
         cfg = self._cfg
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
@@ -71,21 +93,20 @@ class SftpTarget:
                            look_for_keys=False, allow_agent=False, timeout=cfg.timeout_seconds,
                            banner_timeout=cfg.timeout_seconds, auth_timeout=cfg.timeout_seconds,
                            transport_factory=_transport)
-            self._sftp = client.open_sftp()
-            self._sftp.get_channel().settimeout(cfg.timeout_seconds)
-            self._read_size, self._write_size = _request_sizes(self._sftp)
+            sftp = client.open_sftp()
+            sftp.get_channel().settimeout(cfg.timeout_seconds)
         except paramiko.BadHostKeyException:
             client.close()
-            raise TargetUnavailable(
-                f"Target {self.name}: the host key of {cfg.host}:{cfg.port} is not the pinned one; "
-                "refusing to connect (check backup.targets host_key).") from None
+            raise TargetUnavailable(self._not_pinned()) from None
         except (paramiko.SSHException, OSError, socket.timeout) as e:
             client.close()
             raise TargetUnavailable(f"Target {self.name}: cannot connect to {cfg.host}:{cfg.port}: {_reason(e)}.") from None
         self._client = client
-        return self._sftp
+        return sftp
 
     def close(self) -> None:
+        if self._sftp is not None:
+            self._sftp.close()  # over ssh: ends the client process
         if self._client is not None:
             self._client.close()
         self._client = self._sftp = None

@@ -32,10 +32,11 @@ SIZES = {"empty": 0, "small": 1000, "several-parts": 2 * PART_MIB * MIB + 1234}
 
 # -- targets of each kind ---------------------------------------------------------------------
 
-@pytest.fixture(params=["local", "sftp", "s3"])
+@pytest.fixture(params=["local", "sftp", "sftp-paramiko", "s3"])
 def targets_at(request, configure, home, tmp_path):
     """targets_at("shop1", "shop10") -> one open target of this kind per root, all on one server
-    (one folder, one sshd, one bucket), each root of its own: a folder or a bucket prefix."""
+    (one folder, one sshd, one bucket), each root of its own: a folder or a bucket prefix.
+    `sftp` carries SSH with the system's ssh client, `sftp-paramiko` with paramiko."""
     kind = request.param
     place = _fresh_place(request, kind, tmp_path)
     opened: list[Target] = []
@@ -54,7 +55,7 @@ def _fresh_place(request, kind: str, tmp_path: Path):
     """Where this test's roots live: nothing any other test can see."""
     if kind == "local":
         return tmp_path / "targets"
-    if kind == "sftp":
+    if kind.startswith("sftp"):
         return request.getfixturevalue("sshd_server"), f"contract-{uuid.uuid4().hex[:12]}"
     s3 = request.getfixturevalue("s3_server")
     return s3, s3.new_bucket()
@@ -63,9 +64,9 @@ def _fresh_place(request, kind: str, tmp_path: Path):
 def _spec(kind: str, name: str, place, root: str, home: Path) -> dict:
     if kind == "local":
         return local_target(name, place / root)
-    if kind == "sftp":
+    if kind.startswith("sftp"):
         sshd, folder = place
-        return sftp_target(name, sshd, f"{folder}/{root}")
+        return sftp_target(name, sshd, f"{folder}/{root}", ssh_client="paramiko" if kind == "sftp-paramiko" else "openssh")
     s3, bucket = place
     return s3_target(name, s3, bucket, home, prefix=root, multipart_chunk_mb=PART_MIB)
 

@@ -13,6 +13,7 @@ from backup.models import BackupSet
 from backup.run import run_backup
 from backup.stream import GrowingFile, ProductionFailed
 from backup.targets import backups_on, open_targets
+from backup.targets import openssh
 from backup.targets import sftp as sftp_module
 
 from .helpers import add_incompressible_rows, local_target, s3_target, sftp_target
@@ -94,12 +95,16 @@ def test_a_payload_that_fails_halfway_leaves_nothing_on_any_target(
     assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []  # aborted
 
 
-def test_the_sftp_target_negotiates_aes_gcm_and_the_servers_larger_request_sizes(configure, sshd_server):
-    settings = configure(sftp_target("nas", sshd_server, "negotiated"))
+@pytest.mark.parametrize("client", ["openssh", "paramiko"])
+def test_the_sftp_target_negotiates_aes_gcm_and_the_servers_larger_request_sizes(configure, sshd_server, client):
+    settings = configure(sftp_target("nas", sshd_server, "negotiated", ssh_client=client))
     nas = open_targets(settings)[0]
     try:
         nas.list()
-        assert nas._client.get_transport().local_cipher.endswith("-gcm@openssh.com")
+        if client == "paramiko":
+            assert nas._client.get_transport().local_cipher.endswith("-gcm@openssh.com")
+        else:  # the ssh client's own choice, with AES-GCM moved first
+            assert f"Ciphers={openssh.CIPHERS}" in nas._sftp.sock.process.args and openssh.CIPHERS.startswith("^aes128-gcm")
         # OpenSSH states 255 KiB for both (limits@openssh.com)
         assert (nas._read_size, nas._write_size) == (sftp_module.MAX_REQUEST, sftp_module.MAX_REQUEST)
     finally:
