@@ -4,7 +4,11 @@ only the files Litestream's restore plan reads — the newest snapshot and the f
 furthest — and has every acknowledged order; a restore as of a time still downloads every file."""
 from __future__ import annotations
 
+import json
+import subprocess
+
 from backup import replication, sealed_replica
+from backup.replication.config import child_env, database_path, litestream_binary, write_config
 
 from tests.servers.waiting import wait_for
 
@@ -31,6 +35,15 @@ def test_ties_go_to_the_lower_start_then_the_higher_level_and_a_gap_is_reported(
     plan, gap = sealed_replica.restore_plan([key(9, 1, 10), key(0, 11, 12), key(0, 14, 15)])
     assert plan == [key(9, 1, 10), key(0, 11, 12)] and gap == 12
     assert sealed_replica.chain_gap([key(0, 1, 3), key(0, 4, 4)]) is None
+
+
+def litestreams_own_plan(settings, tmp_path) -> list[str]:
+    """`litestream restore -dry-run` over the box's outbox (the replica's files, unsealed), as remote keys."""
+    config = write_config(settings, tmp_path / "dry-run.yml")
+    done = subprocess.run([litestream_binary(settings), "restore", "-dry-run", "-json", "-config", str(config),
+                           "-o", str(tmp_path / "dry-run.db"), str(database_path(settings))],
+                          capture_output=True, text=True, env=child_env(), check=True)
+    return [f"{f['level']}/{f['name'][:-len('.ltx')]}{sealed_replica.SEALED_SUFFIX}" for f in json.loads(done.stdout)["files"]]
 
 
 class CountingReplica:
@@ -76,7 +89,7 @@ def test_a_restore_downloads_the_plan_and_has_every_acknowledged_order(shop, con
 
     files = [k for k in log["listed"] if sealed_replica.REMOTE_KEY.match(k)]
     planned = [k for k in log["downloaded"] if k != sealed_replica.INDEX_KEY]
-    assert planned == sealed_replica.restore_plan(files)[0]
+    assert planned == sealed_replica.restore_plan(files)[0] == litestreams_own_plan(settings, tmp_path)
     assert len(planned) < len(files)  # the first sync's level-0 file is in the snapshot too
     assert set(acknowledged) <= order_numbers(tmp_path / "newest.db") and newest.missing is None
 
