@@ -33,6 +33,9 @@ PAGES = [
     ("/customers/<int:customer_id>", "staff"),
     ("/account/password", "staff"),
     ("/import", "manager"),
+    ("/products", "manager"),
+    ("/products/new", "manager"),
+    ("/products/<sku>", "manager"),
     ("/reports", "manager"),
     ("/reports/uptime", "manager"),
     ("/reports/uptime/download", "manager"),
@@ -56,6 +59,8 @@ FORMS = [
     ("/orders/<pending>/cancel", "manager"),
     ("/orders/<number>/return", "manager"),
     ("/import", "manager"),
+    ("/products/new", "manager"),
+    ("/products/<sku>", "manager"),
     ("/admin/users", "admin"),
     ("/admin/users/<username>/role", "admin"),
     ("/admin/tokens", "admin"),
@@ -101,7 +106,7 @@ def _sample(settings) -> dict:
          "rto_budget_seconds": 900})
     return {"runbook_id": "disk-full", "run_id": "rb-20261202T000000Z-role",
             "number": order.number, "pending": pending.number, "int:session_id": session.id,
-            "int:customer_id": customer.id, "username": "sam", "int:run_id": run.id, "operation": "backup.run"}
+            "int:customer_id": customer.id, "sku": "TEA", "username": "sam", "int:run_id": run.id, "operation": "backup.run"}
 
 
 @pytest.fixture

@@ -26,14 +26,14 @@ def settings() -> Settings:
 def register(app: Flask) -> None:
     from web import errors
 
-    from . import (admin, auth, customers, drills, failover, imports, operations, ops, orders, receipts, reports,
-                   runbooks, stock, stocktake, uptime)
+    from . import (admin, auth, customers, drills, failover, imports, operations, ops, orders, products, receipts,
+                   reports, runbooks, stock, stocktake, uptime)
     from .errors import render_error_page
 
     security.install(app)
     errors.html_error_handler = render_error_page
-    for module in (auth, orders, receipts, stock, stocktake, customers, imports, reports, uptime, drills, admin, ops,
-                   operations, runbooks, failover):
+    for module in (auth, orders, receipts, stock, stocktake, customers, products, imports, reports, uptime, drills,
+                   admin, ops, operations, runbooks, failover):
         app.register_blueprint(module.blueprint)
 
     app.add_template_filter(money)

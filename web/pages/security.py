@@ -182,6 +182,7 @@ NAVIGATION = [
     NavItem("Stock", "stock.stock_page", "staff"),
     NavItem("Stocktake", "stocktake.stocktake_list", "staff"),
     NavItem("Customers", "customers.customer_list", "staff"),
+    NavItem("Products", "products.product_list", "manager"),
     NavItem("Import", "imports.import_page", "manager"),
     NavItem("Reports", "reports.dashboard", "manager"),
     NavItem("Users", "admin.users", "admin"),

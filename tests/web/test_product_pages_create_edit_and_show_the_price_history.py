@@ -1,0 +1,77 @@
+"""Managers create and edit products from the pages; each change lands in the audit trail and the
+product page shows the price history from it. Bad input is said on its field and nothing is saved."""
+from __future__ import annotations
+
+from appliance import audit
+from appliance.models import AuditEvent, Product
+
+from .web_helpers import post_form
+
+FULL = {"sku": "TEA-GREEN", "name": "Green tea", "barcode": "4006381333931", "price": "4.50", "cost": "1,75",
+        "reorder_point": "5", "reorder_qty": "24", "active": "1"}
+
+
+def test_a_manager_creates_a_product_with_every_field(manager):
+    response = post_form(manager, "/products/new", FULL)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/products/TEA-GREEN")
+    product = Product.get(Product.sku == "TEA-GREEN")
+    assert (product.name, product.barcode, product.price_cents, product.cost_cents) == ("Green tea", "4006381333931", 450, 175)
+    assert (product.reorder_point, product.reorder_qty, product.active) == (5, 24, True)
+    event = AuditEvent.get(AuditEvent.action == "product.create")
+    assert (event.actor, event.entity_id) == ("maria", "TEA-GREEN")
+
+
+def test_changing_the_price_is_audited_and_shown_in_the_history(manager):
+    post_form(manager, "/products/new", FULL)
+    response = post_form(manager, "/products/TEA-GREEN", {**FULL, "price": "5.25"})
+    assert response.status_code == 302
+    assert Product.get(Product.sku == "TEA-GREEN").price_cents == 525
+    post_form(manager, "/products/TEA-GREEN", {**FULL, "price": "5.25", "name": "Green tea, loose"})  # no price change
+    page = manager.get("/products/TEA-GREEN").get_data(as_text=True)
+    history = page.split('id="price-history"')[1]
+    assert history.index("5.25") < history.index("4.50")  # newest first
+    assert history.count("<tr><td>") == 2  # creation and one price change; the rename is no price change
+    assert audit.verify().ok
+
+
+def test_deactivating_keeps_the_product_and_the_filter_finds_it(manager, make_product):
+    make_product("MUG", name="Mug")
+    make_product("CUP", name="Cup")
+    post_form(manager, "/products/MUG", {"name": "Mug", "price": "2.50", "cost": "0"})  # no 'active' ticked
+    assert Product.get(Product.sku == "MUG").active is False
+    active = manager.get("/products").get_data(as_text=True)
+    inactive = manager.get("/products?active=inactive").get_data(as_text=True)
+    assert ">CUP<" in active and ">MUG<" not in active
+    assert ">MUG<" in inactive and ">CUP<" not in inactive
+    found = manager.get("/products?active=all&q=mu").get_data(as_text=True)
+    assert ">MUG<" in found and ">CUP<" not in found
+
+
+def test_bad_input_is_said_on_its_field_and_nothing_is_saved(manager, make_product):
+    make_product("MUG", barcode="111")
+    for changes, field, words in ((({"price": "4.5.0"}), "price", "Enter an amount like 12.50."),
+                                  ({"name": " "}, "name", "Required."),
+                                  ({"reorder_point": "-1"}, "reorder_point", "Must be at least 0."),
+                                  ({"sku": "a/b"}, "sku", "not a valid SKU"),
+                                  ({"barcode": "111"}, "barcode", "Barcode 111 already belongs to MUG.")):
+        response = post_form(manager, "/products/new", {**FULL, **changes})
+        body = response.get_data(as_text=True)
+        assert response.status_code in (409, 422), changes
+        assert f'id="{field}-error"' in body and words in body, changes
+        assert f'value="{FULL["name"]}"' in body or field == "name"  # what was typed stays
+    assert not Product.select().where(Product.sku.in_(["TEA-GREEN", "a/b"])).exists()
+    response = post_form(manager, "/products/MUG", {"name": "Mug", "price": "99999999999"})
+    assert response.status_code == 422 and 'id="price-error"' in response.get_data(as_text=True)
+    assert Product.get(Product.sku == "MUG").price_cents == 250
+
+
+def test_staff_cannot_create_or_edit_products(staff, make_product):
+    make_product("MUG")
+    assert staff.get("/products").status_code == 403
+    assert post_form(staff, "/products/new", FULL).status_code == 403
+    assert post_form(staff, "/products/MUG", {"name": "x", "price": "0"}).status_code == 403
+    assert Product.get(Product.sku == "MUG").price_cents == 250
+
+
+def test_an_unknown_product_is_a_404(manager):
+    assert manager.get("/products/NOPE").status_code == 404

@@ -1,0 +1,168 @@
+"""Products for managers: a list to search and filter, forms to create and edit, the price history.
+
+Every change goes through appliance.inventory (create_product / update_product), which judges the
+values and writes the audit trail; the product page reads its price and cost history back from that
+trail. Money is typed as people type it (12.50, 12,50 or 12) and kept in integer cents.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from appliance import inventory
+from appliance.errors import AppError
+from appliance.models import AuditEvent, Product
+
+from .forms import FORM, FormError, field_errors, whole_number
+from .payment_forms import money_cents, money_text
+from .security import requires
+
+blueprint = Blueprint("products", __name__)
+
+PAGE_SIZE = 50
+ACTIVE_FILTERS = {"active": "Active only", "inactive": "Inactive only", "all": "All"}
+FIELDS = ("sku", "name", "barcode", "price", "cost", "reorder_point", "reorder_qty", "active")
+
+
+@blueprint.get("/products")
+@requires("manager")
+def product_list():
+    term = (request.args.get("q") or "").strip()
+    shown = request.args.get("active", "active")
+    if shown not in ACTIVE_FILTERS:
+        shown = "active"
+    raw_page = request.args.get("page", "1")
+    page = max(1, int(raw_page)) if raw_page.isdigit() else 1
+    query = Product.select().order_by(Product.sku)
+    if shown != "all":
+        query = query.where(Product.active == (shown == "active"))
+    if term:
+        query = query.where(Product.sku.contains(term) | Product.name.contains(term) | (Product.barcode == term))
+    rows = list(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
+    return render_template("products/list.html", products=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE,
+                           term=term, shown=shown, filters=ACTIVE_FILTERS, page=page)
+
+
+@blueprint.get("/products/new")
+@requires("manager")
+def new_product():
+    return render_template("products/form.html", product=None, form={"active": "1"}, errors={}, history=[])
+
+
+@blueprint.post("/products/new")
+@requires("manager")
+def create_product():
+    try:
+        data = _read_form(new=True)
+        product = inventory.create_product(data, g.user.username)
+    except FormError as e:
+        return _form_again(None, {e.field: e.message})
+    except AppError as e:
+        return _form_again(None, _errors_of(e), e.status)
+    flash(f"Created {product.sku} ({product.name}).", "success")
+    return redirect(url_for(".edit_product", sku=product.sku))
+
+
+@blueprint.get("/products/<sku>")
+@requires("manager")
+def edit_product(sku: str):
+    product = _product(sku)
+    return render_template("products/form.html", product=product, form=_form_of(product), errors={},
+                           history=price_history(product.sku))
+
+
+@blueprint.post("/products/<sku>")
+@requires("manager")
+def update_product(sku: str):
+    product = _product(sku)
+    try:
+        changes = _read_form(new=False)
+        inventory.update_product(product.sku, changes, g.user.username)
+    except FormError as e:
+        return _form_again(product, {e.field: e.message})
+    except AppError as e:
+        return _form_again(product, _errors_of(e), e.status)
+    flash(f"Saved {product.sku}.", "success")
+    return redirect(url_for(".edit_product", sku=product.sku))
+
+
+def _product(sku: str) -> Product:
+    product = Product.get_or_none(Product.sku == sku)
+    if product is None:
+        abort(404)
+    return product
+
+
+def _form_again(product: Product | None, errors: dict, status: int = 422):
+    errors.setdefault(FORM, "Nothing was saved: correct the fields marked below.")
+    return render_template("products/form.html", product=product, form=request.form, errors=errors,
+                           history=price_history(product.sku) if product else []), status
+
+
+def _errors_of(error: AppError) -> dict:
+    """The domain's refusal on the form's fields (price_cents → price; a conflict names its field)."""
+    errors = field_errors(error, {"price_cents": "price", "cost_cents": "cost"})
+    for detail in error.details:
+        if isinstance(detail, dict) and "field" not in detail:
+            for key in detail:
+                if key in FIELDS:
+                    errors[key] = error.message
+    return errors
+
+
+def _money(name: str, required: bool) -> int | None:
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        if required:
+            raise FormError(name, "Required.")
+        return None
+    cents = money_cents(raw)
+    if cents is None:
+        raise FormError(name, "Enter an amount like 12.50.")
+    return cents
+
+
+def _read_form(new: bool) -> dict:
+    form = request.form
+    data: dict = {}
+    if new:
+        data["sku"] = (form.get("sku") or "").strip()
+        if not data["sku"]:
+            raise FormError("sku", "Required.")
+    name = (form.get("name") or "").strip()
+    if not name:
+        raise FormError("name", "Required.")
+    data["name"] = name
+    data["barcode"] = (form.get("barcode") or "").strip() or None
+    data["price_cents"] = _money("price", required=True)
+    cost = _money("cost", required=False)
+    data["cost_cents"] = cost or 0
+    data["reorder_point"] = whole_number("reorder_point", low=0, required=False) or 0
+    data["reorder_qty"] = whole_number("reorder_qty", low=0, required=False) or 0
+    data["active"] = form.get("active") == "1"
+    return data
+
+
+def _form_of(product: Product) -> dict:
+    return {"sku": product.sku, "name": product.name, "barcode": product.barcode or "",
+            "price": money_text(product.price_cents), "cost": money_text(product.cost_cents),
+            "reorder_point": str(product.reorder_point), "reorder_qty": str(product.reorder_qty),
+            "active": "1" if product.active else ""}
+
+
+def price_history(sku: str) -> list[dict]:
+    """Each price or cost the product has had, newest first, from the audit trail: when, who, what."""
+    events = (AuditEvent.select().where((AuditEvent.entity == "product") & (AuditEvent.entity_id == sku)
+                                         & AuditEvent.action.in_(("product.create", "product.update")))
+              .order_by(AuditEvent.id))
+    history = []
+    for event in events:
+        before = json.loads(event.before) if event.before else {}
+        after = json.loads(event.after) if event.after else {}
+        price, cost = after.get("price_cents"), after.get("cost_cents")
+        if event.action == "product.update" and price == before.get("price_cents") and cost == before.get("cost_cents"):
+            continue
+        history.append({"at": event.at, "actor": event.actor, "price_cents": price, "cost_cents": cost,
+                        "was_price_cents": before.get("price_cents"), "was_cost_cents": before.get("cost_cents")})
+    return history[::-1]
