@@ -509,6 +509,86 @@ class _NotAsIndexed(_ListingChanged):
     """A downloaded file's SHA-256 differs from the one the signed index lists."""
 
 
+@dataclass
+class MirrorReport:
+    newest_txid: int               # the newest transaction the replica holds
+    newest_time: float | None      # its capture time (epoch seconds), once the mirror holds its file
+    downloaded: int                # files fetched by this pass
+    missing: str | None = None     # the signed index lists newer files than the replica holds
+
+
+class Mirror:
+    """A follower's unsealed copy of the replica in `into` (a Litestream file replica that
+    `litestream restore -f` reads), brought up to date by `sync` a pass at a time: the restore plan
+    while nothing is applied yet, then every file newer than what is applied, at any level (follow
+    mode applies level 0 and bridges a gap from the higher levels); files at or below what is
+    applied are removed, the snapshot too (Litestream refuses to resume past the newest snapshot it
+    sees). Each file appears whole (unsealed under another name, then renamed)."""
+
+    def __init__(self, settings: Settings, target_settings, location: str, description: str,
+                 encryption_key: bytes, into: Path):
+        self.into, self.description, self._key = into, description, encryption_key
+        self._target = open_replica_target(settings, target_settings, location)
+        self._times: dict[int, float] = {}  # max TXID -> capture time of the files this mirror fetched
+
+    def held(self) -> dict[str, Path]:
+        found = {}
+        for level in (self.into / "ltx").glob("*"):
+            for plain in level.glob("*.ltx"):
+                if level.name.isdigit() and LOCAL_NAME.match(plain.name):
+                    found[remote_key(int(level.name), plain.name)] = plain
+        return found
+
+    def sync(self, applied: int | None) -> MirrorReport:
+        """One pass; `applied`: the TXID the follower has applied (None: it has not restored yet)."""
+        index = _fetch_index(self._target, self._download_path, self._key)
+        keys = [k for k in self._target.list() if REMOTE_KEY.match(k)]
+        if not keys:
+            raise BackupError(f"The replica {self.description} holds no files: nothing to follow.")
+        plan, gap = restore_plan(keys)
+        held = self.held()
+        if applied is None:
+            wanted = [] if gap is not None else plan  # a listing read mid-change: the next pass
+        else:
+            wanted = [k for k in keys if not k.startswith(f"{SNAPSHOT_LEVEL}/") and max_txid(k) > applied]
+            for key in set(held) - set(wanted):  # applied, or compacted away
+                if max_txid(key) <= applied or key not in keys:
+                    held.pop(key).unlink(missing_ok=True)
+        new = sorted((k for k in wanted if k not in held), key=lambda k: (_min_txid(k), max_txid(k)))
+        try:
+            _download(self._target, new, held, {}, self.into, self._download_path, self.description, self._key,
+                      show_progress=False)
+        except MissingObject:
+            pass  # compacted away between the listing and the download: the next pass lists again
+        for key in new:
+            if key in held:
+                self._times[max_txid(key)] = ltx_time(held[key])
+        newest = max(map(max_txid, keys))
+        missing = None
+        if isinstance(index, dict) and index.get("newest_txid", 0) > newest:
+            missing = (f"The replica {self.description} ends at transaction {newest} but its signed index lists "
+                       f"files up to transaction {index['newest_txid']}.")
+        newest_time = self._times.get(newest)
+        if newest_time is None and isinstance(index, dict) and index.get("newest_txid") == newest:
+            newest_time = index.get("newest_time")
+        return MirrorReport(newest, newest_time, len(new), missing)
+
+    def capture_time(self, txid: int) -> float | None:
+        """When the transaction `txid` was captured, if a file this mirror fetched ends there."""
+        return self._times.get(txid)
+
+    @property
+    def _download_path(self) -> Path:
+        return self.into.with_name(self.into.name + ".download")
+
+    def close(self) -> None:
+        self._target.close()
+
+
+def _min_txid(key: str) -> int:
+    return int(REMOTE_KEY.match(key).group(2), 16)
+
+
 def restore_plan(keys: list[str]) -> tuple[list[str], int | None]:
     """The files Litestream's restore reads for the newest state, as its CalcRestorePlan picks them
     (v0.5): the newest snapshot, then again and again the file at any level that reaches furthest
@@ -546,17 +626,19 @@ def _download(target, keys: list[str], held: dict[str, Path], sealed: dict[str, 
         level, name = key.split("/")
         plain = into / "ltx" / level / (name[:-len(SEALED_SUFFIX)] + ".ltx")
         plain.parent.mkdir(parents=True, exist_ok=True)
+        opening = plain.with_name(plain.name + ".opening")  # a follower's Litestream lists only whole files
         with downloading(target, key, download, progress) as reader:  # unsealed as it arrives
             hashed = _HashingReader(reader)
             try:
-                unseal(hashed, plain, encryption_key, f"the replica file {key}", key)
+                unseal(hashed, opening, encryption_key, f"the replica file {key}", key)
             except CorruptCopy as e:
                 raise BackupError(f"{e.message} The replica {description} was sealed with another backup key "
                                   "(keys/backup.key must be the one of the box that made it), or the file "
                                   "was damaged. Nothing was changed.") from None
             hashed.drain()
         sealed[key] = (format_of(hashed.head), hashed.sha.hexdigest())
-        captured = ltx_time(plain)
-        os.utime(plain, (captured, captured))  # restore --as-of goes by the file times
+        captured = ltx_time(opening)
+        os.utime(opening, (captured, captured))  # restore --as-of goes by the file times
+        os.replace(opening, plain)
         held[key] = plain
     progress.finish()

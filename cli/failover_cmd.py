@@ -1,4 +1,5 @@
-"""`appliance failover status|promote|demote|run`: the pair's leader lease (see docs/failover.md)."""
+"""`appliance failover status|promote|demote|holds|run|follow`: the pair's leader lease and the
+standby's copy of the primary's database (see docs/failover.md)."""
 from __future__ import annotations
 
 import json
@@ -40,6 +41,11 @@ def status(app: CliContext, as_json: bool) -> None:
     click.echo(f"lease:     {lease}")
     click.echo(f"fenced:    {'yes: ' + report['fenced_reason'] if report['fenced'] else 'no'}")
     click.echo(f"members:   {report['members_reachable']} of {len(report['members'])} reachable")
+    if report["standby"]:
+        s = report["standby"]
+        lag = "unknown" if s["lag_seconds"] is None else f"{s['lag_seconds']:.1f} s"
+        click.echo(f"standby:   {'following' if s['following'] else 'stopped'}, applied transaction "
+                   f"{s['applied_txid']} of {s['newest_txid']}, lag {lag}" + (f"; {s['error']}" if s["error"] else ""))
     for url, state in report["members"].items():
         click.echo(f"  {url}: {state}")
 
@@ -87,3 +93,24 @@ def run(app: CliContext) -> None:
     from failover.holder import run_until_signalled
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     run_until_signalled(_settings(app, database=False))
+
+
+@command.command("follow")
+@pass_app
+def follow(app: CliContext) -> None:
+    """Keep this standby's copy of the primary's database current from the replica, until stopped.
+
+    One per standby box (a systemd unit); a promotion stops it and applies what it has received.
+    """
+    import signal
+
+    from failover.standby import Follower
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    settings = _settings(app, database=False)
+    if not settings.backup.replication.target:
+        raise click.ClickException("A standby follows the primary's replica: set [backup.replication] target to the "
+                                   "target the primary replicates to (both boxes share the [backup] section and key).")
+    follower = Follower(settings)
+    signal.signal(signal.SIGTERM, lambda *_: follower.stop())
+    signal.signal(signal.SIGINT, lambda *_: follower.stop())
+    follower.run()

@@ -9,6 +9,7 @@ from appliance import fencing
 from appliance.config import Settings
 from appliance.errors import Conflict, ServiceUnavailable
 
+from . import standby
 from .holder import DEMOTED_FILE, STATE_FILE, home_epoch, keys
 from .quorum import Quorum, QuorumUnavailable
 
@@ -66,6 +67,7 @@ def status(settings: Settings) -> dict:
         "members": members,
         "members_reachable": sum(1 for v in members.values() if v == "ok"),
         "quorum_error": quorum_error,
+        "standby": standby.read_facts(settings),  # the follower's last pass (None: this box does not follow)
     }
 
 
