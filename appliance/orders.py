@@ -8,7 +8,6 @@ row changed, so two clerks pressing "ship" at once cannot both ship.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from .config import Settings
 from .db import is_postgres, write_transaction
 from .errors import BadRequest, Conflict, IllegalTransition, InsufficientStock, Invalid, NotFound
 from .inventory import Level, Movement, apply_movements, levels_for, line_allocations, plan_reservation
+from .idempotency import client_scoped_key
 from .limits import MAX_LINE_QTY, MAX_ORDER_TOTAL_CENTS, MAX_PRICE_CENTS
 from .models import CHANNELS, Customer, IdempotencyKey, Order, OrderEvent, OrderLine, Payment, Product, utcnow
 
@@ -55,17 +55,6 @@ class Idempotency:
     def of_client(cls, client: str, key: str, request_hash: str) -> "Idempotency":
         """A client's Idempotency-Key, kept apart from every other client's (as payment APIs do)."""
         return cls(client_scoped_key(client, key), request_hash)
-
-
-def client_scoped_key(client: str, key: str) -> str:
-    """The stored form of a client's key: "<len>:<client>:<key>" (the length keeps it unambiguous),
-    with the key as its sha256 when that would not fit the 255-character column. `client` is who the
-    audit log names (a username or "token:<name>"); schema v7 rewrote older keys so with their orders'
-    creators. Keys of the pages' own forms ("web:…") are made by the server and are not scoped."""
-    stored = f"{len(client)}:{client}:{key}"
-    if len(stored) > 255:
-        stored = f"{len(client)}:{client}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
-    return stored
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def _v7_idempotency_keys_per_client() -> None:
     """Idempotency-Keys are per client (appliance.orders.client_scoped_key): a key stored before is
     rewritten with the client that used it (its order's creator, its payment's actor), so a retry
     across the upgrade still finds its first answer."""
-    from .orders import client_scoped_key
+    from .idempotency import client_scoped_key
     from .models import IdempotencyKey, Order
     rows = (IdempotencyKey.select(IdempotencyKey.id, IdempotencyKey.key, Order.created_by)
             .join(Order, on=(IdempotencyKey.order == Order.id)).tuples())

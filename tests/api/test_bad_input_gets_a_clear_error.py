@@ -37,9 +37,10 @@ def test_a_body_that_is_not_an_object_is_a_422(api, shop):
     assert response.status_code == 422
 
 
-def test_a_body_without_json_content_type_is_a_400(api, shop):
+def test_a_body_without_json_content_type_is_a_415(api, shop):
     response = api.post("staff", "/orders", data="channel=store", content_type="application/x-www-form-urlencoded")
-    assert response.status_code == 400
+    assert response.status_code == 415
+    assert "Content-Type: application/json" in response.get_json()["error"]
 
 
 def test_an_oversized_body_is_a_413(api, shop, settings):

@@ -19,10 +19,14 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.routing import PathConverter
 
 from appliance import accounts
-from appliance.errors import BadRequest, Forbidden, Invalid, NotFound, TooLarge, Unauthorized
+from appliance.errors import AppError, BadRequest, Forbidden, Invalid, NotFound, TooLarge, Unauthorized
 from appliance.limits import MAX_ID
 
 blueprint = Blueprint("api", __name__)
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
 
 
 @dataclass(frozen=True)
@@ -43,19 +47,22 @@ class RouteSpec:
     query: dict[str, str | tuple[str, dict]] = field(default_factory=dict)
     responses: dict[int, str] = field(default_factory=dict)
     endpoint: str = ""
+    answer: str | None = None   # the 2xx body's schema: a name in web.api.responses.SCHEMAS
 
 
 ROUTES: list[RouteSpec] = []
 
 
 def route(method: str, path: str, *, role: str | None, summary: str, body: type[BaseModel] | None = None,
-          query: dict[str, str | tuple[str, dict]] | None = None, responses: dict[int, str] | None = None):
+          query: dict[str, str | tuple[str, dict]] | None = None, responses: dict[int, str] | None = None,
+          answer: str | None = None):
     """Declares an API route: Flask rule + role check + body validation + OpenAPI entry.
 
     The view receives the validated body (if any) as keyword `body`.
     """
     def decorate(view: Callable) -> Callable:
-        spec = RouteSpec(method, path, role, summary, body, query or {}, responses or {}, endpoint=view.__name__)
+        spec = RouteSpec(method, path, role, summary, body, query or {}, responses or {}, endpoint=view.__name__,
+                         answer=answer)
         ROUTES.append(spec)
 
         @wraps(view)
@@ -216,7 +223,8 @@ def _drain(stream, at_most: int) -> None:
 
 def raw_json() -> Any:
     if not request.mimetype == "application/json":
-        raise BadRequest("The request body must be JSON (Content-Type: application/json).")
+        raise UnsupportedMediaType("The request body must be JSON (Content-Type: application/json).",
+                                   [{"field": "Content-Type", "message": "expected application/json"}])
     data = raw_body()
     try:
         parsed = json.loads(data, parse_float=_number)

@@ -1,26 +1,25 @@
 """/api/v1/openapi.json, built from the route registry and the pydantic body models."""
 from __future__ import annotations
 
+import copy
 import re
 
 from flask import jsonify
 
 import appliance
 
-from . import ROUTES, route
+from . import ROUTES, responses, route
 
 ERROR_SCHEMA = {
     "type": "object", "required": ["error", "details"],
     "properties": {"error": {"type": "string", "description": "One sentence saying what went wrong."},
                    "details": {"type": "array", "items": {}}},
 }
-STANDARD_ERRORS = {400: "malformed request", 401: "no or bad token", 403: "role not allowed",
-                   404: "not found", 413: "body too large", 422: "invalid fields"}
 
 
 def build() -> dict:
     paths: dict = {}
-    components: dict = {"Error": ERROR_SCHEMA}
+    components: dict = {"Error": ERROR_SCHEMA, **copy.deepcopy(responses.SCHEMAS)}
     for spec in ROUTES:
         operation = {"summary": spec.summary, "operationId": spec.endpoint,
                      "parameters": _parameters(spec), "responses": _responses(spec)}
@@ -80,19 +79,31 @@ def _parameters(spec) -> list[dict]:
 
 
 def _responses(spec) -> dict:
-    ok = "201" if spec.method == "POST" and 201 in spec.responses else "200"
-    responses = {ok: {"description": spec.responses.get(int(ok), "OK"),
-                      "content": {"application/json": {"schema": {"type": "object"}}}}}
-    errors = dict(STANDARD_ERRORS)
-    if spec.role is None:
-        errors = {}
-    errors.update({code: text for code, text in spec.responses.items() if code >= 400})
-    for code, text in errors.items():
-        responses[str(code)] = {"description": text, "content": {"application/json": {
+    ok = "201" if 201 in spec.responses else "200"
+    schema = responses.ref(spec.answer) if spec.answer else {"type": "object"}
+    answers = {ok: {"description": spec.responses.get(int(ok), "OK"), "content": {"application/json": {"schema": schema}}}}
+    if ok == "201" and spec.path == "/orders":
+        answers[ok]["headers"] = {
+            "Location": {"description": "The order's address.", "schema": {"type": "string"}},
+            "Idempotent-Replayed": {"description": "true when this is the answer to an earlier request with the same "
+                                                   "Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}}}
+    errors: dict[int, str] = {}
+    if spec.role is not None:
+        errors |= {401: "no or bad token", 403: "role not allowed"}
+    if spec.body is not None:
+        errors |= {400: "the body is not JSON, or nests deeper than 32", 413: "body too large",
+                   415: "the body is not application/json", 422: "invalid fields"}
+    if spec.query:
+        errors[422] = errors.get(422, "invalid query parameters")
+    if "{" in spec.path or spec.body is not None:
+        errors[404] = "not found"
+    errors |= {code: text for code, text in spec.responses.items() if code >= 400}
+    for code, text in sorted(errors.items()):
+        answers[str(code)] = {"description": text, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Error"}}}}
-    return responses
+    return answers
 
 
-@route("GET", "/openapi.json", role=None, summary="This document.")
+@route("GET", "/openapi.json", role=None, summary="This document.", answer="OpenAPI")
 def openapi_document():
     return jsonify(build())

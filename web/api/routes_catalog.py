@@ -25,7 +25,7 @@ def product_json(product: Product) -> dict:
        query={"q": ("text in SKU, barcode or name", {"type": "string"}),
               "include_inactive": flag_query("1 to include inactive products"),
               "cursor": integer_query("next_cursor of the previous page", 0, 2**62),
-              "limit": integer_query("page size", 1, 500)})
+              "limit": integer_query("page size", 1, 500)}, answer="ProductPage")
 def list_products():
     limit = int_arg("limit", 100, 1, 500)
     after = int_arg("cursor", 0, 0, 2**62)
@@ -42,43 +42,43 @@ def list_products():
 
 
 @route("POST", "/products", role="manager", summary="Create a product.", body=ProductIn,
-       responses={201: "created", 409: "SKU or barcode already used"})
+       responses={201: "created", 409: "SKU or barcode already used"}, answer="Product")
 def create_product(body: ProductIn):
     product = inventory.create_product(body.model_dump(), actor())
     return jsonify(product_json(product)), 201
 
 
-@route("GET", "/products/{sku}", role="staff", summary="One product with its stock; cost_cents only for managers and admins.")
+@route("GET", "/products/{sku}", role="staff", summary="One product with its stock; cost_cents only for managers and admins.", answer="ProductWithStock")
 def get_product(sku: str):
     product = inventory.product_by_sku(sku)
     return jsonify(product_json(product) | {"stock": inventory.stock_summary(product)})
 
 
 @route("PATCH", "/products/{sku}", role="manager", summary="Change a product's name, price, barcode, reorder settings or active flag.",
-       body=ProductPatch)
+       body=ProductPatch, answer="Product")
 def patch_product(sku: str, body: ProductPatch):
     product = inventory.update_product(sku, body.model_dump(exclude_unset=True), actor())
     return jsonify(product_json(product))
 
 
-@route("GET", "/stock/{sku}", role="staff", summary="Stock of a product: on hand, reserved, available, per location.")
+@route("GET", "/stock/{sku}", role="staff", summary="Stock of a product: on hand, reserved, available, per location.", answer="Stock")
 def get_stock(sku: str):
     return jsonify(inventory.stock_summary(inventory.product_by_sku(sku)))
 
 
 @route("POST", "/stock/receive", role="staff", summary="Book goods received into a location (default: the shop floor).",
-       body=ReceiveIn)
+       body=ReceiveIn, answer="Stock")
 def receive_stock(body: ReceiveIn):
     return jsonify(inventory.receive(body.sku, body.qty, actor(), body.location, body.reference))
 
 
 @route("POST", "/stock/adjust", role="manager", summary="Correct on-hand stock (damage, loss, found goods) with a reason.",
-       body=AdjustIn, responses={409: "would take reserved stock"})
+       body=AdjustIn, responses={409: "would take reserved stock"}, answer="Stock")
 def adjust_stock(body: AdjustIn):
     return jsonify(inventory.adjust(body.sku, body.qty, actor(), body.reason, body.location))
 
 
-@route("GET", "/locations", role="staff", summary="Stock locations in pick order.")
+@route("GET", "/locations", role="staff", summary="Stock locations in pick order.", answer="LocationList")
 def list_locations():
     rows = Location.select().order_by(Location.pick_order, Location.code)
     return jsonify({"locations": [{"code": l.code, "name": l.name, "pick_order": l.pick_order, "active": l.active}
@@ -86,7 +86,7 @@ def list_locations():
 
 
 @route("POST", "/locations", role="manager", summary="Create a stock location.", body=LocationIn,
-       responses={201: "created", 409: "the code is taken"})
+       responses={201: "created", 409: "the code is taken"}, answer="Location")
 def create_location(body: LocationIn):
     loc = inventory.create_location(body.code, body.name, body.pick_order, actor())
     return jsonify({"code": loc.code, "name": loc.name, "pick_order": loc.pick_order, "active": loc.active}), 201

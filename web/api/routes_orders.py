@@ -28,7 +28,7 @@ def _settings():
        responses={201: "created (or replayed for a repeated Idempotency-Key)",
                   404: "a line names a SKU that does not exist",
                   409: "a line lacks stock or names a product not for sale, or the Idempotency-Key was used with another body",
-                  422: "invalid lines or payments"})
+                  422: "invalid lines or payments"}, answer="Order")
 def create_order(body: OrderIn):
     idempotency = _idempotency()
     customer = body.customer
@@ -63,8 +63,9 @@ def _payments(items) -> list[payments.PaymentRequest]:
        body=PayIn,
        responses={409: "pending, cancelled or returned, already paid, or the Idempotency-Key was used with another body",
                   422: "invalid payments: unknown method, amount not above zero, cash tendered below the amount, "
-                       "a card above what is due, or parts that do not add up to what is due"})
+                       "a card above what is due, or parts that do not add up to what is due"}, answer="Order")
 def pay_order(number: str, body: PayIn):
+    orders.get_order(number)  # an unknown order is a 404 before its payments are weighed
     data, replayed = orders.pay_order(_settings(), number, _payments(body.payments), actor(), _idempotency())
     response = jsonify(data)
     if replayed:
@@ -81,7 +82,7 @@ def pay_order(number: str, body: PayIn):
               "overdue": flag_query("1 for overdue orders only"),
               "q": ("order number, or part of the customer's name or phone", {"type": "string"}),
               "cursor": ("next_cursor of the previous page", {"type": "string", "pattern": "^[0-9]{1,18}$"}),
-              "limit": integer_query("page size", 1, 200)})
+              "limit": integer_query("page size", 1, 200)}, answer="OrderPage")
 def list_orders():
     filters = orders.OrderFilters(
         status=_choice("status", ORDER_STATUSES), channel=_choice("channel", CHANNELS),
@@ -118,20 +119,20 @@ def _when(name: str) -> datetime | None:
     return parsed
 
 
-@route("GET", "/orders/{number}", role="staff", summary="One order with its lines and timeline.")
+@route("GET", "/orders/{number}", role="staff", summary="One order with its lines and timeline.", answer="Order")
 def get_order(number: str):
     return jsonify(orders.order_dict(orders.get_order(number), _settings(), with_events=True))
 
 
 @route("POST", "/orders/{number}/approve", role="manager", summary="Approve a pending order: its stock is reserved.",
-       body=NoteIn, responses={409: "not pending, or stock no longer available"})
+       body=NoteIn, responses={409: "not pending, or stock no longer available"}, answer="Order")
 def approve_order(number: str, body: NoteIn):
     return _act(number, "approve", note=body.note)
 
 
 @route("POST", "/orders/{number}/cancel", role="staff",
        summary="Cancel a confirmed order (releases its stock); rejecting a pending order needs a manager.",
-       body=NoteIn, responses={409: "not cancellable in its current state"})
+       body=NoteIn, responses={409: "not cancellable in its current state"}, answer="Order")
 def cancel_order(number: str, body: NoteIn):
     order = orders.get_order(number)
     principal = current_principal()
@@ -141,13 +142,13 @@ def cancel_order(number: str, body: NoteIn):
 
 
 @route("POST", "/orders/{number}/ship", role="staff", summary="Ship a confirmed order (stock leaves), with carrier and tracking number.",
-       body=ShipIn, responses={409: "not confirmed"})
+       body=ShipIn, responses={409: "not confirmed"}, answer="Order")
 def ship_order(number: str, body: ShipIn):
     return _act(number, "ship", carrier=body.carrier, tracking_number=body.tracking_number, note=body.note)
 
 
 @route("POST", "/orders/{number}/deliver", role="staff", summary="Mark a shipped order delivered.",
-       body=NoteIn, responses={409: "not shipped"})
+       body=NoteIn, responses={409: "not shipped"}, answer="Order")
 def deliver_order(number: str, body: NoteIn):
     return _act(number, "deliver", note=body.note)
 
@@ -155,7 +156,7 @@ def deliver_order(number: str, body: NoteIn):
 @route("POST", "/orders/{number}/return", role="manager",
        summary="Take back some lines (or all) of a shipped or delivered order, with a refund: the stock goes back where it came from.",
        body=ReturnIn, responses={409: "not shipped or delivered",
-                                 422: "more than was sold less already returned, or a refund above what was paid less refunded"})
+                                 422: "more than was sold less already returned, or a refund above what was paid less refunded"}, answer="Order")
 def return_order(number: str, body: ReturnIn):
     lines = [orders.LineRequest(l.sku, l.qty) for l in body.lines] if body.lines is not None else None
     return jsonify(orders.return_lines(_settings(), number, actor(), lines=lines, refund_cents=body.refund_cents,

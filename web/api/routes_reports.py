@@ -45,7 +45,7 @@ def _period_fields(p: reports.Period) -> dict:
 
 
 @route("GET", "/reports/sales", role="manager", summary="Sales by day, channel and product for a period.",
-       query=PERIOD | {"channel": choice_query("only this channel (by-day figures)", CHANNELS)})
+       query=PERIOD | {"channel": choice_query("only this channel (by-day figures)", CHANNELS)}, answer="SalesReport")
 def sales_report():
     p = period()
     return jsonify({**_period_fields(p),
@@ -55,7 +55,7 @@ def sales_report():
 
 
 @route("GET", "/reports/processing", role="manager", summary="Order processing time (confirmed to shipped) and overdue rate.",
-       query=PERIOD)
+       query=PERIOD, answer="ProcessingReport")
 def processing_report():
     p = period()
     return jsonify({**_period_fields(p),
@@ -64,7 +64,7 @@ def processing_report():
 
 
 @route("GET", "/reports/takings", role="manager", summary="Takings per payment method per shop day: taken, refunded and net.",
-       query=PERIOD)
+       query=PERIOD, answer="TakingsReport")
 def takings_report():
     p = period()
     rows = payments.takings(p)
@@ -82,7 +82,7 @@ def takings_report():
 
 @route("POST", "/shifts/close", role="staff",
        summary="Close the till's shift: cash expected from the payments since the last close against cash counted.",
-       body=ShiftCloseIn, responses={201: "closed; the difference (counted - expected) is recorded"})
+       body=ShiftCloseIn, responses={201: "closed; the difference (counted - expected) is recorded"}, answer="Shift")
 def close_shift(body: ShiftCloseIn):
     response = jsonify(payments.close_shift(body.counted_cash_cents, actor(), float_cents=body.float_cents, note=body.note))
     response.status_code = 201
@@ -90,6 +90,6 @@ def close_shift(body: ShiftCloseIn):
 
 
 @route("GET", "/shifts", role="manager", summary="Shift closes, newest first: takings per method, expected and counted cash.",
-       query={"limit": integer_query("how many", 1, 200)})
+       query={"limit": integer_query("how many", 1, 200)}, answer="ShiftList")
 def list_shifts():
     return jsonify({"shifts": payments.shift_closes(int_arg("limit", 50, 1, 200))})

@@ -14,36 +14,36 @@ def _id(raw: str) -> int:
 
 
 @route("POST", "/stocktakes", role="staff", summary="Open a stocktake (count session) for a location.", body=StocktakeIn,
-       responses={201: "opened", 409: "one is already open for that location"})
+       responses={201: "opened", 409: "one is already open for that location"}, answer="Stocktake")
 def open_stocktake(body: StocktakeIn):
     return jsonify(stocktake.session_dict(stocktake.open_session(body.location, actor()))), 201
 
 
-@route("GET", "/stocktakes/{session_id}", role="staff", summary="A stocktake with counts and variances.")
+@route("GET", "/stocktakes/{session_id}", role="staff", summary="A stocktake with counts and variances.", answer="Stocktake")
 def get_stocktake(session_id: str):
     return jsonify(stocktake.session_dict(stocktake.get_session(_id(session_id))))
 
 
 @route("PUT", "/stocktakes/{session_id}/counts", role="staff", summary="Record the counted quantity of a product (SKU or barcode).",
-       body=CountIn)
+       body=CountIn, answer="Stocktake")
 def count_stock(session_id: str, body: CountIn):
     stocktake.record_count(_id(session_id), body.sku, body.counted, actor())
     return jsonify(stocktake.session_dict(stocktake.get_session(_id(session_id))))
 
 
 @route("POST", "/stocktakes/{session_id}/post", role="manager", summary="Post every variance as an adjustment, all or nothing.",
-       responses={409: "not open, or a count is below reserved stock"})
+       responses={409: "not open, or a count is below reserved stock"}, answer="Stocktake")
 def post_stocktake(session_id: str):
     stocktake.post(_id(session_id), actor())
     return jsonify(stocktake.session_dict(stocktake.get_session(_id(session_id))))
 
 
-@route("POST", "/stocktakes/{session_id}/cancel", role="manager", summary="Cancel an open stocktake without changing stock.")
+@route("POST", "/stocktakes/{session_id}/cancel", role="manager", summary="Cancel an open stocktake without changing stock.", answer="Stocktake")
 def cancel_stocktake(session_id: str):
     stocktake.cancel(_id(session_id), actor())
     return jsonify(stocktake.session_dict(stocktake.get_session(_id(session_id))))
 
 
-@route("GET", "/replenishment", role="manager", summary="Products at or below their reorder point, with suggested quantities.")
+@route("GET", "/replenishment", role="manager", summary="Products at or below their reorder point, with suggested quantities.", answer="Replenishment")
 def replenishment_suggestions():
     return jsonify({"suggestions": replenishment.suggestions(current_app.config["SETTINGS"])})
