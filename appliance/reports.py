@@ -12,11 +12,11 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from peewee import SQL, fn
+from peewee import JOIN, SQL, fn
 
 from .config import Settings
 from .db import is_postgres
-from .models import Order, OrderLine, Product, utcnow
+from .models import Order, OrderEvent, OrderLine, Product, StockLevel, utcnow
 
 SOLD = ("confirmed", "shipped", "delivered")  # pending orders are not sales yet
 
@@ -177,3 +177,50 @@ def overdue_rate(settings: Settings, start: datetime, end: datetime) -> dict:
         if (shipped or now) > deadline:
             late += 1
     return {"orders": considered, "overdue": late, "rate": round(late / considered, 4) if considered else None}
+
+
+# -- reports for any range of the shop's days (the back office) ---------------------------------
+
+def period_of_days(first: date, last: date, zone: ZoneInfo) -> Period:
+    """The shop's days `first` to `last`, both included."""
+    return Period(first, last + timedelta(days=1), zone)
+
+
+def sales_by_employee(start: datetime, end: datetime) -> list[dict]:
+    """Per person: the sales they took in the period (orders, total), and the orders they shipped in it
+    with the average hours from the order's confirmation to their shipping it."""
+    people: dict[str, dict] = {}
+
+    def row(name: str) -> dict:
+        return people.setdefault(name, {"employee": name, "orders": 0, "total_cents": 0, "shipped": 0,
+                                        "mean_hours_to_ship": None, "_hours": []})
+
+    taken = (Order.select(Order.created_by, fn.COUNT(Order.id), fn.SUM(Order.total_cents))
+             .where(_in_period(start, end)).group_by(Order.created_by).tuples())
+    for name, orders, total in taken:
+        row(name).update(orders=int(orders), total_cents=int(total or 0))
+    shipped = (OrderEvent.select(OrderEvent.actor, Order.confirmed_at, OrderEvent.at).join(Order)
+               .where((OrderEvent.to_status == "shipped") & (OrderEvent.from_status != "shipped")
+                      & (OrderEvent.at >= start) & (OrderEvent.at < end)).tuples())
+    for name, confirmed, at in shipped:
+        mine = row(name)
+        mine["shipped"] += 1
+        if confirmed is not None:
+            mine["_hours"].append((at - confirmed).total_seconds() / 3600)
+    rows = []
+    for name in sorted(people):
+        mine = people[name]
+        hours = mine.pop("_hours")
+        mine["mean_hours_to_ship"] = round(statistics.fmean(hours), 2) if hours else None
+        rows.append(mine)
+    return rows
+
+
+def inventory_value() -> list[dict]:
+    """Per product with stock or a cost: on hand (all locations) × its cost, now."""
+    on_hand = fn.COALESCE(fn.SUM(StockLevel.on_hand), 0)
+    rows = (Product.select(Product.sku, Product.name, Product.cost_cents, on_hand.alias("on_hand"))
+            .join(StockLevel, JOIN.LEFT_OUTER).group_by(Product.id, Product.sku, Product.name, Product.cost_cents)
+            .order_by(Product.sku).dicts())
+    return [{"sku": r["sku"], "name": r["name"], "on_hand": int(r["on_hand"]), "cost_cents": r["cost_cents"],
+             "value_cents": int(r["on_hand"]) * r["cost_cents"]} for r in rows if r["on_hand"]]

@@ -37,6 +37,8 @@ PAGES = [
     ("/products/new", "manager"),
     ("/products/<sku>", "manager"),
     ("/reports", "manager"),
+    ("/reports/sales", "manager"),
+    ("/reports/inventory-value", "manager"),
     ("/reports/uptime", "manager"),
     ("/reports/uptime/download", "manager"),
     ("/admin/users", "admin"),

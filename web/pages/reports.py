@@ -1,16 +1,19 @@
-"""Manager dashboard: sales today and this week by channel, approvals waiting, overdue orders, charts.
+"""Manager dashboard: sales today and this week by channel, approvals waiting, overdue orders, charts;
+and reports for any range of days (sales by product, channel and employee; inventory value at cost),
+each downloadable as CSV and XLSX (web.exports).
 
 Days are the shop's days (`shop.timezone`; times are stored in UTC); the page says which zone.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from peewee import JOIN
 
 from appliance import orders, reports
 from appliance.models import Customer, Order, utcnow
+from web.exports import FORMATS, Column, download
 
 from . import settings
 from .charts import bar_chart
@@ -61,3 +64,86 @@ def _processing_chart(period: reports.Period):
               for day in period.days()]
     return bar_chart(points, title="Median hours from confirmation to shipment, per day shipped",
                      value_label=lambda v: f"{v:.1f} h")
+
+
+# -- reports for any range of the shop's days, each downloadable as CSV and XLSX --------------
+
+SALES_VIEWS = {
+    "product": ("Sales by product", [Column("sku", "SKU"), Column("name", "Product"), Column("qty", "Quantity", "int"),
+                                     Column("total_cents", "Sales", "money")]),
+    "channel": ("Sales by channel", [Column("channel", "Channel"), Column("orders", "Orders", "int"),
+                                     Column("total_cents", "Sales", "money")]),
+    "employee": ("Sales by employee", [Column("employee", "Employee"), Column("orders", "Orders taken", "int"),
+                                       Column("total_cents", "Sales", "money"), Column("shipped", "Orders shipped", "int"),
+                                       Column("mean_hours_to_ship", "Average hours to ship", "number")]),
+}
+INVENTORY_COLUMNS = [Column("sku", "SKU"), Column("name", "Product"), Column("on_hand", "On hand", "int"),
+                     Column("cost_cents", "Unit cost", "money"), Column("value_cents", "Value at cost", "money")]
+DEFAULT_DAYS = 7
+MAX_DAYS = 3 * 366
+EARLIEST = date(2000, 1, 1)
+
+
+@blueprint.get("/reports/sales")
+@requires("manager")
+def sales_report():
+    by = request.args.get("by", "product")
+    if by not in SALES_VIEWS:
+        by = "product"
+    title, columns = SALES_VIEWS[by]
+    zone = reports.shop_zone(settings())
+    first, last, errors = _days(zone)
+    fmt = request.args.get("format")
+    if errors:
+        return render_template("reports_sales.html", title=title, by=by, views=SALES_VIEWS, columns=columns, rows=[],
+                               totals={}, first=request.args.get("from", ""), last=request.args.get("to", ""),
+                               errors=errors), 422
+    period = reports.period_of_days(first, last, zone)
+    if by == "product":
+        rows = reports.sales_by_product(period.start, period.stop, limit=None)
+    elif by == "channel":
+        rows = reports.sales_by_channel(period.start, period.stop)
+    else:
+        rows = reports.sales_by_employee(period.start, period.stop)
+    if fmt in FORMATS:
+        return download(rows, columns, fmt, f"sales-by-{by}-{first.isoformat()}-to-{last.isoformat()}")
+    totals = {c.key: sum(r[c.key] or 0 for r in rows) for c in columns if c.key in ("qty", "orders", "total_cents", "shipped")}
+    return render_template("reports_sales.html", title=title, by=by, views=SALES_VIEWS, columns=columns, rows=rows,
+                           totals=totals, first=first.isoformat(), last=last.isoformat(), errors={})
+
+
+@blueprint.get("/reports/inventory-value")
+@requires("manager")
+def inventory_value_report():
+    rows = reports.inventory_value()
+    if request.args.get("format") in FORMATS:
+        stamp = reports.shop_today(reports.shop_zone(settings())).isoformat()
+        return download(rows, INVENTORY_COLUMNS, request.args["format"], f"inventory-value-{stamp}")
+    return render_template("reports_inventory.html", rows=rows, columns=INVENTORY_COLUMNS, now=utcnow(),
+                           total_cents=sum(r["value_cents"] for r in rows), units=sum(r["on_hand"] for r in rows))
+
+
+def _days(zone) -> tuple[date | None, date | None, dict[str, str]]:
+    """The report's first and last shop day from ?from=&to= (YYYY-MM-DD); default: the last 7 days."""
+    today = reports.shop_today(zone)
+    errors: dict[str, str] = {}
+    found = {}
+    for name, default in (("from", today - timedelta(days=DEFAULT_DAYS - 1)), ("to", today)):
+        raw = (request.args.get(name) or "").strip()
+        if not raw:
+            found[name] = default
+            continue
+        try:
+            found[name] = date.fromisoformat(raw)
+        except ValueError:
+            errors[name] = f"{raw!r} is not a date: use YYYY-MM-DD."
+            continue
+        if not EARLIEST <= found[name] <= date(9998, 12, 31):
+            errors[name] = f"Choose a day from {EARLIEST.isoformat()} on."
+    if not errors and found["to"] < found["from"]:
+        errors["to"] = "The last day comes before the first day."
+    elif not errors and (found["to"] - found["from"]).days + 1 > MAX_DAYS:
+        errors["to"] = f"A report covers at most {MAX_DAYS} days."
+    if errors:
+        return None, None, errors
+    return found["from"], found["to"], errors
