@@ -115,6 +115,8 @@ def write_transaction():
     one lock order, so two orders naming the same products in opposite order cannot deadlock.
     """
     outermost = not database.in_transaction()  # a nested one is a savepoint of a checked transaction
+    if outermost and isinstance(database.obj, QueuedSqliteDatabase):
+        database.obj.reopen_if_replaced()
     with database.atomic():
         if outermost:
             fencing.check()  # a fenced box starts no write
@@ -222,6 +224,14 @@ def writers_held_off():
         _writer_turn.release(db)
 
 
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class QueuedSqliteDatabase(peewee.SqliteDatabase):
     """SqliteDatabase whose write transactions and single write statements queue (_WriterTurn).
 
@@ -231,7 +241,29 @@ class QueuedSqliteDatabase(peewee.SqliteDatabase):
 
     def __init__(self, *args, busy_timeout_ms: int = 5000, **kwargs):
         self.busy_timeout_ms = busy_timeout_ms
+        self._opened = threading.local()  # the file this thread's connection opened
         super().__init__(*args, **kwargs)
+
+    # A promoted standby moves its copy of the primary's database into place (failover/standby.py):
+    # a connection opened before still reads and writes the file set aside. So a connection whose
+    # file is no longer the one at the path is opened again before a request or a write transaction.
+
+    def _connect(self):
+        conn = super()._connect()
+        self._opened.file = _file_id(self.database)
+        return conn
+
+    def connect(self, reuse_if_open=False):
+        if reuse_if_open:
+            self.reopen_if_replaced()
+        return super().connect(reuse_if_open)
+
+    def reopen_if_replaced(self) -> None:
+        """Closes this thread's connection when another file took its path (outside a transaction)."""
+        if self.is_closed() or self.in_transaction():
+            return
+        if getattr(self._opened, "file", None) != _file_id(self.database):
+            self.close()
 
     def begin(self, lock_type=None):
         _writer_turn.acquire(self)
