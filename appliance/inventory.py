@@ -85,6 +85,8 @@ def check_product_fields(data: dict) -> None:
     for field in ("name", "active"):
         if field in data and data[field] is None:
             raise Invalid(f"{field} cannot be null.", [{"field": field, "message": "must not be null"}])
+    if "barcode" in data:  # a blank barcode is none (two products without one must not collide on "")
+        data["barcode"] = (data["barcode"] or "").strip() or None
 
 
 def create_product(data: dict, actor: str) -> Product:

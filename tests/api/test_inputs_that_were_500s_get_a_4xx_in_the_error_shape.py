@@ -68,3 +68,9 @@ def test_a_deeply_nested_body_is_a_400(api, shop):
 def test_a_cursor_of_non_ascii_digits_is_a_422(api, db):
     assert_error(api.get("staff", "/products", query_string={"cursor": "²"}), 422)
     assert_error(api.get("staff", "/orders", query_string={"cursor": "bzrCsg"}), 422)  # base64 of "o:²"
+
+
+def test_a_blank_barcode_on_two_products_is_no_barcode_not_a_clash(api, shop):
+    for sku in ("TEA", "MUG"):
+        response = api.patch("manager", f"/products/{sku}", json={"barcode": ""})
+        assert response.status_code == 200 and response.get_json()["barcode"] is None
