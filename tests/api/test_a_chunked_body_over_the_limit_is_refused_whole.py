@@ -1,7 +1,8 @@
 """A body sent with Transfer-Encoding: chunked (no Content-Length) is read whole or refused with 413
 in the one error shape, never cut at the limit and accepted: here a valid order padded with spaces
 past the limit, which a truncated read would have accepted as an order. Against a live server on
-127.0.0.1 (werkzeug's, threaded) and a real `appliance serve` (gunicorn)."""
+127.0.0.1 (werkzeug's, threaded); test_requests_gunicorn_refuses_get_the_json_error_shape.py does
+it under gunicorn."""
 import http.client
 import json
 import threading
@@ -10,7 +11,6 @@ import pytest
 from werkzeug.serving import make_server
 
 from appliance.models import Order
-from tests.durability.served import Client, ServedAppliance
 
 ORDER = json.dumps({"channel": "store", "lines": [{"sku": "TEA", "qty": 1}]}).encode()
 
@@ -55,22 +55,3 @@ def test_a_chunked_body_within_the_limit_is_read_whole(api, shop, settings, port
     status, body = post_chunked(port, api.tokens["staff"], ORDER + b" " * (limit - len(ORDER)))
     assert status == 201, body
     assert Order.select().count() == 1
-
-
-@pytest.mark.slow
-def test_gunicorn_refuses_a_chunked_body_over_the_limit_too(tmp_path):
-    served = ServedAppliance(tmp_path / "home").init()
-    token = served.token("manager")
-    served.start(workers=1)
-    try:
-        client = Client(served.port, token=token)
-        assert client.request("POST", "/api/v1/products", {"sku": "TEA", "name": "Tea", "price_cents": 1})[0] == 201
-        assert client.request("POST", "/api/v1/stock/receive", {"sku": "TEA", "qty": 5})[0] == 200
-
-        status, body = post_chunked(served.port, token, ORDER + b" " * 1_048_576)
-        assert status == 413, body
-        assert set(body) == {"error", "details"}
-        status, body = post_chunked(served.port, token, ORDER)
-        assert status == 201, body
-    finally:
-        served.stop()
