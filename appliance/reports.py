@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN, SQL, fn
 
+from .categories import Category, ProductCategory
 from .config import Settings
 from .db import is_postgres
 from .models import Order, OrderEvent, OrderLine, Product, StockLevel, utcnow
@@ -224,3 +225,20 @@ def inventory_value() -> list[dict]:
             .order_by(Product.sku).dicts())
     return [{"sku": r["sku"], "name": r["name"], "on_hand": int(r["on_hand"]), "cost_cents": r["cost_cents"],
              "value_cents": int(r["on_hand"]) * r["cost_cents"]} for r in rows if r["on_hand"]]
+
+
+NO_CATEGORY = "(no category)"
+
+
+def sales_by_category(start: datetime, end: datetime) -> list[dict]:
+    """Sales per product category (the category each product is in now); products in none together."""
+    revenue = fn.SUM(OrderLine.line_total_cents)
+    rows = (OrderLine.select(Category.name.alias("category"), fn.COUNT(fn.DISTINCT(Order.id)).alias("orders"),
+                             fn.SUM(OrderLine.qty).alias("qty"), revenue.alias("total_cents"))
+            .join(Order).switch(OrderLine)
+            .join(ProductCategory, JOIN.LEFT_OUTER, on=(ProductCategory.product == OrderLine.product))
+            .join(Category, JOIN.LEFT_OUTER)
+            .where(_in_period(start, end)).group_by(Category.name).dicts())
+    found = [{"category": r["category"] or NO_CATEGORY, "orders": int(r["orders"]), "qty": int(r["qty"]),
+              "total_cents": int(r["total_cents"])} for r in rows]
+    return sorted(found, key=lambda r: (-r["total_cents"], r["category"]))

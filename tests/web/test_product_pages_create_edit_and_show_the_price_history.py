@@ -2,13 +2,13 @@
 product page shows the price history from it. Bad input is said on its field and nothing is saved."""
 from __future__ import annotations
 
-from appliance import audit
+from appliance import audit, categories
 from appliance.models import AuditEvent, Product
 
 from .web_helpers import post_form
 
 FULL = {"sku": "TEA-GREEN", "name": "Green tea", "barcode": "4006381333931", "price": "4.50", "cost": "1,75",
-        "reorder_point": "5", "reorder_qty": "24", "active": "1"}
+        "category": "Tea", "reorder_point": "5", "reorder_qty": "24", "active": "1"}
 
 
 def test_a_manager_creates_a_product_with_every_field(manager):
@@ -17,8 +17,24 @@ def test_a_manager_creates_a_product_with_every_field(manager):
     product = Product.get(Product.sku == "TEA-GREEN")
     assert (product.name, product.barcode, product.price_cents, product.cost_cents) == ("Green tea", "4006381333931", 450, 175)
     assert (product.reorder_point, product.reorder_qty, product.active) == (5, 24, True)
+    assert categories.category_of(product) == "Tea"
     event = AuditEvent.get(AuditEvent.action == "product.create")
     assert (event.actor, event.entity_id) == ("maria", "TEA-GREEN")
+    assert AuditEvent.get(AuditEvent.action == "product.category").entity_id == "TEA-GREEN"
+
+
+def test_a_category_is_shared_whatever_its_case_and_filters_the_list(manager, make_product):
+    post_form(manager, "/products/new", FULL)
+    make_product("MUG", name="Mug")
+    post_form(manager, "/products/MUG", {"name": "Mug", "price": "2.50", "category": "  tea ", "active": "1"})
+    assert categories.names() == ["Tea"]
+    assert 'value="Tea"' in manager.get("/products/MUG").get_data(as_text=True)
+    make_product("CUP", name="Cup")
+    listed = manager.get("/products?category=Tea").get_data(as_text=True)
+    assert ">MUG<" in listed and ">TEA-GREEN<" in listed and ">CUP<" not in listed
+    post_form(manager, "/products/MUG", {"name": "Mug", "price": "2.50", "category": "", "active": "1"})
+    assert categories.category_of(Product.get(Product.sku == "MUG")) is None
+    assert AuditEvent.select().where(AuditEvent.action == "product.category").count() == 3  # Tea, tea, out
 
 
 def test_changing_the_price_is_audited_and_shown_in_the_history(manager):
@@ -60,6 +76,9 @@ def test_bad_input_is_said_on_its_field_and_nothing_is_saved(manager, make_produ
         assert f'id="{field}-error"' in body and words in body, changes
         assert f'value="{FULL["name"]}"' in body or field == "name"  # what was typed stays
     assert not Product.select().where(Product.sku.in_(["TEA-GREEN", "a/b"])).exists()
+    response = post_form(manager, "/products/MUG", {"name": "Renamed", "price": "2.50", "category": "x" * 101})
+    assert response.status_code == 422 and 'id="category-error"' in response.get_data(as_text=True)
+    assert Product.get(Product.sku == "MUG").name == "Product MUG"  # nothing saved
     response = post_form(manager, "/products/MUG", {"name": "Mug", "price": "99999999999"})
     assert response.status_code == 422 and 'id="price-error"' in response.get_data(as_text=True)
     assert Product.get(Product.sku == "MUG").price_cents == 250

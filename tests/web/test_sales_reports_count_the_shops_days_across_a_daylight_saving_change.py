@@ -7,7 +7,8 @@ import csv
 import io
 from datetime import datetime
 
-from appliance import clock, inventory, orders, reports
+from appliance import categories, clock, orders, reports
+from appliance.inventory import product_by_sku
 
 from tests.conftest import on_both_engines
 
@@ -40,6 +41,8 @@ def _shop(settings, make_product):
     _order.settings = settings
     make_product("TEA", price_cents=350, stock=50)
     make_product("MUG", price_cents=800, stock=50)
+    categories.set_category(make_product("TEA-SPARE", stock=0), "Tea", "test")  # sold nothing
+    categories.set_category(product_by_sku("TEA"), "tea", "test")            # the same category
     a = _order(FIRST_MINUTES, "store", [("TEA", 2)], "sam")            # 7.00
     _order(BEFORE, "store", [("MUG", 1)], "sam")                       # outside
     e = _order(CANCELLED, "store", [("MUG", 1)], "sam")
@@ -66,6 +69,9 @@ def test_the_report_functions_count_the_two_days(settings, db, make_product):
     assert reports.sales_by_channel(period.start, period.stop) == [
         {"channel": "phone", "orders": 1, "total_cents": 1150},
         {"channel": "store", "orders": 1, "total_cents": 700}]
+    assert reports.sales_by_category(period.start, period.stop) == [
+        {"category": "Tea", "orders": 2, "qty": 3, "total_cents": 1050},
+        {"category": "(no category)", "orders": 1, "qty": 1, "total_cents": 800}]
     people = {r["employee"]: r for r in reports.sales_by_employee(period.start, period.stop)}
     assert set(people) == {"ada", "maria", "sam"}
     assert (people["sam"]["orders"], people["sam"]["total_cents"], people["sam"]["shipped"]) == (1, 700, 0)

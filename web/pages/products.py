@@ -1,8 +1,8 @@
 """Products for managers: a list to search and filter, forms to create and edit, the price history.
 
 Every change goes through appliance.inventory (create_product / update_product), which judges the
-values and writes the audit trail; the product page reads its price and cost history back from that
-trail. Money is typed as people type it (12.50, 12,50 or 12) and kept in integer cents.
+values and writes the audit trail; the product's category goes through appliance.categories (audited
+too), in the same transaction. The product page reads its price and cost history back from the trail. Money is typed as people type it (12.50, 12,50 or 12) and kept in integer cents.
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import json
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from appliance import inventory
+from appliance import categories, inventory
+from appliance.db import write_transaction
 from appliance.errors import AppError
 from appliance.models import AuditEvent, Product
 
@@ -22,7 +23,7 @@ blueprint = Blueprint("products", __name__)
 
 PAGE_SIZE = 50
 ACTIVE_FILTERS = {"active": "Active only", "inactive": "Inactive only", "all": "All"}
-FIELDS = ("sku", "name", "barcode", "price", "cost", "reorder_point", "reorder_qty", "active")
+FIELDS = ("sku", "name", "barcode", "price", "cost", "category", "reorder_point", "reorder_qty", "active")
 
 
 @blueprint.get("/products")
@@ -39,15 +40,24 @@ def product_list():
         query = query.where(Product.active == (shown == "active"))
     if term:
         query = query.where(Product.sku.contains(term) | Product.name.contains(term) | (Product.barcode == term))
+    category = (request.args.get("category") or "").strip()
+    if category:
+        query = (query.join(categories.ProductCategory, on=(categories.ProductCategory.product == Product.id))
+                 .join(categories.Category).where(categories.Category.name == category))
     rows = list(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
+    named = {pc.product_id: pc.category.name for pc in categories.ProductCategory.select(
+        categories.ProductCategory, categories.Category).join(categories.Category)
+        .where(categories.ProductCategory.product.in_([p.id for p in rows]))}
     return render_template("products/list.html", products=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE,
-                           term=term, shown=shown, filters=ACTIVE_FILTERS, page=page)
+                           term=term, shown=shown, filters=ACTIVE_FILTERS, page=page, category=category,
+                           category_of=named, category_names=categories.names())
 
 
 @blueprint.get("/products/new")
 @requires("manager")
 def new_product():
-    return render_template("products/form.html", product=None, form={"active": "1"}, errors={}, history=[])
+    return render_template("products/form.html", product=None, form={"active": "1"}, errors={}, history=[],
+                           category_names=categories.names())
 
 
 @blueprint.post("/products/new")
@@ -55,7 +65,9 @@ def new_product():
 def create_product():
     try:
         data = _read_form(new=True)
-        product = inventory.create_product(data, g.user.username)
+        with write_transaction():  # the product and its category, or neither
+            product = inventory.create_product(data, g.user.username)
+            categories.set_category(product, request.form.get("category"), g.user.username)
     except FormError as e:
         return _form_again(None, {e.field: e.message})
     except AppError as e:
@@ -69,7 +81,7 @@ def create_product():
 def edit_product(sku: str):
     product = _product(sku)
     return render_template("products/form.html", product=product, form=_form_of(product), errors={},
-                           history=price_history(product.sku))
+                           history=price_history(product.sku), category_names=categories.names())
 
 
 @blueprint.post("/products/<sku>")
@@ -78,7 +90,9 @@ def update_product(sku: str):
     product = _product(sku)
     try:
         changes = _read_form(new=False)
-        inventory.update_product(product.sku, changes, g.user.username)
+        with write_transaction():  # the fields and the category, or neither
+            inventory.update_product(product.sku, changes, g.user.username)
+            categories.set_category(product, request.form.get("category"), g.user.username)
     except FormError as e:
         return _form_again(product, {e.field: e.message})
     except AppError as e:
@@ -97,7 +111,8 @@ def _product(sku: str) -> Product:
 def _form_again(product: Product | None, errors: dict, status: int = 422):
     errors.setdefault(FORM, "Nothing was saved: correct the fields marked below.")
     return render_template("products/form.html", product=product, form=request.form, errors=errors,
-                           history=price_history(product.sku) if product else []), status
+                           history=price_history(product.sku) if product else [],
+                           category_names=categories.names()), status
 
 
 def _errors_of(error: AppError) -> dict:
@@ -147,6 +162,7 @@ def _read_form(new: bool) -> dict:
 def _form_of(product: Product) -> dict:
     return {"sku": product.sku, "name": product.name, "barcode": product.barcode or "",
             "price": money_text(product.price_cents), "cost": money_text(product.cost_cents),
+            "category": categories.category_of(product) or "",
             "reorder_point": str(product.reorder_point), "reorder_qty": str(product.reorder_qty),
             "active": "1" if product.active else ""}
 

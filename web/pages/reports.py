@@ -1,5 +1,5 @@
 """Manager dashboard: sales today and this week by channel, approvals waiting, overdue orders, charts;
-and reports for any range of days (sales by product, channel and employee; inventory value at cost),
+and reports for any range of days (sales by product, category, channel and employee; inventory value at cost),
 each downloadable as CSV and XLSX (web.exports).
 
 Days are the shop's days (`shop.timezone`; times are stored in UTC); the page says which zone.
@@ -71,6 +71,8 @@ def _processing_chart(period: reports.Period):
 SALES_VIEWS = {
     "product": ("Sales by product", [Column("sku", "SKU"), Column("name", "Product"), Column("qty", "Quantity", "int"),
                                      Column("total_cents", "Sales", "money")]),
+    "category": ("Sales by category", [Column("category", "Category"), Column("orders", "Orders", "int"),
+                                       Column("qty", "Quantity", "int"), Column("total_cents", "Sales", "money")]),
     "channel": ("Sales by channel", [Column("channel", "Channel"), Column("orders", "Orders", "int"),
                                      Column("total_cents", "Sales", "money")]),
     "employee": ("Sales by employee", [Column("employee", "Employee"), Column("orders", "Orders taken", "int"),
@@ -101,13 +103,16 @@ def sales_report():
     period = reports.period_of_days(first, last, zone)
     if by == "product":
         rows = reports.sales_by_product(period.start, period.stop, limit=None)
+    elif by == "category":
+        rows = reports.sales_by_category(period.start, period.stop)
     elif by == "channel":
         rows = reports.sales_by_channel(period.start, period.stop)
     else:
         rows = reports.sales_by_employee(period.start, period.stop)
     if fmt in FORMATS:
         return download(rows, columns, fmt, f"sales-by-{by}-{first.isoformat()}-to-{last.isoformat()}")
-    totals = {c.key: sum(r[c.key] or 0 for r in rows) for c in columns if c.key in ("qty", "orders", "total_cents", "shipped")}
+    summed = ("qty", "total_cents", "shipped") + (() if by == "category" else ("orders",))  # an order spans categories
+    totals = {c.key: sum(r[c.key] or 0 for r in rows) for c in columns if c.key in summed}
     return render_template("reports_sales.html", title=title, by=by, views=SALES_VIEWS, columns=columns, rows=rows,
                            totals=totals, first=first.isoformat(), last=last.isoformat(), errors={})
 
