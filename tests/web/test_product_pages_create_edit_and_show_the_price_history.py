@@ -2,6 +2,10 @@
 product page shows the price history from it. Bad input is said on its field and nothing is saved."""
 from __future__ import annotations
 
+import io
+
+from openpyxl import load_workbook
+
 from appliance import audit, categories
 from appliance.models import AuditEvent, Product
 
@@ -35,6 +39,18 @@ def test_a_category_is_shared_whatever_its_case_and_filters_the_list(manager, ma
     post_form(manager, "/products/MUG", {"name": "Mug", "price": "2.50", "category": "", "active": "1"})
     assert categories.category_of(Product.get(Product.sku == "MUG")) is None
     assert AuditEvent.select().where(AuditEvent.action == "product.category").count() == 3  # Tea, tea, out
+
+
+def test_the_list_as_filtered_downloads_as_csv_and_xlsx(manager, make_product):
+    post_form(manager, "/products/new", FULL)
+    make_product("MUG", name="Mug", price_cents=1_234_505)
+    make_product("CUP", name="Cup")
+    csv_lines = manager.get("/products?q=u&format=csv").get_data(as_text=True).splitlines()
+    assert csv_lines == ["SKU,Name,Barcode,Category,Price,Cost,Reorder point,Reorder quantity,Active",
+                         "CUP,Cup,,,2.50,0.00,0,0,yes", "MUG,Mug,,,12345.05,0.00,0,0,yes"]
+    book = load_workbook(io.BytesIO(manager.get("/products?category=Tea&format=xlsx").get_data()))
+    assert list(book.active.iter_rows(values_only=True))[1] == (
+        "TEA-GREEN", "Green tea", "4006381333931", "Tea", 4.5, 1.75, 5, 24, "yes")
 
 
 def test_changing_the_price_is_audited_and_shown_in_the_history(manager):

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from peewee import JOIN
 
 from appliance import categories, inventory
 from appliance.db import write_transaction
 from appliance.errors import AppError
 from appliance.models import AuditEvent, Product
+from web.exports import FORMATS, Column, download
 
 from .forms import FORM, FormError, field_errors, whole_number
 from .payment_forms import money_cents, money_text
@@ -23,6 +25,10 @@ blueprint = Blueprint("products", __name__)
 
 PAGE_SIZE = 50
 ACTIVE_FILTERS = {"active": "Active only", "inactive": "Inactive only", "all": "All"}
+LIST_COLUMNS = [Column("sku", "SKU"), Column("name", "Name"), Column("barcode", "Barcode"), Column("category", "Category"),
+                Column("price_cents", "Price", "money"), Column("cost_cents", "Cost", "money"),
+                Column("reorder_point", "Reorder point", "int"), Column("reorder_qty", "Reorder quantity", "int"),
+                Column("active", "Active")]
 FIELDS = ("sku", "name", "barcode", "price", "cost", "category", "reorder_point", "reorder_qty", "active")
 
 
@@ -35,22 +41,27 @@ def product_list():
         shown = "active"
     raw_page = request.args.get("page", "1")
     page = max(1, int(raw_page)) if raw_page.isdigit() else 1
-    query = Product.select().order_by(Product.sku)
+    pc, cat = categories.ProductCategory, categories.Category
+    query = (Product.select(Product, cat.name.alias("category_name"))
+             .join(pc, JOIN.LEFT_OUTER, on=(pc.product == Product.id)).join(cat, JOIN.LEFT_OUTER, on=(pc.category == cat.id))
+             .order_by(Product.sku))
     if shown != "all":
         query = query.where(Product.active == (shown == "active"))
     if term:
         query = query.where(Product.sku.contains(term) | Product.name.contains(term) | (Product.barcode == term))
     category = (request.args.get("category") or "").strip()
     if category:
-        query = (query.join(categories.ProductCategory, on=(categories.ProductCategory.product == Product.id))
-                 .join(categories.Category).where(categories.Category.name == category))
-    rows = list(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
-    named = {pc.product_id: pc.category.name for pc in categories.ProductCategory.select(
-        categories.ProductCategory, categories.Category).join(categories.Category)
-        .where(categories.ProductCategory.product.in_([p.id for p in rows]))}
+        query = query.where(cat.name == category)
+    fmt = request.args.get("format")
+    rows = list(query.objects() if fmt in FORMATS else query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1).objects())
+    if fmt in FORMATS:  # the whole list as filtered, not one page of it
+        return download([{"sku": p.sku, "name": p.name, "barcode": p.barcode, "category": p.category_name,
+                          "price_cents": p.price_cents, "cost_cents": p.cost_cents, "reorder_point": p.reorder_point,
+                          "reorder_qty": p.reorder_qty, "active": "yes" if p.active else "no"} for p in rows],
+                        LIST_COLUMNS, fmt, "products")
     return render_template("products/list.html", products=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE,
                            term=term, shown=shown, filters=ACTIVE_FILTERS, page=page, category=category,
-                           category_of=named, category_names=categories.names())
+                           category_names=categories.names())
 
 
 @blueprint.get("/products/new")
