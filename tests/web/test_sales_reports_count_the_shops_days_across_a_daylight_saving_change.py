@@ -7,7 +7,7 @@ import csv
 import io
 from datetime import datetime
 
-from appliance import categories, clock, orders, reports
+from appliance import categories, clock, orders, payments, reports
 from appliance.inventory import product_by_sku
 
 from tests.conftest import on_both_engines
@@ -45,11 +45,16 @@ def _shop(settings, make_product):
     categories.set_category(product_by_sku("TEA"), "tea", "test")            # the same category
     a = _order(FIRST_MINUTES, "store", [("TEA", 2)], "sam")            # 7.00
     _order(BEFORE, "store", [("MUG", 1)], "sam")                       # outside
-    e = _order(CANCELLED, "store", [("MUG", 1)], "sam")
-    with clock.shifted_to(CANCELLED.replace(minute=5)):
-        orders.transition(e, "cancel", "maria")
+    e = _order(CANCELLED, "phone", [("MUG", 1)], "sam")
     c = _order(LAST_HOUR, "phone", [("TEA", 1), ("MUG", 1)], "maria")   # 11.50
     d = _order(AFTER, "web", [("MUG", 3)], "maria")                     # outside
+    for number, at, method, cents in ((c, LAST_HOUR.replace(minute=35), "card", 1150),   # Sunday
+                                      (d, AFTER.replace(minute=35), "card", 2400),       # Monday: outside
+                                      (e, CANCELLED, "other", 800)):                     # before it was cancelled
+        with clock.shifted_to(at):
+            orders.pay_order(settings, number, [payments.PaymentRequest(method, cents)], "sam")
+    with clock.shifted_to(CANCELLED.replace(minute=5)):
+        orders.transition(e, "cancel", "maria")
     _ship(a, datetime(2026, 10, 24, 23, 30), "ada")   # Sun 01:30 CEST, 25 h after it was taken
     _ship(c, datetime(2026, 10, 25, 22, 54), "ada")   # 24 minutes (0.4 h) after it was taken
     _ship(d, datetime(2026, 10, 25, 23, 40), "ada")   # Monday: outside
@@ -92,6 +97,9 @@ def test_the_page_and_its_csv_show_the_same_figures(settings, db, make_product, 
                     ["ada", "0", "0.00", "2", "12.7"],
                     ["maria", "1", "11.50", "0", ""],
                     ["sam", "1", "7.00", "0", ""]]
+    takings = manager.get("/reports/sales", query_string={**RANGE, "by": "takings", "format": "csv"})
+    assert list(csv.reader(io.StringIO(takings.get_data(as_text=True))))[1:] == [
+        ["2026-10-24", "other", "1", "8.00", "0.00", "8.00"], ["2026-10-25", "card", "1", "11.50", "0.00", "11.50"]]
     one_day = manager.get("/reports/sales", query_string={"from": "2026-10-25", "to": "2026-10-25", "format": "csv"})
     assert list(csv.reader(io.StringIO(one_day.get_data(as_text=True))))[1:] == [
         ["MUG", "Product MUG", "1", "8.00"], ["TEA", "Product TEA", "1", "3.50"]]

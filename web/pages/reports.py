@@ -1,5 +1,5 @@
 """Manager dashboard: sales today and this week by channel, approvals waiting, overdue orders, charts;
-and reports for any range of days (sales by product, category, channel and employee; inventory value at cost),
+and reports for any range of days (sales by product, category, channel and employee, takings; inventory value at cost),
 each downloadable as CSV and XLSX (web.exports).
 
 Days are the shop's days (`shop.timezone`; times are stored in UTC); the page says which zone.
@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from flask import Blueprint, render_template, request
 from peewee import JOIN
 
-from appliance import orders, reports
+from appliance import orders, payments, reports
 from appliance.models import Customer, Order, utcnow
 from web.exports import FORMATS, Column, download
 
@@ -78,7 +78,11 @@ SALES_VIEWS = {
     "employee": ("Sales by employee", [Column("employee", "Employee"), Column("orders", "Orders taken", "int"),
                                        Column("total_cents", "Sales", "money"), Column("shipped", "Orders shipped", "int"),
                                        Column("mean_hours_to_ship", "Average hours to ship", "number")]),
+    "takings": ("Takings", [Column("day", "Day"), Column("method", "Method"), Column("payments", "Payments", "int"),
+                            Column("taken_cents", "Taken", "money"), Column("refunded_cents", "Refunded", "money"),
+                            Column("net_cents", "Net", "money")]),
 }
+NOT_SUMMED = {"category": {"orders"}}  # an order spans categories: its count per category does not add up
 INVENTORY_COLUMNS = [Column("sku", "SKU"), Column("name", "Product"), Column("on_hand", "On hand", "int"),
                      Column("cost_cents", "Unit cost", "money"), Column("value_cents", "Value at cost", "money")]
 DEFAULT_DAYS = 7
@@ -107,12 +111,14 @@ def sales_report():
         rows = reports.sales_by_category(period.start, period.stop)
     elif by == "channel":
         rows = reports.sales_by_channel(period.start, period.stop)
-    else:
+    elif by == "employee":
         rows = reports.sales_by_employee(period.start, period.stop)
+    else:
+        rows = payments.takings(period)
     if fmt in FORMATS:
         return download(rows, columns, fmt, f"sales-by-{by}-{first.isoformat()}-to-{last.isoformat()}")
-    summed = ("qty", "total_cents", "shipped") + (() if by == "category" else ("orders",))  # an order spans categories
-    totals = {c.key: sum(r[c.key] or 0 for r in rows) for c in columns if c.key in summed}
+    totals = {c.key: sum(r[c.key] or 0 for r in rows) for c in columns
+              if c.kind in ("int", "money") and c.key not in NOT_SUMMED.get(by, ())}
     return render_template("reports_sales.html", title=title, by=by, views=SALES_VIEWS, columns=columns, rows=rows,
                            totals=totals, first=first.isoformat(), last=last.isoformat(), errors={})
 
