@@ -266,23 +266,32 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(name: str, role: str, actor: str) -> tuple[ApiToken, str]:
-    """Returns the token row and the plaintext, which is never stored or shown again."""
+MAX_TOKEN_DAYS = 3650
+
+
+def create_token(name: str, role: str, actor: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
+    """Returns the token row and the plaintext, which is never stored or shown again. With
+    `expires_in_days`, the token is refused (401) from that many days on; without, it lasts until revoked."""
     _check_role(role)
     name = name.strip()
     if not name or len(name) > 64:
         raise Invalid("Token name must be 1-64 characters.", [{"field": "name", "message": "invalid"}])
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
+        raise Invalid(f"A token expires in 1 to {MAX_TOKEN_DAYS} days.", [{"field": "expires_in_days", "message": "out of range"}])
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
     with write_transaction():
         if ApiToken.select().where(ApiToken.name == name).exists():
             raise Conflict(f"A token named {name} already exists.")
         token = ApiToken.create(name=name, token_hash=_token_hash(plaintext), prefix=plaintext[:8],
-                                role=role, created_by=actor)
-        audit.record(actor, "token.create", "token", name, after={"role": role})
+                                role=role, created_by=actor, expires_at=expires_at)
+        audit.record(actor, "token.create", "token", name, after={
+            "role": role, "expires_at": expires_at.isoformat(timespec="seconds") + "Z" if expires_at else None})
     return token, plaintext
 
 
-_ACTIVE_TOKEN = "SELECT id, name, role, last_used_at FROM api_token WHERE token_hash = ? AND revoked_at IS NULL"
+_ACTIVE_TOKEN = ("SELECT id, name, role, last_used_at, expires_at FROM api_token "
+                 "WHERE token_hash = ? AND revoked_at IS NULL")
 
 
 def token_for(plaintext: str) -> ApiToken | None:
@@ -290,10 +299,15 @@ def token_for(plaintext: str) -> ApiToken | None:
     row = sql.one(_ACTIVE_TOKEN, (_token_hash(plaintext),))
     if row is None:
         return None
-    token_id, name, role, last_used_at = row
+    token_id, name, role, last_used_at, expires_at = row
     if isinstance(last_used_at, str):  # SQLite hands back the stored text
         last_used_at = datetime.fromisoformat(last_used_at)
+    if isinstance(expires_at, str):
+        expires_at = datetime.fromisoformat(expires_at)
     now = utcnow()
+    if expires_at is not None and now >= expires_at:
+        raise Unauthorized(f"The API token {name} expired at {expires_at.isoformat(timespec='seconds')}Z; "
+                           "ask an admin for a new one.")
     # Touch last_used at most once a minute: a write per request would halve throughput.
     if last_used_at is None or now - last_used_at > timedelta(minutes=1):
         ApiToken.update(last_used_at=now).where(ApiToken.id == token_id).execute()

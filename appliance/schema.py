@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from peewee import FloatField
+from peewee import DateTimeField, FloatField
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_columns
 
@@ -71,6 +71,13 @@ def _v7_idempotency_keys_per_client() -> None:
             Payment.update(idempotency_key=client_scoped_key(client, key)).where(Payment.id == payment_id).execute()
 
 
+def _v8_api_token_expiry() -> None:
+    # Tables made by v1 in this release already have the column (create_tables uses the models).
+    if "expires_at" not in {c.name for c in database.get_columns("api_token")}:
+        migrator = SchemaMigrator.from_database(database.obj)
+        migrate_columns(migrator.add_column("api_token", "expires_at", DateTimeField(null=True)))
+
+
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (1, _v1_core_tables),
     (2, _v2_product_usual_qty),
@@ -79,6 +86,7 @@ MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (5, _v5_payments),
     (6, _v6_money_sums_in_64_bits),
     (7, _v7_idempotency_keys_per_client),
+    (8, _v8_api_token_expiry),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
