@@ -43,15 +43,50 @@ def _replicating(settings) -> bool:
 def _supervise_replication(scheduler, settings) -> None:
     """The scheduler holder (one per box) also supervises Litestream, on its own thread, and stops it
     when the scheduler shuts down. If `appliance replication run` already supervises it, this one
-    waits for its lock and takes over only if that process dies."""
+    waits for its lock and takes over only if that process dies. On a box of a pair it runs only
+    while the box may write (`ReplicatingWhileWriting`)."""
     if not _replicating(settings):
         return
     from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 
-    from .replication import ReplicationError, Supervisor
-    try:
-        supervisor = Supervisor(settings).start()
-    except ReplicationError as e:
-        log.warning("continuous replication not started: %s", e.message)
-        return
-    scheduler.add_listener(lambda event: supervisor.stop(), EVENT_SCHEDULER_SHUTDOWN)
+    replicating = ReplicatingWhileWriting(settings)
+    replicating.check()
+    scheduler.add_job(replicating.check, "interval", seconds=PERMIT_CHECK_SECONDS, id="replication.permit",
+                      replace_existing=True, max_instances=1, coalesce=True)
+    scheduler.add_listener(lambda event: replicating.stop(), EVENT_SCHEDULER_SHUTDOWN)
+
+
+PERMIT_CHECK_SECONDS = 2
+
+
+class ReplicatingWhileWriting:
+    """Litestream and the shipper run only while this box may write (appliance/fencing.py; always
+    without failover). A standby ships nothing: the replica location is shared with its primary,
+    and a shipper removes there what its own outbox never held. A fenced primary stops too, so it
+    never fights the new primary's shipper over the same files."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.supervisor = None
+        self.unstartable = False  # its configuration is refused: said once, not every check
+
+    def check(self) -> None:
+        from appliance import fencing
+
+        from .replication import ReplicationError, Supervisor
+        permit = fencing.read_permit(self.settings.home)
+        may_write = permit is None or permit.refusal() is None
+        if may_write and self.supervisor is None and not self.unstartable:
+            try:
+                self.supervisor = Supervisor(self.settings).start()
+            except ReplicationError as e:
+                self.unstartable = True
+                log.warning("continuous replication not started: %s", e.message)
+        elif not may_write and self.supervisor is not None:
+            log.warning("this box may not write (%s): its replication stops until it may", permit.refusal())
+            self.stop()
+
+    def stop(self) -> None:
+        supervisor, self.supervisor = self.supervisor, None
+        if supervisor is not None:
+            supervisor.stop()

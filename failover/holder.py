@@ -27,6 +27,7 @@ from pathlib import Path
 from appliance import fencing
 from appliance.config import Settings
 
+from . import standby
 from .quorum import Quorum, QuorumUnavailable
 
 log = logging.getLogger(__name__)
@@ -85,11 +86,17 @@ class LeaseHolder:
         self.held: Held | None = None
         self.hold_off_until = 0.0
         self.stop_event = threading.Event()
+        self._promotion: threading.Thread | None = None
+        self._promotion_result: dict | None = None
+        self._promotion_error: str | None = None
 
     # -- the permit --------------------------------------------------------------------------------
 
     def _grant(self) -> None:
         held = self.held
+        if self._promoting():
+            self._refuse(f"it is applying what it received from the primary before it writes (epoch {held.epoch})")
+            return
         until = held.sent + self.f.fence_after_seconds
         # the state first: whoever sees the permit granted finds the state that goes with it
         self._state(renewed_at=held.sent, taken_at=held.taken, fence_at=until,
@@ -182,6 +189,8 @@ class LeaseHolder:
             return
         remember_epoch(self.home, epoch)
         self.held = Held(lease_id, epoch, sent, sent)
+        if standby.has_copy(self.settings):
+            self._start_promotion(epoch)
         self._grant()
         log.warning("failover: %s took the lease with epoch %s", self.name, epoch)
         if target == self.name:
@@ -189,6 +198,36 @@ class LeaseHolder:
                 self.quorum.delete(self.handover_key)
             except QuorumUnavailable:
                 pass
+
+    # -- a standby's promotion -------------------------------------------------------------------------
+
+    def _start_promotion(self, epoch: int) -> None:
+        """Applies the standby copy's tail and moves it into place (standby.take_over) on a thread of
+        its own, while this loop keeps renewing the lease; the permit is granted once it is done."""
+        def promote() -> None:
+            try:
+                self._promotion_result = standby.take_over(self.settings)
+                log.warning("failover: the standby copy is the database now (%s)", self._promotion_result)
+            except Exception as e:  # noqa: BLE001 - recorded; the box stands by until an operator acts
+                self._promotion_error = getattr(e, "message", None) or str(e)
+                log.error("failover: the promotion failed: %s", self._promotion_error)
+        self._promotion_result = self._promotion_error = None
+        self._promotion = threading.Thread(target=promote, name=f"promotion-{epoch}", daemon=True)
+        self._promotion.start()
+
+    def _promoting(self) -> bool:
+        """True while a promotion runs; a failed one gives the lease back and demotes this box."""
+        if self._promotion is None:
+            return False
+        if self._promotion.is_alive():
+            return True
+        self._promotion = None
+        if self._promotion_error is not None:
+            _write_atomically(Path(self.home) / DEMOTED_FILE,
+                              f"the promotion failed: {self._promotion_error} (failover promote retries)\n")
+            self.release(f"its promotion failed: {self._promotion_error}")
+            return True
+        return False
 
     def _adopt(self, lease_id: int, epoch: int) -> bool:
         """This box's own lease from before a restart of the holder: renew it rather than wait it out."""

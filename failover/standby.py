@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from appliance import fencing
 from appliance.config import Settings
 from appliance.processes import Backoff, ChildExit, ChildSupervisor, PidFile
 
@@ -130,6 +131,9 @@ class Follower:
         started = False
         try:
             while True:
+                if _may_write(self.settings):
+                    log.warning("this box may write (it holds the lease): it follows no primary; the follower stops")
+                    break
                 self.sync_once()
                 if not started and self.mirror.held():
                     self.litestream.start()
@@ -183,6 +187,12 @@ class Follower:
         return sealed_replica.ltx_time(pending[0][1]) if pending else None
 
 
+def has_copy(settings: Settings) -> bool:
+    """This box follows a primary (a follower runs, or left a copy or a mirror): a promotion takes it over."""
+    _, mirror, copy = paths(settings)
+    return bool(follower_running(settings)) or copy.exists() or mirror.exists()
+
+
 def follower_running(settings: Settings) -> int | None:
     return PidFile(settings.path(FOLLOWER_PID_FILE)).running()
 
@@ -224,8 +234,14 @@ def take_over(settings: Settings, apply_timeout: float = 30, clock: Callable[[],
             os.replace(old, old.with_name(f"{old.name}.before-promotion-{stamp}"))
     Path(f"{copy}-txid").unlink(missing_ok=True)
     os.replace(copy, target)
+    shutil.rmtree(paths(settings)[1], ignore_errors=True)  # the mirror: this box follows nobody now
     return {"applied_txid": facts.applied_txid, "newest_txid": facts.newest_txid,
             "caught_up": facts.applied_txid >= (facts.newest_txid or 0), "missing": facts.missing}
+
+
+def _may_write(settings: Settings) -> bool:
+    permit = fencing.read_permit(settings.home)
+    return permit is not None and permit.refusal() is None
 
 
 def _last_line(output: str) -> str | None:

@@ -1,0 +1,96 @@
+"""Failover with a warm standby: box B follows box A's replica (`failover follow`); A's lease holder
+dies; B takes the lease with a new epoch, and before it writes anything it applies what it received
+and makes its copy its database (its permit says so meanwhile) — every order A acknowledged and
+shipped is in B's database, and only the box that may write ships a replica."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from appliance import config, fencing
+from backup.jobs import ReplicatingWhileWriting
+from failover import standby
+
+from tests.backup.conftest import make_shop
+from tests.backup.helpers import sftp_target, write_targets
+from tests.backup.replication_helpers import add_orders, caught_up, replication_options
+from tests.failover.pair import ROOT, Box, failover_toml, wait_until_writing
+from tests.servers.etcd import start_etcd_cluster
+from tests.servers.sshd import sshd_server  # noqa: F401
+from tests.servers.waiting import wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def _follow(box: Box) -> subprocess.Popen:
+    env = {**os.environ, "APPLIANCE_HOME": str(box.home), "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "cli", "failover", "follow"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=open(box.home / "follow.log", "ab"))
+
+
+def test_the_promoted_standby_has_every_shipped_order_before_it_takes_one(settings, db, home, sshd_server, tmp_path):
+    cluster = start_etcd_cluster(tmp_path / "etcd")
+    write_targets(home, [sftp_target("nas", sshd_server, "pair")], replication_options("nas"))
+    shared = (home / config.CONFIG_FILE).read_text()
+    b_home = tmp_path / "box-b"
+    b_home.mkdir()
+    shutil.copytree(home / "keys", b_home / "keys")  # a pair shares its backup key
+    (b_home / config.CONFIG_FILE).write_text(shared + failover_toml("box-b", cluster.endpoints, "standby", "/warm/"))
+    with open(home / config.CONFIG_FILE, "a") as f:
+        f.write(failover_toml("box-a", cluster.endpoints, "primary", "/warm/"))
+    a, b = Box("box-a", home), Box("box-b", b_home)
+    primary = config.load(home, environ={"APPLIANCE_DATABASE_URL": settings.database.url})
+    replicating = ReplicatingWhileWriting(primary)
+    follower = None
+    try:
+        a.start()
+        first = wait_until_writing(a)
+        make_shop(primary, n_orders=2)
+        replicating.check()  # box A may write: it ships its replica
+        wait_for(lambda: caught_up(primary), what="box A's replica")
+        b.start()
+        follower = _follow(b)
+        acknowledged = add_orders(primary, 5)
+        wait_for(lambda: caught_up(primary) and (f := standby.read_facts(config.load(b_home)))
+                 and f["lag_seconds"] == 0.0 and f["applied_txid"] >= caught_up(primary)["local_txid"],
+                 timeout=30, what=f"box B's copy to catch up ({(b_home / 'follow.log').read_text()[-500:]})")
+        acknowledged += add_orders(primary, 3, start=5)  # shipped, perhaps not yet applied by B
+        wait_for(lambda: caught_up(primary), what="box A to ship its last orders")
+        assert not b.writes()
+
+        os.kill(a.process.pid, signal.SIGKILL)  # box A's lease holder dies: its permit runs out
+        wait_for(lambda: not a.writes(), timeout=10, what="box A to fence itself")
+        replicating.check()
+        assert replicating.supervisor is None  # a fenced box ships nothing more
+
+        reasons = set()
+
+        def b_writes() -> bool:
+            permit = b.permit()
+            if permit is not None and permit.refusal() is not None:
+                reasons.add(permit.reason)
+            return b.writes()
+        wait_for(b_writes, timeout=30, step=0.02, what=f"box B to be promoted ({b.log()})")
+        promoted = b.permit()
+        assert promoted.epoch > first.epoch
+        assert any("applying what it received" in r for r in reasons), reasons  # said while it applied
+        conn = sqlite3.connect(b_home / "appliance.db")
+        try:
+            numbers = {row[0] for row in conn.execute("SELECT number FROM orders")}
+        finally:
+            conn.close()
+        assert set(acknowledged) <= numbers
+        assert follower.wait(15) is not None  # the promotion stopped the follower
+        assert not standby.has_copy(config.load(b_home))
+    finally:
+        replicating.stop()
+        if follower is not None and follower.poll() is None:
+            follower.kill()
+        a.stop(), b.stop()
+        cluster.stop()
