@@ -17,7 +17,7 @@ from peewee import JOIN, SQL, fn
 from .categories import Category, ProductCategory
 from .config import Settings
 from .db import is_postgres
-from .models import Order, OrderEvent, OrderLine, Product, StockLevel, utcnow
+from .models import Location, Order, OrderEvent, OrderLine, Product, StockLevel, StockMovement, utcnow
 
 SOLD = ("confirmed", "shipped", "delivered")  # pending orders are not sales yet
 
@@ -242,3 +242,28 @@ def sales_by_category(start: datetime, end: datetime) -> list[dict]:
     found = [{"category": r["category"] or NO_CATEGORY, "orders": int(r["orders"]), "qty": int(r["qty"]),
               "total_cents": int(r["total_cents"])} for r in rows]
     return sorted(found, key=lambda r: (-r["total_cents"], r["category"]))
+
+
+def stock_history(product_id: int, start: datetime, end: datetime) -> list[dict]:
+    """The product's stock ledger between two instants, oldest first, each movement with the units on
+    hand (all locations) after it; the balance starts from every movement before `start`."""
+    (before,) = (StockMovement.select(fn.COALESCE(fn.SUM(StockMovement.on_hand_delta), 0))
+                 .where((StockMovement.product == product_id) & (StockMovement.created_at < start)).scalar(as_tuple=True))
+    line_order = OrderLine.alias()
+    rows = (StockMovement.select(StockMovement.created_at, Location.code, StockMovement.kind, StockMovement.on_hand_delta,
+                                 StockMovement.reserved_delta, Order.number, StockMovement.reference, StockMovement.actor)
+            .join(Location).switch(StockMovement)
+            .join(line_order, JOIN.LEFT_OUTER, on=(StockMovement.order_line == line_order.id))
+            .join(Order, JOIN.LEFT_OUTER, on=(line_order.order == Order.id))
+            .where((StockMovement.product == product_id) & (StockMovement.created_at >= start)
+                   & (StockMovement.created_at < end))
+            .order_by(StockMovement.id).tuples())
+    on_hand = int(before or 0)
+    history = []
+    for at, location, kind, on_hand_delta, reserved_delta, order, reference, actor in rows:
+        on_hand += on_hand_delta
+        history.append({"at": at, "location": location, "kind": kind, "on_hand_delta": on_hand_delta,
+                        "reserved_delta": reserved_delta, "order": order,
+                        "reference": None if reference == order else reference, "actor": actor,
+                        "on_hand": on_hand})
+    return history

@@ -36,6 +36,7 @@ PAGES = [
     ("/products", "manager"),
     ("/products/new", "manager"),
     ("/products/<sku>", "manager"),
+    ("/products/<sku>/stock-history", "manager"),
     ("/reports", "manager"),
     ("/reports/sales", "manager"),
     ("/reports/inventory-value", "manager"),

@@ -11,14 +11,16 @@ import json
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from peewee import JOIN
 
-from appliance import categories, inventory
+from appliance import categories, inventory, reports
 from appliance.db import write_transaction
 from appliance.errors import AppError
 from appliance.models import AuditEvent, Product
 from web.exports import FORMATS, Column, download
 
+from . import settings, when
 from .forms import FORM, FormError, field_errors, whole_number
 from .payment_forms import money_cents, money_text
+from .reports import report_days
 from .security import requires
 
 blueprint = Blueprint("products", __name__)
@@ -29,6 +31,11 @@ LIST_COLUMNS = [Column("sku", "SKU"), Column("name", "Name"), Column("barcode", 
                 Column("price_cents", "Price", "money"), Column("cost_cents", "Cost", "money"),
                 Column("reorder_point", "Reorder point", "int"), Column("reorder_qty", "Reorder quantity", "int"),
                 Column("active", "Active")]
+HISTORY_COLUMNS = [Column("at", "When"), Column("location", "Location"), Column("kind", "Movement"),
+                   Column("on_hand_delta", "On hand change", "int"), Column("reserved_delta", "Reserved change", "int"),
+                   Column("on_hand", "On hand after", "int"), Column("order", "Order"), Column("reference", "Reference"),
+                   Column("actor", "By")]
+HISTORY_DAYS = 30
 FIELDS = ("sku", "name", "barcode", "price", "cost", "category", "reorder_point", "reorder_qty", "active")
 
 
@@ -110,6 +117,27 @@ def update_product(sku: str):
         return _form_again(product, _errors_of(e), e.status)
     flash(f"Saved {product.sku}.", "success")
     return redirect(url_for(".edit_product", sku=product.sku))
+
+
+@blueprint.get("/products/<sku>/stock-history")
+@requires("manager")
+def stock_history(sku: str):
+    """The product's stock ledger for a range of the shop's days (default: the last 30), on the page or
+    downloaded as CSV or XLSX."""
+    product = _product(sku)
+    zone = reports.shop_zone(settings())
+    first, last, errors = report_days(zone, HISTORY_DAYS)
+    if errors:
+        return render_template("products/stock_history.html", product=product, rows=[], errors=errors,
+                               first=request.args.get("from", ""), last=request.args.get("to", "")), 422
+    period = reports.period_of_days(first, last, zone)
+    rows = reports.stock_history(product.id, period.start, period.stop)
+    fmt = request.args.get("format")
+    if fmt in FORMATS:
+        shown = [row | {"at": when(row["at"])} for row in rows]
+        return download(shown, HISTORY_COLUMNS, fmt, f"stock-history-{product.sku}-{first.isoformat()}-to-{last.isoformat()}")
+    return render_template("products/stock_history.html", product=product, rows=rows, errors={},
+                           first=first.isoformat(), last=last.isoformat())
 
 
 def _product(sku: str) -> Product:

@@ -98,7 +98,7 @@ def sales_report():
         by = "product"
     title, columns = SALES_VIEWS[by]
     zone = reports.shop_zone(settings())
-    first, last, errors = _days(zone)
+    first, last, errors = report_days(zone)
     fmt = request.args.get("format")
     if errors:
         return render_template("reports_sales.html", title=title, by=by, views=SALES_VIEWS, columns=columns, rows=[],
@@ -134,12 +134,13 @@ def inventory_value_report():
                            total_cents=sum(r["value_cents"] for r in rows), units=sum(r["on_hand"] for r in rows))
 
 
-def _days(zone) -> tuple[date | None, date | None, dict[str, str]]:
-    """The report's first and last shop day from ?from=&to= (YYYY-MM-DD); default: the last 7 days."""
+def report_days(zone, default_days: int = DEFAULT_DAYS) -> tuple[date | None, date | None, dict[str, str]]:
+    """The report's first and last shop day from ?from=&to= (YYYY-MM-DD), or {field: one sentence};
+    default: the last `default_days` days, today included."""
     today = reports.shop_today(zone)
     errors: dict[str, str] = {}
     found = {}
-    for name, default in (("from", today - timedelta(days=DEFAULT_DAYS - 1)), ("to", today)):
+    for name, default in (("from", today - timedelta(days=default_days - 1)), ("to", today)):
         raw = (request.args.get(name) or "").strip()
         if not raw:
             found[name] = default
