@@ -47,6 +47,7 @@ def test_manager_prices_a_product_and_downloads_its_sales(page, users, settings,
     page.click("#run-report")
     page.wait_for_url("**/reports/sales?**")
     assert "49.00" in page.inner_text("#report")
+    screenshot(page, "sales-report")
     with page.expect_download() as caught:
         page.click("#download-xlsx")
     download = caught.value
