@@ -6,7 +6,7 @@ import io
 
 from openpyxl import load_workbook
 
-from appliance import audit, categories
+from appliance import audit, categories, import_export
 from appliance.models import AuditEvent, Product
 
 from .web_helpers import post_form
@@ -64,6 +64,23 @@ def test_changing_the_price_is_audited_and_shown_in_the_history(manager):
     assert history.index("5.25") < history.index("4.50")  # newest first
     assert history.count("<tr><td>") == 2  # creation and one price change; the rename is no price change
     assert audit.verify().ok
+
+
+def test_a_price_changed_by_an_import_is_in_the_history_too(manager, settings):
+    post_form(manager, "/products/new", FULL)
+    import_export.apply("products", b"sku,name,price\nTEA-GREEN,Green tea,6.10\nOTHER-1,Other,1.00\n", "prices.csv",
+                        actor="maria", settings=settings)
+    import_export.apply("products", b"sku,name,price\nOTHER-1,Other,2.00\n", "other.csv", actor="maria", settings=settings)
+    post_form(manager, "/products/TEA-GREEN", {**FULL, "price": "6.10", "cost": "2.00"})
+    rows = [row.split("</td>")[2:6] for row in manager.get("/products/TEA-GREEN").get_data(as_text=True)
+            .split('id="price-history"')[1].split("<tr><td>")[1:]]
+    cells = [[cell.rsplit(">", 1)[-1] for cell in row] for row in rows]
+    assert cells == [["6.10", "6.10", "2.00", "1.75"],   # the cost, on the page
+                     ["6.10", "4.50", "1.75", "1.75"],   # the price, by the import
+                     ["4.50", "", "1.75", ""]]          # created
+    assert [row[0].rsplit(">", 1)[-1] for row in [r.split("</td>")[1:2] for r in manager.get("/products/TEA-GREEN")
+            .get_data(as_text=True).split('id="price-history"')[1].split("<tr><td>")[1:]]] == [
+        "maria", "maria (import)", "maria"]
 
 
 def test_deactivating_keeps_the_product_and_the_filter_finds_it(manager, make_product):

@@ -207,17 +207,31 @@ def _form_of(product: Product) -> dict:
 
 
 def price_history(sku: str) -> list[dict]:
-    """Each price or cost the product has had, newest first, from the audit trail: when, who, what."""
-    events = (AuditEvent.select().where((AuditEvent.entity == "product") & (AuditEvent.entity_id == sku)
-                                         & AuditEvent.action.in_(("product.create", "product.update")))
-              .order_by(AuditEvent.id))
+    """Each price or cost the product has had, newest first, from the audit trail: when, who, from and
+    to. Changes made on these pages or through the API (product.create / product.update) and by a
+    products import (import.products, which records each product's changed fields) all count."""
+    product_events = (AuditEvent.entity == "product") & (AuditEvent.entity_id == sku) & AuditEvent.action.in_(
+        ("product.create", "product.update"))
+    imports = (AuditEvent.action == "import.products") & AuditEvent.after.contains(json.dumps(sku))
+    state: dict = {}
     history = []
-    for event in events:
-        before = json.loads(event.before) if event.before else {}
+    for event in AuditEvent.select().where(product_events | imports).order_by(AuditEvent.id):
         after = json.loads(event.after) if event.after else {}
-        price, cost = after.get("price_cents"), after.get("cost_cents")
-        if event.action == "product.update" and price == before.get("price_cents") and cost == before.get("cost_cents"):
+        if event.action == "import.products":
+            changes = after.get("updated", {}).get(sku)
+            if changes is None:  # created by the import (its values are not in the trail), or only named
+                state = {} if sku in after.get("created", ()) else state
+                continue
+            now = state | {f: pair[1] for f, pair in changes.items() if f in ("price_cents", "cost_cents")}
+            was = state | {f: pair[0] for f, pair in changes.items() if f in ("price_cents", "cost_cents")}
+        else:
+            now, was = after, (json.loads(event.before) if event.before else {})
+        price, cost = now.get("price_cents"), now.get("cost_cents")
+        if event.action != "product.create" and (price, cost) == (was.get("price_cents"), was.get("cost_cents")):
+            state = {"price_cents": price, "cost_cents": cost}
             continue
         history.append({"at": event.at, "actor": event.actor, "price_cents": price, "cost_cents": cost,
-                        "was_price_cents": before.get("price_cents"), "was_cost_cents": before.get("cost_cents")})
+                        "was_price_cents": was.get("price_cents"), "was_cost_cents": was.get("cost_cents"),
+                        "source": "import" if event.action == "import.products" else "page or API"})
+        state = {"price_cents": price, "cost_cents": cost}
     return history[::-1]
