@@ -2,7 +2,9 @@
 
 Every change goes through appliance.inventory (create_product / update_product), which judges the
 values and writes the audit trail; the product's category goes through appliance.categories (audited
-too), in the same transaction. The product page reads its price and cost history back from the trail. Money is typed as people type it (12.50, 12,50 or 12) and kept in integer cents.
+too), in the same transaction. The product page reads its price and cost history back from the trail.
+Money is typed as people type it (12.50, 12,50 or 12) and kept in integer cents. SKUs are one path
+segment (appliance.inventory refuses '/'); a product made before that rule is edited by import or API.
 """
 from __future__ import annotations
 
