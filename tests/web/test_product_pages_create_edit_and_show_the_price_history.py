@@ -7,7 +7,7 @@ import re
 
 from openpyxl import load_workbook
 
-from appliance import audit, categories, import_export
+from appliance import audit, categories, import_export, inventory
 from appliance.models import AuditEvent, Product
 
 from .web_helpers import post_form
@@ -130,3 +130,16 @@ def test_staff_cannot_create_or_edit_products(staff, make_product):
 
 def test_an_unknown_product_is_a_404(manager):
     assert manager.get("/products/NOPE").status_code == 404
+
+
+def test_a_save_over_someone_elses_change_is_refused(manager, make_product):
+    make_product("MUG", name="Mug")
+    version = re.search(r'name="version" value="([^"]+)"', manager.get("/products/MUG").get_data(as_text=True))[1]
+    inventory.update_product("MUG", {"price_cents": 300}, "ada")  # meanwhile, elsewhere
+    response = post_form(manager, "/products/MUG", {"name": "Mug", "price": "2.75", "version": version, "active": "1"})
+    assert response.status_code == 409
+    assert "Someone changed this product after you opened it" in response.get_data(as_text=True)
+    assert Product.get(Product.sku == "MUG").price_cents == 300
+    fresh = re.search(r'name="version" value="([^"]+)"', response.get_data(as_text=True))[1]
+    assert post_form(manager, "/products/MUG", {"name": "Mug", "price": "2.75", "version": fresh, "active": "1"}).status_code == 302
+    assert Product.get(Product.sku == "MUG").price_cents == 275

@@ -111,10 +111,11 @@ def update_product(sku: str):
     try:
         changes = _read_form(new=False)
         with write_transaction():  # the fields and the category, or neither
+            _still_as_shown(product)
             inventory.update_product(product.sku, changes, g.user.username)
             categories.set_category(product, request.form.get("category"), g.user.username)
     except FormError as e:
-        return _form_again(product, {e.field: e.message})
+        return _form_again(product, {e.field: e.message}, 409 if e.field == FORM else 422)
     except AppError as e:
         return _form_again(product, _errors_of(e), e.status)
     flash(f"Saved {product.sku}.", "success")
@@ -142,6 +143,16 @@ def stock_history(sku: str):
                            first=first.isoformat(), last=last.isoformat())
 
 
+def _still_as_shown(product: Product) -> None:
+    """Refuses a save over a change someone made after this form was opened (its `version`); called
+    with the write lock held, so nobody changes the product between this check and the save."""
+    shown = request.form.get("version")
+    current = Product.get_by_id(product.id).updated_at.isoformat()
+    if shown and shown != current:
+        raise FormError(FORM, "Someone changed this product after you opened it: nothing was saved. "
+                              "Check its values below (the history shows the change) and save again.")
+
+
 def _product(sku: str) -> Product:
     product = Product.get_or_none(Product.sku == sku)
     if product is None:
@@ -151,6 +162,8 @@ def _product(sku: str) -> Product:
 
 def _form_again(product: Product | None, errors: dict, status: int = 422):
     errors.setdefault(FORM, "Nothing was saved: correct the fields marked below.")
+    if product is not None:
+        product = Product.get_by_id(product.id)  # as it is now: the next save is over what is shown
     return render_template("products/form.html", product=product, form=request.form, errors=errors,
                            history=price_history(product.sku) if product else [],
                            category_names=categories.names()), status
