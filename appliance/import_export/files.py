@@ -40,7 +40,8 @@ class Money(int):
     """Cents that an export writes as decimal text in CSV ('3.50') and as a 0.00 number in XLSX."""
 
     def text(self) -> str:
-        return f"{self // 100}.{self % 100:02d}"
+        units, cents = divmod(abs(int(self)), 100)
+        return f"{'-' if self < 0 else ''}{units}.{cents:02d}"  # -150 is -1.50 (floor division would say -2.50)
 
 
 class FileRejected(Invalid):

@@ -33,7 +33,7 @@ def test_the_history_of_a_sunday_when_the_clocks_go_back(settings, db, make_prod
     _at(datetime(2026, 10, 25, 23, 30), inventory.receive, "LAMP", 1, "sam")                   # Monday
 
     response = manager.get("/products/LAMP/stock-history?from=2026-10-25&to=2026-10-25&format=csv")
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert rows == [
         ["When", "Location", "Movement", "On hand change", "Reserved change", "On hand after", "Order", "Reference", "By"],
         ["2026-10-25 00:30", "floor", "receive", "5", "0", "15", "", "DN-7", "sam"],

@@ -8,6 +8,7 @@ import io
 from openpyxl import load_workbook
 
 from appliance import inventory, orders
+from web.exports import Column, download
 
 
 def _sheet(response):
@@ -29,9 +30,10 @@ def test_sales_by_product_as_xlsx_has_number_cells(settings, make_product, manag
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == ("SKU", "Product", "Quantity", "Sales")
     assert sheet["A1"].font.b
-    assert rows[1] == ("TEA", "'=SUM(A1:A9)", 2, 24691.34)  # 2 × 12,345.67
+    assert rows[1] == ("TEA", "=SUM(A1:A9)", 2, 24691.34)  # 2 × 12,345.67
+    assert sheet["B2"].data_type == "s" and sheet["B2"].quotePrefix  # text, never a formula
     assert rows[2] == ("MUG", "Mug", 3, 5.97)
-    assert sheet["D2"].data_type == "n" and sheet["D2"].number_format == "#,##0.00"
+    assert sheet["D2"].data_type == "n" and sheet["D2"].number_format == "0.00"
     assert sheet["C3"].data_type == "n"
 
 
@@ -50,5 +52,17 @@ def test_inventory_value_is_stock_at_every_location_times_cost(manager, make_pro
     assert rows == [("SKU", "Product", "On hand", "Unit cost", "Value at cost"),
                     ("MUG", "Product MUG", 15, 3.05, 45.75),
                     ("TEA", "Product TEA", 20, 1.2, 24)]
-    csv_text = manager.get("/reports/inventory-value?format=csv").get_data(as_text=True)
+    csv_text = manager.get("/reports/inventory-value?format=csv").get_data().decode("utf-8-sig")
     assert csv_text.splitlines()[1] == "MUG,Product MUG,15,3.05,45.75"
+
+
+def test_money_below_zero_keeps_its_sign_in_both_formats(app):
+    rows = [{"what": "refunds over takings", "net": -150}, {"what": "-1 day", "net": -5}]
+    columns = [Column("what", "What"), Column("net", "Net", "money")]
+    with app.test_request_context():
+        csv_body = download(rows, columns, "csv", "net").get_data()
+        xlsx_body = download(rows, columns, "xlsx", "net").get_data()
+    assert csv_body.startswith(b"\xef\xbb\xbf")  # the byte-order mark Excel reads as UTF-8
+    assert csv_body.decode("utf-8-sig").splitlines()[1:] == ["refunds over takings,-1.50", "'-1 day,-0.05"]
+    assert list(load_workbook(io.BytesIO(xlsx_body)).active.iter_rows(min_row=2, values_only=True)) == [
+        ("refunds over takings", -1.5), ("-1 day", -0.05)]

@@ -92,14 +92,14 @@ def test_the_page_and_its_csv_show_the_same_figures(settings, db, make_product, 
     assert "18.50" in table.split("<tfoot>")[1]  # all channels
     response = manager.get("/reports/sales", query_string={**RANGE, "by": "employee", "format": "csv"})
     assert response.headers["Content-Disposition"] == 'attachment; filename="sales-by-employee-2026-10-24-to-2026-10-25.csv"'
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert rows == [["Employee", "Orders taken", "Sales", "Orders shipped", "Average hours to ship"],
                     ["ada", "0", "0.00", "2", "12.7"],
                     ["maria", "1", "11.50", "0", ""],
                     ["sam", "1", "7.00", "0", ""]]
     takings = manager.get("/reports/sales", query_string={**RANGE, "by": "takings", "format": "csv"})
-    assert list(csv.reader(io.StringIO(takings.get_data(as_text=True))))[1:] == [
+    assert list(csv.reader(io.StringIO(takings.get_data().decode("utf-8-sig"))))[1:] == [
         ["2026-10-24", "other", "1", "8.00", "0.00", "8.00"], ["2026-10-25", "card", "1", "11.50", "0.00", "11.50"]]
     one_day = manager.get("/reports/sales", query_string={"from": "2026-10-25", "to": "2026-10-25", "format": "csv"})
-    assert list(csv.reader(io.StringIO(one_day.get_data(as_text=True))))[1:] == [
+    assert list(csv.reader(io.StringIO(one_day.get_data().decode("utf-8-sig"))))[1:] == [
         ["MUG", "Product MUG", "1", "8.00"], ["TEA", "Product TEA", "1", "3.50"]]
