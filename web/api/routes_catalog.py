@@ -55,7 +55,7 @@ def get_product(sku: str):
 
 
 @route("PATCH", "/products/{sku}", role="manager", summary="Change a product's name, price, barcode, reorder settings or active flag.",
-       body=ProductPatch, answer="Product")
+       body=ProductPatch, responses={409: "barcode already used by another product"}, answer="Product")
 def patch_product(sku: str, body: ProductPatch):
     product = inventory.update_product(sku, body.model_dump(exclude_unset=True), actor())
     return jsonify(product_json(product))

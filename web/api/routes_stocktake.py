@@ -25,7 +25,7 @@ def get_stocktake(session_id: str):
 
 
 @route("PUT", "/stocktakes/{session_id}/counts", role="staff", summary="Record the counted quantity of a product (SKU or barcode).",
-       body=CountIn, answer="Stocktake")
+       body=CountIn, responses={409: "the stocktake is not open"}, answer="Stocktake")
 def count_stock(session_id: str, body: CountIn):
     stocktake.record_count(_id(session_id), body.sku, body.counted, actor())
     return jsonify(stocktake.session_dict(stocktake.get_session(_id(session_id))))
@@ -38,7 +38,8 @@ def post_stocktake(session_id: str):
     return jsonify(stocktake.session_dict(stocktake.get_session(_id(session_id))))
 
 
-@route("POST", "/stocktakes/{session_id}/cancel", role="manager", summary="Cancel an open stocktake without changing stock.", answer="Stocktake")
+@route("POST", "/stocktakes/{session_id}/cancel", role="manager", summary="Cancel an open stocktake without changing stock.",
+       responses={409: "the stocktake is not open"}, answer="Stocktake")
 def cancel_stocktake(session_id: str):
     stocktake.cancel(_id(session_id), actor())
     return jsonify(stocktake.session_dict(stocktake.get_session(_id(session_id))))
