@@ -180,6 +180,22 @@ def _failover(settings: Settings):
                             value=fenced)
     yield GaugeMetricFamily("appliance_failover_lease_seconds_left",
                             "Seconds left on the pair's leader lease (NaN when unknown or without failover).", value=left)
+    yield GaugeMetricFamily("appliance_failover_standby_lag_seconds",
+                            "How far this standby's copy of the primary's database is behind the replica (0: it holds "
+                            "the newest transaction; NaN on a primary, without failover, or while unknown).",
+                            value=_standby_lag(settings) if role != "single" else float("nan"))
+
+
+def _standby_lag(settings: Settings) -> float:
+    from appliance import fencing
+    from failover import standby
+    permit = fencing.read_permit(settings.home)
+    if permit is not None and permit.refusal() is None:
+        return float("nan")  # a box that may write follows nobody
+    facts = standby.read_facts(settings)
+    if not facts or not facts["following"] or facts["lag_seconds"] is None:
+        return float("nan")
+    return facts["lag_seconds"]
 
 
 def _host(settings: Settings):

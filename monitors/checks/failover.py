@@ -4,6 +4,8 @@ reaches (one down: warn; the quorum lost: crit), and a fenced primary. They read
 `failover.facts.pair_status`: one look at etcd shared by the three."""
 from __future__ import annotations
 
+from datetime import timezone
+
 from appliance.config import Settings
 from failover import facts
 
@@ -13,6 +15,11 @@ from . import Check, CheckContext, Result, crit, ok, unknown
 def _enabled(settings: Settings) -> bool:
     section = getattr(settings, "failover", None)
     return bool(section is not None and section.enabled)
+
+
+def _follows(settings: Settings) -> bool:
+    """A box of a SQLite pair: as a standby it follows the primary's replica (failover/standby.py)."""
+    return _enabled(settings) and bool(settings.backup.replication.target) and settings.database.url.startswith("sqlite:")
 
 
 def lease(ctx: CheckContext) -> Result:
@@ -79,6 +86,28 @@ def fenced(ctx: CheckContext) -> Result:
     return ok(0, f"primary, writing (epoch {s['lease_epoch'] or s['home_epoch']})")
 
 
+def standby_lag(ctx: CheckContext) -> Result:
+    """How far the standby copy is behind the primary's replica (failover follow): 0 while it holds
+    the newest transaction. A standby that follows nothing (its follower stopped, or never started)
+    is crit: a promotion would start from an old copy or from nothing. A box that writes follows nobody."""
+    from failover import standby
+    from appliance import fencing
+    permit = fencing.read_permit(ctx.settings.home)
+    if permit is not None and permit.refusal() is None:
+        return ok(0, "primary: it follows nobody")
+    s = standby.read_facts(ctx.settings)
+    now = ctx.now.replace(tzinfo=timezone.utc).timestamp()
+    stale_after = 5 * ctx.settings.failover.follow_interval_seconds + 10
+    if s is None or not s["following"] or now - s["at"] > stale_after:
+        return crit(None, "this standby follows no primary (failover follow is not running): a promotion would "
+                          "start from an old copy (standby-rebuild)")
+    if s["lag_seconds"] is None:
+        return unknown(f"the standby copy's lag is not known yet: {s['error'] or 'nothing applied yet'}")
+    reason = (f"the standby copy holds transaction {s['applied_txid']} of {s['newest_txid']}, "
+              f"{s['lag_seconds']:.1f} s behind" + (f"; {s['error']}" if s["error"] else ""))
+    return Result(ctx.grade(s["lag_seconds"]), s["lag_seconds"], reason, {"applied_txid": s["applied_txid"]})
+
+
 CHECKS = [
     Check("failover_lease", "failover", lease, "seconds left on the pair's leader lease (warn below a share of the TTL)",
           15, "failover-to-standby", warn=0.34, confirm_count=2, applies=_enabled),
@@ -86,4 +115,7 @@ CHECKS = [
           applies=_enabled),
     Check("failover_fenced", "failover", fenced, "1 when this box is fenced (crit when it is the primary)", 15,
           "failover-to-standby", confirm_count=2, applies=_enabled),
+    Check("failover_standby_lag", "failover", standby_lag, "seconds the standby's copy of the primary's database is "
+          "behind the replica (crit when nothing follows it)", 15, "standby-rebuild", warn=5, crit=60,
+          applies=_follows),
 ]
