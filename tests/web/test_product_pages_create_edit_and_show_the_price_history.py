@@ -97,6 +97,8 @@ def test_deactivating_keeps_the_product_and_the_filter_finds_it(manager, make_pr
     assert ">MUG<" in inactive and ">CUP<" not in inactive
     found = manager.get("/products?active=all&q=mu").get_data(as_text=True)
     assert ">MUG<" in found and ">CUP<" not in found
+    assert manager.get("/products?page=99999999999999999999&q=%00&category=%00").status_code == 200
+    assert manager.get("/products/MU%00G").status_code == 404
 
 
 def test_bad_input_is_said_on_its_field_and_nothing_is_saved(manager, make_product):
@@ -104,6 +106,8 @@ def test_bad_input_is_said_on_its_field_and_nothing_is_saved(manager, make_produ
     for changes, field, words in ((({"price": "4.5.0"}), "price", "Enter an amount like 12.50."),
                                   ({"name": " "}, "name", "Required."),
                                   ({"reorder_point": "-1"}, "reorder_point", "Must be at least 0."),
+                                  ({"name": "x" * 201}, "name", "At most 200 characters."),
+                                  ({"barcode": "12\x0034"}, "barcode", "Remove the NUL character"),
                                   ({"sku": "a/b"}, "sku", "not a valid SKU"),
                                   ({"barcode": "111"}, "barcode", "Barcode 111 already belongs to MUG.")):
         response = post_form(manager, "/products/new", {**FULL, **changes})
@@ -111,6 +115,7 @@ def test_bad_input_is_said_on_its_field_and_nothing_is_saved(manager, make_produ
         assert response.status_code in (409, 422), changes
         assert f'id="{field}-error"' in body and words in body, changes
         assert f'value="{FULL["name"]}"' in body or field == "name"  # what was typed stays
+        assert f'value="{FULL["price"]}"' in body or field == "price"
     assert not Product.select().where(Product.sku.in_(["TEA-GREEN", "a/b"])).exists()
     response = post_form(manager, "/products/MUG", {"name": "Renamed", "price": "2.50", "category": "x" * 101})
     assert response.status_code == 422 and 'id="category-error"' in response.get_data(as_text=True)

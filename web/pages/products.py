@@ -28,6 +28,7 @@ from .security import requires
 blueprint = Blueprint("products", __name__)
 
 PAGE_SIZE = 50
+MAX_PAGE = 100_000  # beyond any shop's catalogue; keeps the offset a small number on every engine
 ACTIVE_FILTERS = {"active": "Active only", "inactive": "Inactive only", "all": "All"}
 LIST_COLUMNS = [Column("sku", "SKU"), Column("name", "Name"), Column("barcode", "Barcode"), Column("category", "Category"),
                 Column("price_cents", "Price", "money"), Column("cost_cents", "Cost", "money"),
@@ -44,12 +45,12 @@ FIELDS = ("sku", "name", "barcode", "price", "cost", "category", "reorder_point"
 @blueprint.get("/products")
 @requires("manager")
 def product_list():
-    term = (request.args.get("q") or "").strip()
+    term = _text_arg("q")
     shown = request.args.get("active", "active")
     if shown not in ACTIVE_FILTERS:
         shown = "active"
     raw_page = request.args.get("page", "1")
-    page = max(1, int(raw_page)) if raw_page.isdigit() else 1
+    page = min(max(1, int(raw_page)), MAX_PAGE) if raw_page.isascii() and raw_page.isdigit() else 1
     pc, cat = categories.ProductCategory, categories.Category
     query = (Product.select(Product, cat.name.alias("category_name"))
              .join(pc, JOIN.LEFT_OUTER, on=(pc.product == Product.id)).join(cat, JOIN.LEFT_OUTER, on=(pc.category == cat.id))
@@ -58,7 +59,7 @@ def product_list():
         query = query.where(Product.active == (shown == "active"))
     if term:
         query = query.where(Product.sku.contains(term) | Product.name.contains(term) | (Product.barcode == term))
-    category = (request.args.get("category") or "").strip()
+    category = _text_arg("category")
     if category:
         query = query.where(cat.name == category)
     fmt = request.args.get("format")
@@ -153,8 +154,13 @@ def _still_as_shown(product: Product) -> None:
                               "Check its values below (the history shows the change) and save again.")
 
 
+def _text_arg(name: str) -> str:
+    """A query parameter as text a database takes (PostgreSQL refuses NUL in text)."""
+    return (request.args.get(name) or "").replace("\x00", "").strip()
+
+
 def _product(sku: str) -> Product:
-    product = Product.get_or_none(Product.sku == sku)
+    product = None if "\x00" in sku else Product.get_or_none(Product.sku == sku)
     if product is None:
         abort(404)
     return product
@@ -192,24 +198,33 @@ def _money(name: str, required: bool) -> int | None:
     return cents
 
 
+def _text(name: str, longest: int, required: bool = False) -> str | None:
+    """A text field as the database can keep it: trimmed, within its column's length, without NUL."""
+    value = (request.form.get(name) or "").strip()
+    if not value:
+        if required:
+            raise FormError(name, "Required.")
+        return None
+    if "\x00" in value:
+        raise FormError(name, "Remove the NUL character: text cannot hold it.")
+    if len(value) > longest:
+        raise FormError(name, f"At most {longest} characters.")
+    return value
+
+
 def _read_form(new: bool) -> dict:
-    form = request.form
     data: dict = {}
     if new:
-        data["sku"] = (form.get("sku") or "").strip()
-        if not data["sku"]:
-            raise FormError("sku", "Required.")
-    name = (form.get("name") or "").strip()
-    if not name:
-        raise FormError("name", "Required.")
-    data["name"] = name
-    data["barcode"] = (form.get("barcode") or "").strip() or None
+        data["sku"] = _text("sku", 64, required=True)
+    data["name"] = _text("name", 200, required=True)
+    data["barcode"] = _text("barcode", 64)
+    _text("category", categories.MAX_NAME)
     data["price_cents"] = _money("price", required=True)
     cost = _money("cost", required=False)
     data["cost_cents"] = cost or 0
     data["reorder_point"] = whole_number("reorder_point", low=0, required=False) or 0
     data["reorder_qty"] = whole_number("reorder_qty", low=0, required=False) or 0
-    data["active"] = form.get("active") == "1"
+    data["active"] = request.form.get("active") == "1"
     return data
 
 
