@@ -218,13 +218,17 @@ def sales_by_employee(start: datetime, end: datetime) -> list[dict]:
 
 
 def inventory_value() -> list[dict]:
-    """Per product with stock or a cost: on hand (all locations) × its cost, now."""
-    on_hand = fn.COALESCE(fn.SUM(StockLevel.on_hand), 0)
-    rows = (Product.select(Product.sku, Product.name, Product.cost_cents, on_hand.alias("on_hand"))
-            .join(StockLevel, JOIN.LEFT_OUTER).group_by(Product.id, Product.sku, Product.name, Product.cost_cents)
-            .order_by(Product.sku).dicts())
-    return [{"sku": r["sku"], "name": r["name"], "on_hand": int(r["on_hand"]), "cost_cents": r["cost_cents"],
-             "value_cents": int(r["on_hand"]) * r["cost_cents"]} for r in rows if r["on_hand"]]
+    """Per product with stock: on hand (all locations) × its cost, now, with the product's category."""
+    on_hand = fn.SUM(StockLevel.on_hand)
+    rows = (Product.select(Product.sku, Product.name, Category.name.alias("category"), Product.cost_cents,
+                           on_hand.alias("on_hand"))
+            .join(StockLevel).switch(Product)
+            .join(ProductCategory, JOIN.LEFT_OUTER, on=(ProductCategory.product == Product.id))
+            .join(Category, JOIN.LEFT_OUTER)
+            .group_by(Product.id, Product.sku, Product.name, Category.name, Product.cost_cents)
+            .having(on_hand != 0).order_by(Product.sku).dicts())
+    return [{"sku": r["sku"], "name": r["name"], "category": r["category"], "on_hand": int(r["on_hand"]),
+             "cost_cents": r["cost_cents"], "value_cents": int(r["on_hand"]) * r["cost_cents"]} for r in rows]
 
 
 NO_CATEGORY = "(no category)"

@@ -1,14 +1,17 @@
 """A report downloaded as XLSX opens with openpyxl: a bold header row, money as number cells with two
 decimals (a spreadsheet sums them), counts as integers, text that looks like a formula kept as text.
-The inventory value is each product's stock at every location times its cost."""
+The inventory value is each product's stock at every location times its cost. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import io
 
 from openpyxl import load_workbook
 
-from appliance import inventory, orders
+from appliance import categories, inventory, orders
+from tests.conftest import on_both_engines
 from web.exports import Column, download
+
+database_url = on_both_engines()
 
 
 def _sheet(response):
@@ -45,15 +48,16 @@ def test_inventory_value_is_stock_at_every_location_times_cost(manager, make_pro
     inventory.update_product("MUG", {"cost_cents": 305}, "test")
     inventory.create_location("back", "Back room", 2, "test")
     inventory.receive("MUG", 5, "test", "back")
+    categories.set_category(inventory.product_by_sku("MUG"), "Kitchen", "test")
     page = manager.get("/reports/inventory-value").get_data(as_text=True)
     assert 'id="total-value">69.75<' in page  # 20 × 1.20 + 15 × 3.05
     assert 'id="total-units">35<' in page and ">NONE<" not in page
     rows = list(_sheet(manager.get("/reports/inventory-value?format=xlsx")).iter_rows(values_only=True))
-    assert rows == [("SKU", "Product", "On hand", "Unit cost", "Value at cost"),
-                    ("MUG", "Product MUG", 15, 3.05, 45.75),
-                    ("TEA", "Product TEA", 20, 1.2, 24)]
+    assert rows == [("SKU", "Product", "Category", "On hand", "Unit cost", "Value at cost"),
+                    ("MUG", "Product MUG", "Kitchen", 15, 3.05, 45.75),
+                    ("TEA", "Product TEA", None, 20, 1.2, 24)]
     csv_text = manager.get("/reports/inventory-value?format=csv").get_data().decode("utf-8-sig")
-    assert csv_text.splitlines()[1] == "MUG,Product MUG,15,3.05,45.75"
+    assert csv_text.splitlines()[1] == "MUG,Product MUG,Kitchen,15,3.05,45.75"
 
 
 def test_money_below_zero_keeps_its_sign_in_both_formats(app):

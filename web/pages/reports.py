@@ -83,7 +83,8 @@ SALES_VIEWS = {
                             Column("net_cents", "Net", "money")]),
 }
 NOT_SUMMED = {"category": {"orders"}}  # an order spans categories: its count per category does not add up
-INVENTORY_COLUMNS = [Column("sku", "SKU"), Column("name", "Product"), Column("on_hand", "On hand", "int"),
+INVENTORY_COLUMNS = [Column("sku", "SKU"), Column("name", "Product"), Column("category", "Category"),
+                     Column("on_hand", "On hand", "int"),
                      Column("cost_cents", "Unit cost", "money"), Column("value_cents", "Value at cost", "money")]
 DEFAULT_DAYS = 7
 MAX_DAYS = 3 * 366
