@@ -16,20 +16,18 @@ from tests.failover.pair import ROOT
 INSTALL = ROOT / "deploy" / "install.sh"
 
 
-@pytest.fixture(autouse=True)
-def only_cat(tmp_path):
-    """A PATH with `cat` alone (the usage is a here-document): were an install step reached by
-    mistake, apt-get, useradd and systemctl would not be found and `set -e` would stop the script."""
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    os.symlink(shutil.which("cat"), folder / "cat")
-    global _PATH
-    _PATH = str(folder)
-
-
 def _run(*args: str) -> subprocess.CompletedProcess:
+    """With a PATH that has `cat` alone (the usage is a here-document): were an install step reached by
+    mistake, apt-get, useradd and systemctl would not be found and `set -e` would stop the script."""
     return subprocess.run([shutil.which("bash"), str(INSTALL), *args], capture_output=True, text=True,
-                          timeout=30, env={"PATH": _PATH})
+                          timeout=30, env={"PATH": str(ONLY_CAT)})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def only_cat(tmp_path_factory):
+    global ONLY_CAT
+    ONLY_CAT = tmp_path_factory.mktemp("bin")
+    os.symlink(shutil.which("cat"), ONLY_CAT / "cat")
 
 
 def test_help_names_every_role():
