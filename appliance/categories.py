@@ -9,11 +9,11 @@ is now, not as it was on the day of a sale.
 """
 from __future__ import annotations
 
-from peewee import CharField, DateTimeField, ForeignKeyField, fn
+from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, fn
 
 from . import audit
 from .db import write_transaction
-from .errors import Invalid
+from .errors import Conflict, Invalid, NotFound
 from .models import BaseModel, Product, utcnow
 
 MAX_NAME = 100
@@ -61,3 +61,35 @@ def set_category(product: Product, name: str | None, actor: str) -> None:
             ProductCategory.create(product=product.id, category=category.id)
         audit.record(actor, "product.category", "product", product.sku, before={"category": before},
                      after={"category": name})
+
+
+def with_counts() -> list[dict]:
+    """Every category with how many products are in it, by name."""
+    count = fn.COUNT(ProductCategory.id)
+    rows = (Category.select(Category.id, Category.name, count.alias("products"))
+            .join(ProductCategory, JOIN.LEFT_OUTER).group_by(Category.id, Category.name)
+            .order_by(Category.name).dicts())
+    return [{"id": r["id"], "name": r["name"], "products": int(r["products"])} for r in rows]
+
+
+def rename(category_id: int, name: str, actor: str) -> Category:
+    """Renames a category (its products stay in it); a name another category has is refused."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise Invalid("A category needs a name.", [{"field": "name", "message": "required"}])
+    if len(name) > MAX_NAME or "\x00" in name:
+        raise Invalid(f"A category name has at most {MAX_NAME} characters (no NUL).",
+                      [{"field": "name", "message": f"at most {MAX_NAME} characters"}])
+    with write_transaction():
+        category = Category.get_or_none(Category.id == category_id)
+        if category is None:
+            raise NotFound(f"No category {category_id}.", [{"id": category_id}])
+        other = Category.get_or_none((fn.LOWER(Category.name) == name.lower()) & (Category.id != category_id))
+        if other is not None:
+            raise Conflict(f"A category named {other.name} exists already.",
+                           [{"field": "name", "message": "taken"}])
+        before = category.name
+        category.name = name
+        category.save()
+        audit.record(actor, "category.rename", "category", category_id, before={"name": before}, after={"name": name})
+    return category

@@ -35,6 +35,7 @@ PAGES = [
     ("/import", "manager"),
     ("/products", "manager"),
     ("/products/new", "manager"),
+    ("/products/categories", "manager"),
     ("/products/<sku>", "manager"),
     ("/products/<sku>/stock-history", "manager"),
     ("/reports", "manager"),
@@ -64,6 +65,7 @@ FORMS = [
     ("/import", "manager"),
     ("/products/new", "manager"),
     ("/products/<sku>", "manager"),
+    ("/products/categories/<int:category_id>", "manager"),
     ("/admin/users", "admin"),
     ("/admin/users/<username>/role", "admin"),
     ("/admin/tokens", "admin"),
@@ -92,6 +94,12 @@ def shop(tmp_path_factory, password_hash):
     runtime.close()
 
 
+def _category_id() -> int:
+    from appliance import categories
+    categories.set_category(inventory.product_by_sku("TEA"), "Tea", "test")
+    return categories.Category.get(categories.Category.name == "Tea").id
+
+
 def _sample(settings) -> dict:
     """One of each thing a page shows, so pages with an id in the path have something to show."""
     for sku, price in (("TEA", 350), ("SAFE", 200_000)):
@@ -109,7 +117,7 @@ def _sample(settings) -> dict:
          "rto_budget_seconds": 900})
     return {"runbook_id": "disk-full", "run_id": "rb-20261202T000000Z-role",
             "number": order.number, "pending": pending.number, "int:session_id": session.id,
-            "int:customer_id": customer.id, "sku": "TEA", "username": "sam", "int:run_id": run.id, "operation": "backup.run"}
+            "int:customer_id": customer.id, "sku": "TEA", "int:category_id": _category_id(), "username": "sam", "int:run_id": run.id, "operation": "backup.run"}
 
 
 @pytest.fixture

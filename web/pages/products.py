@@ -74,6 +74,29 @@ def product_list():
                            category_names=categories.names())
 
 
+@blueprint.get("/products/categories")
+@requires("manager")
+def category_list():
+    return _categories_page({}, {})
+
+
+@blueprint.post("/products/categories/<int:category_id>")
+@requires("manager")
+def rename_category(category_id: int):
+    try:
+        category = categories.rename(category_id, request.form.get("name", ""), g.user.username)
+    except AppError as e:
+        errors = field_errors(e)
+        return _categories_page({category_id: request.form.get("name", "")}, {category_id: errors}, e.status)
+    flash(f"Renamed the category to {category.name}.", "success")
+    return redirect(url_for(".category_list"))
+
+
+def _categories_page(typed: dict, errors: dict, status: int = 200):
+    return render_template("products/categories.html", rows=categories.with_counts(), typed=typed,
+                           errors=errors), status
+
+
 @blueprint.get("/products/new")
 @requires("manager")
 def new_product():
