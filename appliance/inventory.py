@@ -219,8 +219,8 @@ def apply_movements(movements: list[Movement], actor: str) -> None:
 def _raise_short(m: Movement, level_id: int) -> None:
     product = Product.get_by_id(m.product_id)
     level = StockLevel.get_by_id(level_id)
-    if m.on_hand_delta > 0 and level.on_hand + m.on_hand_delta > MAX_ON_HAND:
-        raise Invalid(f"{product.sku} at {level.location.code} would hold more than {MAX_ON_HAND} units.",
+    if m.on_hand_delta > 0 and level.on_hand + m.on_hand_delta > MAX_ON_HAND:  # the level's state: a conflict
+        raise Conflict(f"{product.sku} at {level.location.code} would hold more than {MAX_ON_HAND} units.",
                       [{"field": "qty", "sku": product.sku, "location": level.location.code,
                         "on_hand": level.on_hand, "message": f"on hand at most {MAX_ON_HAND}"}])
     raise InsufficientStock(

@@ -45,6 +45,6 @@ def test_a_stock_level_holds_at_most_the_maximum(api, db):
     for _ in range(MAX_ON_HAND // MAX_MOVE_QTY):
         assert api.post("staff", "/stock/receive", json={"sku": "TEA", "qty": MAX_MOVE_QTY}).status_code == 200
     response = api.post("staff", "/stock/receive", json={"sku": "TEA", "qty": 1})
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert str(MAX_ON_HAND) in response.get_json()["error"]
     assert api.get("staff", "/stock/TEA").get_json()["on_hand"] == MAX_ON_HAND

@@ -67,13 +67,13 @@ def get_stock(sku: str):
 
 
 @route("POST", "/stock/receive", role="staff", summary="Book goods received into a location (default: the shop floor).",
-       body=ReceiveIn, answer="Stock")
+       body=ReceiveIn, responses={409: "the level would hold more than its maximum"}, answer="Stock")
 def receive_stock(body: ReceiveIn):
     return jsonify(inventory.receive(body.sku, body.qty, actor(), body.location, body.reference))
 
 
 @route("POST", "/stock/adjust", role="manager", summary="Correct on-hand stock (damage, loss, found goods) with a reason.",
-       body=AdjustIn, responses={409: "would take reserved stock"}, answer="Stock")
+       body=AdjustIn, responses={409: "would take reserved stock, or hold more than the maximum"}, answer="Stock")
 def adjust_stock(body: AdjustIn):
     return jsonify(inventory.adjust(body.sku, body.qty, actor(), body.reason, body.location))
 
