@@ -95,6 +95,37 @@ def run(app: CliContext) -> None:
     run_until_signalled(_settings(app, database=False))
 
 
+@command.command("rejoin")
+@click.option("--json", "as_json", is_flag=True, help="Print the quarantine as JSON.")
+@pass_app
+def rejoin(app: CliContext, as_json: bool) -> None:
+    """Make this old primary the standby of the box that holds the lease now.
+
+    Lists (and keeps in quarantine/) the orders this box acknowledged that never reached the new
+    primary, for re-entry; sets its database aside; then start `failover follow`.
+    """
+    from failover import control
+    from failover.rejoin import rejoin as rejoin_box
+    settings = _settings(app, database=False)
+    pair = control.status(settings)
+    done = rejoin_box(settings, pair["lease_holder"], pair["lease_epoch"])
+    if as_json:
+        click.echo(json.dumps(done, indent=2))
+        return
+    orders = done["orders"]
+    click.echo(f"{done['box']} is now a standby of {done['rejoined']} (epoch {done['epoch']}); start "
+               f"`appliance failover follow` (the appliance-follow unit).")
+    if not orders:
+        click.echo("Every order this box acknowledged is on the primary: nothing to re-enter.")
+        return
+    click.echo(f"{len(orders)} order(s) this box acknowledged never reached {done['rejoined']}: re-enter them "
+               f"there (kept in {done['listing']} and .csv):")
+    for order in orders:
+        lines = ", ".join(f"{line['qty']} x {line['sku']}" for line in order["lines"])
+        clash = " (that number now names another order on the primary)" if order["number_now_names_another_order"] else ""
+        click.echo(f"  {order['number']}  {order['created_at']}  {order['status']}  {lines}{clash}")
+
+
 @command.command("follow")
 @pass_app
 def follow(app: CliContext) -> None:

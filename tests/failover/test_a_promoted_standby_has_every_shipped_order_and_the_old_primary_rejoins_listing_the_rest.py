@@ -1,9 +1,12 @@
 """Failover with a warm standby: box B follows box A's replica (`failover follow`); A's lease holder
 dies; B takes the lease with a new epoch, and before it writes anything it applies what it received
 and makes its copy its database (its permit says so meanwhile) — every order A acknowledged and
-shipped is in B's database, and only the box that may write ships a replica."""
+shipped is in B's database, and only the box that may write ships a replica. Then A comes back:
+`failover rejoin` lists the orders it acknowledged that never reached B (for re-entry; B has since
+reused their numbers, and the list says so), and sets A's database aside so it can follow B."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -13,9 +16,10 @@ import sys
 
 import pytest
 
-from appliance import config, fencing
+from appliance import config, runtime
 from backup.jobs import ReplicatingWhileWriting
 from failover import standby
+from failover.rejoin import rejoin
 
 from tests.backup.conftest import make_shop
 from tests.backup.helpers import sftp_target, write_targets
@@ -34,7 +38,7 @@ def _follow(box: Box) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=open(box.home / "follow.log", "ab"))
 
 
-def test_the_promoted_standby_has_every_shipped_order_before_it_takes_one(settings, db, home, sshd_server, tmp_path):
+def test_the_promoted_standby_has_every_shipped_order_and_the_old_primary_lists_the_rest(settings, db, home, sshd_server, tmp_path):
     cluster = start_etcd_cluster(tmp_path / "etcd")
     write_targets(home, [sftp_target("nas", sshd_server, "pair")], replication_options("nas"))
     shared = (home / config.CONFIG_FILE).read_text()
@@ -47,7 +51,7 @@ def test_the_promoted_standby_has_every_shipped_order_before_it_takes_one(settin
     a, b = Box("box-a", home), Box("box-b", b_home)
     primary = config.load(home, environ={"APPLIANCE_DATABASE_URL": settings.database.url})
     replicating = ReplicatingWhileWriting(primary)
-    follower = None
+    follower = b_replicating = None
     try:
         a.start()
         first = wait_until_writing(a)
@@ -63,6 +67,8 @@ def test_the_promoted_standby_has_every_shipped_order_before_it_takes_one(settin
         acknowledged += add_orders(primary, 3, start=5)  # shipped, perhaps not yet applied by B
         wait_for(lambda: caught_up(primary), what="box A to ship its last orders")
         assert not b.writes()
+        replicating.stop()  # A's link to the replica breaks: what A acknowledges now stays on A
+        unshipped = add_orders(primary, 2, start=8)
 
         os.kill(a.process.pid, signal.SIGKILL)  # box A's lease holder dies: its permit runs out
         wait_for(lambda: not a.writes(), timeout=10, what="box A to fence itself")
@@ -88,7 +94,26 @@ def test_the_promoted_standby_has_every_shipped_order_before_it_takes_one(settin
         assert set(acknowledged) <= numbers
         assert follower.wait(15) is not None  # the promotion stopped the follower
         assert not standby.has_copy(config.load(b_home))
+        assert not set(unshipped) & numbers
+
+        b_settings = config.load(b_home)
+        runtime.connect(b_settings)  # the shop goes on with box B
+        taken_on_b = add_orders(b_settings, 2, start=20)
+        assert set(taken_on_b) == set(unshipped)  # B numbers on from what it has: the same numbers
+        b_replicating = ReplicatingWhileWriting(b_settings)
+        b_replicating.check()
+        wait_for(lambda: caught_up(b_settings), what="box B's replica")
+
+        done = rejoin(primary, "box-b", promoted.epoch)  # box A is back, fenced; an admin rejoins it
+        quarantined = {o["number"]: o for o in done["orders"]}
+        assert set(quarantined) == set(unshipped)
+        assert all(o["number_now_names_another_order"] and o["lines"] and o["lines"][0]["qty"] == 1
+                   for o in quarantined.values())
+        assert json.loads((home / "quarantine" / done["listing"].rsplit("/", 1)[1]).read_text())["orders"]
+        assert not (home / "appliance.db").exists() and list(home.glob("appliance.db.before-rejoin-*"))
     finally:
+        if b_replicating is not None:
+            b_replicating.stop()
         replicating.stop()
         if follower is not None and follower.poll() is None:
             follower.kill()
