@@ -24,6 +24,7 @@ def test_manager_prices_a_product_and_downloads_its_sales(page, users, settings,
     page.fill("#name", "Desk lamp")
     page.fill("#price", "20.00")
     page.fill("#cost", "9.00")
+    page.fill("#category", "Lighting")
     page.click("#save-product")
     page.wait_for_url("**/products/LAMP")
     page.fill("#price", "24,50")
@@ -33,6 +34,9 @@ def test_manager_prices_a_product_and_downloads_its_sales(page, users, settings,
     assert history.count() == 2
     assert history.nth(0).inner_text().split("\t")[1:4] == ["maria", "24.50", "20.00"]
     screenshot(page, "product-price-history")
+    page.click("text=All products")
+    assert page.locator("#products tbody tr").first.inner_text().split("\t")[:4] == ["LAMP", "Desk lamp", "", "Lighting"]
+    screenshot(page, "products")
 
     inventory.receive("LAMP", 10, "test")
     for at, qty in ((datetime(2026, 11, 14, 10, 0), 2), (datetime(2026, 11, 20, 10, 0), 1)):
