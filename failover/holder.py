@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 EPOCH_FILE = Path("fence") / "epoch"
 DEMOTED_FILE = Path("fence") / "demoted"       # an operator asked this box to stand by (failover demote)
 STATE_FILE = Path("fence") / "holder.json"    # what the holder last did (failover status)
+HANDOVER_SHIP_SECONDS = 15  # a planned switchover waits at most this long for the replica
 
 
 def keys(settings: Settings) -> tuple[str, str, str]:
@@ -86,6 +87,7 @@ class LeaseHolder:
         self.held: Held | None = None
         self.hold_off_until = 0.0
         self.stop_event = threading.Event()
+        self._handing_over: tuple[str, float] | None = None  # (to whom, since): a planned switchover
         self._promotion: threading.Thread | None = None
         self._promotion_result: dict | None = None
         self._promotion_error: str | None = None
@@ -145,6 +147,9 @@ class LeaseHolder:
             self._refuse(f"its lease (epoch {held.epoch}) expired before it could renew it")
             return
         held.sent = sent
+        if self._handing_over is not None:
+            self._finish_hand_over()
+            return
         self._grant()
         self._hand_over_if_asked()
 
@@ -154,10 +159,23 @@ class LeaseHolder:
         except QuorumUnavailable:
             return
         if target and target != self.name:
-            # No hold-off afterwards: while the handover key names the other box this one does not
-            # contend (_try_take), and once that box holds the key it cannot; if it dies, this one
-            # takes over as usual.
+            # Writes stop now; the lease goes once the last transactions are in the replica the
+            # standby applies when it takes over (or after HANDOVER_SHIP_SECONDS). No hold-off
+            # afterwards: while the handover key names the other box this one does not contend
+            # (_try_take), and once that box holds the key it cannot; if it dies, this one takes over.
+            self._handing_over = (target, fencing.boot_clock())
+            self._finish_hand_over()
+
+    def _finish_hand_over(self) -> None:
+        target, since = self._handing_over
+        waited = fencing.boot_clock() - since
+        if _last_transactions_shipped(self.settings) or waited >= HANDOVER_SHIP_SECONDS:
+            self._handing_over = None
+            if waited >= HANDOVER_SHIP_SECONDS:
+                log.warning("failover: handing over to %s without the replica confirming the last transactions", target)
             self.release(f"it handed over to {target} (planned switchover)")
+        else:
+            self._refuse(f"it hands over to {target}: its last transactions are being shipped")
 
     def _try_take(self) -> None:
         try:
@@ -276,6 +294,20 @@ class LeaseHolder:
 
     def stop(self, *_args) -> None:
         self.stop_event.set()
+
+
+def _last_transactions_shipped(settings: Settings) -> bool:
+    """This box's replication stopped (it stops once the box may not write, Litestream syncing and the
+    shipper shipping what it had) with the replica holding every transaction Litestream captured."""
+    from backup import replication
+    facts = replication.facts(settings)
+    if facts is None:
+        return True  # nothing replicates: nothing to wait for
+    state = replication.read_state(settings)
+    if not state:
+        return True  # it never ran: nothing was captured to ship
+    return bool(state.get("stopped")) and facts["local_txid"] is not None \
+        and (facts["replica_txid"] or 0) >= facts["local_txid"]
 
 
 def run_until_signalled(settings: Settings) -> None:
