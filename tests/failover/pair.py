@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,3 +84,26 @@ def make_box(folder: Path, name: str, endpoints: list[str], role: str, prefix: s
 def wait_until_writing(box: Box, timeout: float = 15) -> fencing.Permit:
     wait_for(box.writes, timeout=timeout, what=f"{box.name} to hold the lease and write ({box.log()})")
     return box.permit()
+
+
+def warm_pair(home: Path, tmp_path: Path, endpoints: list[str], replica_target: dict, prefix: str) -> tuple[Box, Box]:
+    """Box A in the test's `home` (the primary, replicating to `replica_target`) and box B in a home of
+    its own with the same [backup] section and backup key (a pair shares them: B follows A's replica)."""
+    from tests.backup.helpers import write_targets
+    from tests.backup.replication_helpers import replication_options
+    write_targets(home, [replica_target], replication_options(replica_target["name"]))
+    shared = (home / "appliance.toml").read_text()
+    b_home = tmp_path / "box-b"
+    b_home.mkdir()
+    shutil.copytree(home / "keys", b_home / "keys")
+    (b_home / "appliance.toml").write_text(shared + failover_toml("box-b", endpoints, "standby", prefix))
+    with open(home / "appliance.toml", "a") as f:
+        f.write(failover_toml("box-a", endpoints, "primary", prefix))
+    return Box("box-a", home), Box("box-b", b_home)
+
+
+def start_follower(box: Box) -> subprocess.Popen:
+    """`appliance failover follow` on the box, as its systemd unit runs it."""
+    env = {**os.environ, "APPLIANCE_HOME": str(box.home), "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "cli", "failover", "follow"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=open(box.home / "follow.log", "ab"))

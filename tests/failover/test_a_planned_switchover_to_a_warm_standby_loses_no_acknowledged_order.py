@@ -4,11 +4,7 @@ does it give the lease back; the standby applies everything when it takes over. 
 acknowledged is missing on the new primary, and orders are refused only for a few seconds."""
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 
@@ -19,9 +15,9 @@ from backup.jobs import ReplicatingWhileWriting
 from failover import control
 
 from tests.backup.conftest import make_shop
-from tests.backup.helpers import sftp_target, write_targets
-from tests.backup.replication_helpers import add_orders, caught_up, replication_options
-from tests.failover.pair import ROOT, Box, failover_toml, wait_until_writing
+from tests.backup.helpers import sftp_target
+from tests.backup.replication_helpers import add_orders, caught_up
+from tests.failover.pair import start_follower, wait_until_writing, warm_pair
 from tests.servers.etcd import start_etcd_cluster
 from tests.servers.sshd import sshd_server  # noqa: F401
 from tests.servers.waiting import wait_for
@@ -31,15 +27,8 @@ pytestmark = pytest.mark.slow
 
 def test_every_order_the_old_primary_acknowledged_is_on_the_new_one(settings, db, home, sshd_server, tmp_path):
     cluster = start_etcd_cluster(tmp_path / "etcd")
-    write_targets(home, [sftp_target("nas", sshd_server, "planned")], replication_options("nas"))
-    shared = (home / config.CONFIG_FILE).read_text()
-    b_home = tmp_path / "box-b"
-    b_home.mkdir()
-    shutil.copytree(home / "keys", b_home / "keys")
-    (b_home / config.CONFIG_FILE).write_text(shared + failover_toml("box-b", cluster.endpoints, "standby", "/planned/"))
-    with open(home / config.CONFIG_FILE, "a") as f:
-        f.write(failover_toml("box-a", cluster.endpoints, "primary", "/planned/"))
-    a, b = Box("box-a", home), Box("box-b", b_home)
+    a, b = warm_pair(home, tmp_path, cluster.endpoints, sftp_target("nas", sshd_server, "planned"), "/planned/")
+    b_home = b.home
     primary = config.load(home, environ={"APPLIANCE_DATABASE_URL": settings.database.url})
     replicating = ReplicatingWhileWriting(primary)
     scheduler_stops = threading.Event()
@@ -55,9 +44,7 @@ def test_every_order_the_old_primary_acknowledged_is_on_the_new_one(settings, db
         replicating.check()
         wait_for(lambda: caught_up(primary), what="box A's replica")
         b.start()
-        env = {**os.environ, "APPLIANCE_HOME": str(b_home), "PYTHONPATH": str(ROOT)}
-        follower = subprocess.Popen([sys.executable, "-m", "cli", "failover", "follow"], env=env, cwd=ROOT,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        follower = start_follower(b)
         threading.Thread(target=scheduler, daemon=True).start()
 
         acknowledged, refused_at, stop_selling = [], [], threading.Event()

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
@@ -22,9 +19,9 @@ from failover import standby
 from failover.rejoin import rejoin
 
 from tests.backup.conftest import make_shop
-from tests.backup.helpers import sftp_target, write_targets
-from tests.backup.replication_helpers import add_orders, caught_up, replication_options
-from tests.failover.pair import ROOT, Box, failover_toml, wait_until_writing
+from tests.backup.helpers import sftp_target
+from tests.backup.replication_helpers import add_orders, caught_up
+from tests.failover.pair import start_follower, wait_until_writing, warm_pair
 from tests.servers.etcd import start_etcd_cluster
 from tests.servers.sshd import sshd_server  # noqa: F401
 from tests.servers.waiting import wait_for
@@ -32,23 +29,10 @@ from tests.servers.waiting import wait_for
 pytestmark = pytest.mark.slow
 
 
-def _follow(box: Box) -> subprocess.Popen:
-    env = {**os.environ, "APPLIANCE_HOME": str(box.home), "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "cli", "failover", "follow"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=open(box.home / "follow.log", "ab"))
-
-
 def test_the_promoted_standby_has_every_shipped_order_and_the_old_primary_lists_the_rest(settings, db, home, sshd_server, tmp_path):
     cluster = start_etcd_cluster(tmp_path / "etcd")
-    write_targets(home, [sftp_target("nas", sshd_server, "pair")], replication_options("nas"))
-    shared = (home / config.CONFIG_FILE).read_text()
-    b_home = tmp_path / "box-b"
-    b_home.mkdir()
-    shutil.copytree(home / "keys", b_home / "keys")  # a pair shares its backup key
-    (b_home / config.CONFIG_FILE).write_text(shared + failover_toml("box-b", cluster.endpoints, "standby", "/warm/"))
-    with open(home / config.CONFIG_FILE, "a") as f:
-        f.write(failover_toml("box-a", cluster.endpoints, "primary", "/warm/"))
-    a, b = Box("box-a", home), Box("box-b", b_home)
+    a, b = warm_pair(home, tmp_path, cluster.endpoints, sftp_target("nas", sshd_server, "pair"), "/warm/")
+    b_home = b.home
     primary = config.load(home, environ={"APPLIANCE_DATABASE_URL": settings.database.url})
     replicating = ReplicatingWhileWriting(primary)
     follower = b_replicating = None
@@ -59,7 +43,7 @@ def test_the_promoted_standby_has_every_shipped_order_and_the_old_primary_lists_
         replicating.check()  # box A may write: it ships its replica
         wait_for(lambda: caught_up(primary), what="box A's replica")
         b.start()
-        follower = _follow(b)
+        follower = start_follower(b)
         acknowledged = add_orders(primary, 5)
         wait_for(lambda: caught_up(primary) and (f := standby.read_facts(config.load(b_home)))
                  and f["lag_seconds"] == 0.0 and f["applied_txid"] >= caught_up(primary)["local_txid"],
