@@ -25,7 +25,6 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
 import threading
 import time
 from dataclasses import asdict, dataclass
