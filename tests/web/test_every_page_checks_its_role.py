@@ -24,6 +24,7 @@ PAGES = [
     ("/orders", "staff"),
     ("/orders/new", "staff"),
     ("/orders/new/product", "staff"),
+    ("/orders/new/search", "staff"),
     ("/orders/<number>", "staff"),
     ("/orders/<number>/receipt", "staff"),
     ("/stock", "staff"),

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from datetime import datetime, timedelta
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 
-from appliance import customers, inventory, orders, payments
+from appliance import customers, inventory, orders, payments, product_search
 from appliance.errors import AppError, Conflict, Forbidden, InsufficientStock, Invalid
 from appliance.models import CHANNELS, ORDER_STATUSES, PAYMENT_METHODS, Customer, Payment, Product
 
@@ -104,11 +105,21 @@ def new_order():
 def product_lookup():
     """What the scan field asks for each scanned code: the product and how many can be sold."""
     code = (request.args.get("code") or "").strip()
-    product = inventory.product_by_code(code) if code else None
+    product = product_search.product_by_code(code) if code else None  # lower-case codes too
     if product is None or not product.active:
         reason = "not for sale" if product is not None else "unknown"
         return jsonify({"error": f"No product for sale with code {code!r} ({reason})."}), 404
     return jsonify(_line_info(product))
+
+
+@blueprint.get("/orders/new/search")
+@requires("staff")
+def product_search_results():
+    """Products for sale as the counter types: words of the name, SKU or barcode in any order and case."""
+    raw_limit = request.args.get("limit") or "8"
+    limit = int(raw_limit) if raw_limit.isdigit() else 8
+    found = product_search.search_products(request.args.get("q"), limit=limit)
+    return jsonify({"products": found, "limit": max(1, min(limit, product_search.MAX_RESULTS))})
 
 
 def _line_info(product: Product, qty: int = 1) -> dict:
@@ -211,19 +222,21 @@ def _email_receipt(number: str) -> None:
 def _submitted_lines() -> tuple[list[orders.LineRequest], dict[str, str]]:
     skus = request.form.getlist("line_sku")
     quantities = request.form.getlist("line_qty")
-    lines, errors = [], {}
+    lines, errors, refused = [], {}, []
     for sku, raw_qty in zip(skus, quantities):
         sku = sku.strip()
         if not sku:
             continue
-        try:
-            qty = int(raw_qty)
-            if qty <= 0:
-                raise ValueError
-        except ValueError:
-            errors[f"line:{sku}"] = "Enter a whole number above zero."
-            qty = 0
+        typed = (raw_qty or "").strip()
+        qty = int(typed) if typed.isascii() and typed.isdigit() else 0
+        if qty <= 0:
+            problem = (f"{typed} is not a whole number: enter whole units (1, 2, 3…)."
+                       if typed and not re.fullmatch(r"[+-]?[0-9]+", typed) else "Enter a whole number above zero.")
+            errors[f"line:{sku}"] = problem
+            refused.append(f"line {len(lines) + 1} ({sku}): {problem}")
         lines.append(orders.LineRequest(sku, qty))
+    if refused:
+        errors[FORM] = "Fix the quantity on " + "; ".join(refused)
     return lines, errors
 
 
@@ -277,6 +290,10 @@ def _order_form(form_key: str, lines: list[dict], form, errors: dict[str, str], 
         found = Customer.get_or_none(Customer.id == int(form["customer_id"]))
         customer = customers.customer_summary(found) if found else None
     state = {"lines": lines, "customer": customer, "errors": {k[5:]: v for k, v in errors.items() if k.startswith("line:")}}
+    if request.method == "POST":  # a refused quantity comes back as it was typed, on its line
+        state["typed"] = {sku.strip(): qty for sku, qty in zip(request.form.getlist("line_sku"),
+                                                                request.form.getlist("line_qty"))
+                          if f"line:{sku.strip()}" in errors}
     return render_template("orders/new.html", form_key=form_key, form=form, errors=errors, state=state,
                            channels=CHANNELS, done_order=done_order, pay_rows=payment_forms.submitted_rows(form),
                            methods=PAYMENT_METHODS), status
