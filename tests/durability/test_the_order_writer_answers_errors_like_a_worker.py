@@ -20,7 +20,7 @@ def test_refusals_and_replays_through_the_writer_keep_their_status_and_details(s
     assert box.writer_pid() is not None
 
     status, body, _ = client.post("/orders", {"channel": "api", "lines": [{"sku": "NOPE", "qty": 1}]})
-    assert status == 422 and body["error"] and body["details"] and set(body) == {"error", "details"}
+    assert status == 404 and body["error"] and body["details"] and set(body) == {"error", "details"}
 
     status, body, _ = client.post("/orders", {"channel": "api", "lines": [{"sku": "TEA", "qty": 5}]})
     assert status == 409 and body["details"] == [{"sku": "TEA", "requested": 5, "available": 3}]
