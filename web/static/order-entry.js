@@ -1,4 +1,7 @@
-// Counter order entry: keyboard only. A barcode scanner types the code and Enter into #scan.
+// Counter order entry: keyboard only. A barcode scanner types the code and Enter into #scan; without a
+// scanner, typing part of a name (or SKU, barcode; words in any order) lists matching products, picked
+// with the arrow keys and Enter. F3 parks the sale in this browser (localStorage: this slice keeps
+// parked sales on the till, not on the box); leaving the page with an unfinished sale parks it too.
 // The server stays the judge (stock, prices, idempotency); this script only makes the counter fast
 // and shows a line that lacks stock before anyone presses submit.
 (function () {
@@ -14,7 +17,7 @@
   const submitButton = document.getElementById("submit-order");
   const submitMessage = document.getElementById("submit-message");
   const state = JSON.parse(document.getElementById("order-state").textContent);
-  const lines = []; // {sku, name, price_cents, available, qty, error, row}
+  const lines = []; // {sku, name, price_cents, available, qty, typed, error, row}; typed: a refused quantity
   let submitting = false;
 
   function money(cents) {
@@ -32,10 +35,12 @@
     let line = lines.find((l) => l.sku === info.sku);
     if (line) {
       line.qty += qty;
+      line.typed = null;
       line.available = info.available; // the latest figure from the server
       line.error = "";
     } else {
-      line = { sku: info.sku, name: info.name, price_cents: info.price_cents, available: info.available, qty: qty, error: "" };
+      line = { sku: info.sku, name: info.name, price_cents: info.price_cents, available: info.available, qty: qty,
+               typed: null, error: "" };
       lines.push(line);
       line.row = buildRow(line);
       rows.appendChild(line.row);
@@ -49,7 +54,7 @@
     tr.dataset.sku = line.sku;
     tr.innerHTML =
       '<td class="sku"></td><td class="name"></td>' +
-      '<td class="num"><input type="hidden" name="line_sku"><input class="qty" name="line_qty" type="number" min="1" step="1" inputmode="numeric"></td>' +
+      '<td class="num"><input type="hidden" name="line_sku"><input class="qty" name="line_qty" type="text" inputmode="numeric" autocomplete="off" spellcheck="false"></td>' +
       '<td class="num price"></td><td class="num line-total"></td><td class="stock"></td>' +
       '<td><button type="button" class="link remove" tabindex="-1">Remove</button></td>';
     tr.querySelector(".sku").textContent = line.sku;
@@ -58,8 +63,10 @@
     const qtyInput = tr.querySelector(".qty");
     qtyInput.setAttribute("aria-label", "Quantity of " + line.sku);
     qtyInput.addEventListener("input", function () {
-      const value = parseInt(qtyInput.value, 10);
-      line.qty = Number.isFinite(value) ? value : 0;
+      // Only whole units: "1.5", "2,5" or "two" is refused on this line, never read as 1 or 2.
+      const typed = qtyInput.value.trim();
+      line.qty = /^\d{1,6}$/.test(typed) ? parseInt(typed, 10) : 0;
+      line.typed = /^\d{1,6}$/.test(typed) ? null : typed;
       line.error = "";
       refresh(qtyInput);
     });
@@ -82,7 +89,7 @@
     let total = 0, items = 0;
     for (const line of lines) {
       const qtyInput = line.row.querySelector(".qty");
-      if (qtyInput !== editing) qtyInput.value = line.qty;
+      if (qtyInput !== editing) qtyInput.value = line.typed !== null && line.typed !== undefined ? line.typed : line.qty;
       total += line.price_cents * Math.max(line.qty, 0);
       items += Math.max(line.qty, 0);
       line.row.querySelector(".price").textContent = money(line.price_cents);
@@ -92,7 +99,8 @@
       const bad = line.qty < 1;
       line.row.classList.toggle("short", short || bad || !!line.error);
       qtyInput.setAttribute("aria-invalid", short || bad ? "true" : "false");
-      stock.textContent = line.error || (bad ? "Enter a quantity of 1 or more."
+      line.row.classList.toggle("bad-qty", bad);
+      stock.textContent = line.error || (bad ? qtyProblem(line)
         : short ? "Only " + line.available + " available" : line.available + " available");
       stock.classList.toggle("field-error", short || bad || !!line.error);
     }
@@ -101,6 +109,12 @@
     if (window.paymentPanel) window.paymentPanel.setDue(total);
     itemCount.textContent = items;
     if (!problems().length) submitMessage.hidden = true;
+  }
+
+  function qtyProblem(line) {
+    const typed = line.typed || "";
+    return typed && !/^[+-]?\d+$/.test(typed) ? typed + " is not a whole number: enter whole units (1, 2, 3…)."
+      : "Enter a quantity of 1 or more.";
   }
 
   function problems() {
@@ -119,7 +133,14 @@
   let busy = false;
 
   function queueScan(text) {
-    pending.push(parseScan(text));
+    const item = parseScan(text);
+    item.text = text;
+    pending.push(item);
+    if (!busy) nextScan();
+  }
+
+  function queueProduct(sku, qty) {
+    pending.push({ qty: qty, code: sku, text: sku, picked: true });
     if (!busy) nextScan();
   }
 
@@ -136,7 +157,9 @@
         return;
       }
       const data = await response.json();
-      if (!response.ok) {
+      if (!response.ok && !item.picked) {
+        await notACode(item, data.error || "Unknown code " + item.code);
+      } else if (!response.ok) {
         say(data.error || "Unknown code " + item.code, true);
       } else {
         const line = addOrIncrement(data, item.qty);
@@ -148,13 +171,120 @@
     nextScan();
   }
 
+  // Enter on something that is no code: the words are searched; one product found is added, several
+  // are listed to pick from (the typed text comes back), none says so.
+  async function notACode(item, refusal) {
+    const found = /[^\s]/.test(item.code) ? await searchFor(item.code, 8) : [];
+    if (found && found.length === 1) {
+      const line = addOrIncrement(found[0], item.qty);
+      say(line.sku + " · " + line.name + " × " + line.qty, line.qty > line.available);
+    } else if (found && found.length > 1 && !scan.value) {
+      scan.value = item.text;
+      showResults(found, 0);
+      say(found.length + " products match " + item.code + ": pick one with ↓ ↑ and Enter.", false);
+    } else {
+      say(refusal, true);
+    }
+  }
+
+  // -- finding products by name as they are typed -------------------------------------------
+
+  const results = document.getElementById("product-results");
+  let found = [];      // the products listed under the scan field
+  let active = -1;     // the one the arrow keys chose (-1: none; Enter then scans the code)
+  let searchSeq = 0;   // answers to older searches are dropped
+  let searchTimer = null;
+
+  async function searchFor(term, limit) {
+    try {
+      const response = await fetch(form.dataset.searchUrl + "?limit=" + limit + "&q=" + encodeURIComponent(term),
+                                   { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (!response.ok || response.redirected) return null;
+      return (await response.json()).products;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function showResults(products, choose) {
+    found = products || [];
+    results.innerHTML = "";
+    found.forEach(function (product, i) {
+      const li = document.createElement("li");
+      li.id = "product-option-" + i;
+      li.setAttribute("role", "option");
+      li.dataset.sku = product.sku;
+      for (const [cls, text] of [["name", product.name], ["sku", product.sku], ["price", money(product.price_cents)],
+                                 ["stock", product.available + " available"]]) {
+        const span = document.createElement("span");
+        span.className = cls;
+        span.textContent = text;
+        li.appendChild(span);
+      }
+      li.addEventListener("mousedown", function (event) { event.preventDefault(); pick(i); });
+      results.appendChild(li);
+    });
+    results.hidden = !found.length;
+    scan.setAttribute("aria-expanded", found.length ? "true" : "false");
+    highlight(found.length ? choose : -1);
+  }
+
+  function hideResults() {
+    searchSeq += 1;
+    clearTimeout(searchTimer);
+    showResults([], -1);
+  }
+
+  function highlight(index) {
+    active = index;
+    Array.from(results.children).forEach(function (li, i) { li.setAttribute("aria-selected", i === index ? "true" : "false"); });
+    if (index >= 0) {
+      scan.setAttribute("aria-activedescendant", "product-option-" + index);
+      results.children[index].scrollIntoView({ block: "nearest" });
+    } else {
+      scan.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function pick(index) {
+    const product = found[index];
+    const qty = parseScan(scan.value.trim()).qty;
+    scan.value = "";
+    hideResults();
+    say("Adding " + product.name + "…", false);
+    queueProduct(product.sku, qty);
+    scan.focus();
+  }
+
+  scan.addEventListener("input", function () {
+    clearTimeout(searchTimer);
+    const term = parseScan(scan.value.trim()).code;
+    if (term.length < 2) { hideResults(); return; }
+    // A scanner types a whole code in milliseconds and presses Enter before this fires.
+    searchTimer = setTimeout(async function () {
+      const seq = ++searchSeq;
+      const products = await searchFor(term, 8);
+      if (seq === searchSeq && products && parseScan(scan.value.trim()).code === term) showResults(products, -1);
+    }, 120);
+  });
+
   scan.addEventListener("keydown", function (event) {
+    if ((event.key === "ArrowDown" || event.key === "ArrowUp") && found.length) {
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      highlight(active < 0 ? (step > 0 ? 0 : found.length - 1) : (active + step + found.length) % found.length);
+      return;
+    }
+    if (event.key === "Escape" && found.length) { hideResults(); return; }
     if (event.key !== "Enter" || event.ctrlKey) return;
     event.preventDefault();
+    if (active >= 0 && found[active]) { pick(active); return; }
     const text = scan.value.trim();
     scan.value = "";
+    hideResults();
     if (text) queueScan(text);
   });
+  scan.addEventListener("blur", function () { setTimeout(function () { if (document.activeElement !== scan) hideResults(); }, 150); });
 
   // -- customer -----------------------------------------------------------------------------
 
@@ -229,7 +359,9 @@
     if (submitting) message = "The order is being sent…";
     else if (busy || pending.length) message = "Still looking up a scan; try again in a moment.";
     else if (!lines.length) message = "Scan at least one product first.";
-    else if (bad.length) message = "Fix the marked lines first: " + bad.map((l) => l.sku).join(", ") + ".";
+    else if (bad.length) message = "Fix the marked lines first: " + bad.map(function (l) {
+      return "line " + (lines.indexOf(l) + 1) + " (" + l.sku + ")" + (l.qty < 1 ? ": " + qtyProblem(l) : "");
+    }).join("; ");
     const payment = !message && window.paymentPanel ? window.paymentPanel.check() : null;
     if (payment) message = "Check the payment: " + payment.message;
     if (message) {
@@ -273,13 +405,192 @@
     }
   });
 
+  // -- parked sales -------------------------------------------------------------------------
+  // Kept in this browser's localStorage (this slice: a parked sale lives on the till that parked it).
+
+  const PARKED_KEY = "store-appliance.parked-sales.v1";
+  const parkedBox = document.getElementById("parked");
+  const parkedList = document.getElementById("parked-list");
+  const parkedCount = document.getElementById("parked-count");
+  const noteInput = document.getElementById("note");
+  const channelInput = document.getElementById("channel");
+  let parkedOnLeave = null; // the id parked when the page was left (taken back if the page comes back)
+
+  function readParked() {
+    try {
+      const list = JSON.parse(window.localStorage.getItem(PARKED_KEY) || "[]");
+      return Array.isArray(list) ? list.filter((sale) => sale && Array.isArray(sale.lines)) : [];
+    } catch (err) {
+      return [];
+    }
+  }
+
+  function writeParked(list) {
+    try {
+      window.localStorage.setItem(PARKED_KEY, JSON.stringify(list));
+      return true;
+    } catch (err) {
+      return false;
+    }
+  }
+
+  function saleOnScreen() {
+    const customer = customerId.value ? { id: customerId.value, name: document.getElementById("customer-chosen-name").textContent,
+                                          phone: document.getElementById("customer-chosen-phone").textContent } : null;
+    return {
+      id: Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 8),
+      parked_at: new Date().toISOString(), by: form.dataset.user || "",
+      lines: lines.map((l) => ({ sku: l.sku, name: l.name, price_cents: l.price_cents, available: l.available,
+                                 qty: l.qty, typed: l.typed })),
+      customer: customer, note: noteInput.value, channel: channelInput.value,
+    };
+  }
+
+  // Parks what is on screen; the id, or null when there is nothing to park or the browser refused.
+  function parkSale() {
+    if (!lines.length || submitting) return null;
+    const sale = saleOnScreen();
+    const list = readParked();
+    list.push(sale);
+    return writeParked(list) ? sale.id : null;
+  }
+
+  function clearSale() {
+    for (const line of lines) line.row.remove();
+    lines.length = 0;
+    hideResults();
+    customerId.value = "";
+    chosen.hidden = true;
+    document.getElementById("customer-search-field").hidden = false;
+    customerSearch.value = "";
+    customerResults.innerHTML = "";
+    noteInput.value = "";
+    document.querySelectorAll("#pay-rows .pay-remove").forEach((button) => button.click());
+    refresh();
+  }
+
+  function describe(sale) {
+    const items = sale.lines.reduce((n, l) => n + Math.max(l.qty || 0, 0), 0);
+    const total = sale.lines.reduce((n, l) => n + l.price_cents * Math.max(l.qty || 0, 0), 0);
+    const when = new Date(sale.parked_at);
+    const time = isNaN(when) ? "" : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return items + " item(s) · " + money(total) + " · " + sale.lines.map((l) => l.name).slice(0, 3).join(", ") +
+      (sale.lines.length > 3 ? "…" : "") + (sale.customer ? " · " + sale.customer.name : "") +
+      " · parked " + time + (sale.by ? " by " + sale.by : "");
+  }
+
+  function showParked() {
+    const list = readParked();
+    parkedList.innerHTML = "";
+    list.slice().reverse().forEach(function (sale) {
+      const li = document.createElement("li");
+      li.dataset.id = sale.id;
+      const resume = document.createElement("button");
+      resume.type = "button";
+      resume.className = "resume";
+      resume.textContent = "Resume: " + describe(sale);
+      resume.addEventListener("click", function () { resumeSale(sale.id); });
+      const discard = document.createElement("button");
+      discard.type = "button";
+      discard.className = "link discard";
+      discard.textContent = "Discard";
+      discard.addEventListener("click", function () {
+        if (!window.confirm("Discard the parked sale (" + describe(sale) + ")?")) return;
+        writeParked(readParked().filter((s) => s.id !== sale.id));
+        showParked();
+        scan.focus();
+      });
+      li.append(resume, discard);
+      parkedList.appendChild(li);
+    });
+    parkedCount.textContent = list.length;
+    parkedBox.classList.toggle("has-parked", list.length > 0);
+  }
+
+  function parkKey() {
+    if (!lines.length) { say("Nothing to park: this sale has no lines.", true); scan.focus(); return; }
+    const id = parkSale();
+    if (!id) { say("This browser would not keep the sale; it stays on screen.", true); return; }
+    clearSale();
+    showParked();
+    say("Sale parked: Shift+F3 lists the parked sales. Ready for the next customer.", false);
+    scan.focus();
+  }
+
+  function resumeSale(id) {
+    const list = readParked();
+    const sale = list.find((s) => s.id === id);
+    if (!sale) { showParked(); return; }
+    let rest = list.filter((s) => s.id !== id);
+    if (lines.length) rest.push(saleOnScreen()); // the sale on screen is parked in its place
+    if (!writeParked(rest)) return;
+    clearSale();
+    for (const line of sale.lines) {
+      const added = addOrIncrement(line, line.qty);
+      added.qty = line.qty;
+      added.typed = line.typed === undefined ? null : line.typed;
+    }
+    noteInput.value = sale.note || "";
+    if (sale.channel) channelInput.value = sale.channel;
+    refresh();
+    showParked();
+    if (sale.customer) chooseCustomer(sale.customer); else scan.focus();
+    say("Resumed the sale parked at " + describe(sale).split(" · parked ")[1] + ".", false);
+    freshStock();
+  }
+
+  // A resumed sale: the stock figures of its lines are asked again (they may have changed meanwhile).
+  async function freshStock() {
+    for (const line of lines.slice()) {
+      try {
+        const response = await fetch(form.dataset.lookupUrl + "?code=" + encodeURIComponent(line.sku),
+                                     { headers: { Accept: "application/json" }, credentials: "same-origin" });
+        if (response.ok) { line.available = (await response.json()).available; refresh(); }
+      } catch (err) { /* the figure from when it was parked stays */ }
+    }
+  }
+
+  document.getElementById("park-sale").addEventListener("click", parkKey);
+  parkedList.addEventListener("keydown", function (event) {
+    const buttons = Array.from(parkedList.querySelectorAll("button.resume"));
+    const at = buttons.indexOf(document.activeElement);
+    if (event.key === "ArrowDown" && at >= 0 && at < buttons.length - 1) { event.preventDefault(); buttons[at + 1].focus(); }
+    if (event.key === "ArrowUp" && at > 0) { event.preventDefault(); buttons[at - 1].focus(); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "F3") return;
+    event.preventDefault();
+    if (event.shiftKey) {
+      const first = parkedList.querySelector("button.resume");
+      if (first) first.focus(); else say("No parked sales.", false);
+    } else {
+      parkKey();
+    }
+  });
+  // Leaving the page (a link, a reload, closing the tab) with an unfinished sale parks it.
+  window.addEventListener("pagehide", function () {
+    if (!submitting && lines.length && !parkedOnLeave) parkedOnLeave = parkSale();
+  });
+  // Back to this very page from the browser's cache: the sale is still on screen, so it is not parked.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && parkedOnLeave) {
+      writeParked(readParked().filter((s) => s.id !== parkedOnLeave));
+      parkedOnLeave = null;
+      showParked();
+    }
+  });
+  window.addEventListener("storage", function (event) { if (event.key === PARKED_KEY) showParked(); });
+
   // -- after a refused submit: the lines and customer come back as they were ----------------
   for (const line of state.lines || []) {
     const added = addOrIncrement(line, line.qty);
     added.qty = line.qty;
     added.error = (state.errors || {})[line.sku] || "";
+    const typed = (state.typed || {})[line.sku];
+    if (typed !== undefined) { added.typed = typed; added.error = ""; }
   }
   if (state.customer) chooseCustomer(state.customer);
+  showParked();
   refresh();
   scan.focus();
 })();
