@@ -248,11 +248,6 @@ class QueuedSqliteDatabase(peewee.SqliteDatabase):
     # a connection opened before still reads and writes the file set aside. So a connection whose
     # file is no longer the one at the path is opened again before a request or a write transaction.
 
-    def _connect(self):
-        conn = super()._connect()
-        self._opened.file = _file_id(self.database)
-        return conn
-
     def connect(self, reuse_if_open=False):
         if reuse_if_open:
             self.reopen_if_replaced()
@@ -300,7 +295,9 @@ class QueuedSqliteDatabase(peewee.SqliteDatabase):
 
     def _connect(self):
         _create_private(self.database)
-        return super()._connect()
+        conn = super()._connect()
+        self._opened.file = _file_id(self.database)
+        return conn
 
 
 def _create_private(path: str) -> None:
