@@ -1,6 +1,6 @@
 """In headless Chromium, keyboard only, without a scanner: staff types part of a product's name (words in
 any order, any case), picks it with the arrow keys and Enter, adds another by its SKU typed in lower
-case, parks the sale with F3, serves someone else, leaves the page (which parks that sale too), comes
+case, has a quantity of 1.5 refused on its line, parks the sale with F3, serves someone else, leaves the page (which parks that sale too), comes
 back, resumes the first sale from the parked list and submits it."""
 from __future__ import annotations
 
@@ -36,6 +36,16 @@ def test_a_sale_by_name_without_scanning_is_parked_and_resumed(page, users, make
     page.keyboard.press("Enter")
     expect(page.locator('tr[data-sku="TEA"] .qty')).to_have_value("2")
     assert page.inner_text("#order-total") == "8.29"
+    page.keyboard.press("Tab")                                    # a quantity of 1.5 is refused on its line
+    page.keyboard.press("Control+A")
+    page.keyboard.type("1.5")
+    expect(page.locator('tr[data-sku="MILK-1L"] .stock')).to_contain_text("1.5 is not a whole number")
+    page.keyboard.press("F9")
+    expect(page.locator("#submit-message")).to_contain_text("line 1 (MILK-1L)")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Quantity of MILK-1L"
+    page.keyboard.press("Control+A")
+    page.keyboard.type("1")
+    page.keyboard.press("Escape")
     screenshot(page, "order-entry-by-name")
 
     page.keyboard.press("F3")                                     # parked: the screen is free
