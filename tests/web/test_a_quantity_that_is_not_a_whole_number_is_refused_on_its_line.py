@@ -13,7 +13,8 @@ from .web_helpers import post_form
 
 
 def _state(body: str) -> dict:
-    return json.loads(re.search(r'<script type="application/json" id="order-state">(.*?)</script>', body, re.S).group(1))
+    found = re.search(r'<script type="application/json" id="order-state">(.*?)</script>', body, re.S)
+    return json.loads(found.group(1))
 
 
 def test_a_fractional_quantity_is_refused_naming_its_line(staff, make_product):

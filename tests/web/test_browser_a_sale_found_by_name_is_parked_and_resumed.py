@@ -1,7 +1,8 @@
 """In headless Chromium, keyboard only, without a scanner: staff types part of a product's name (words in
 any order, any case), picks it with the arrow keys and Enter, adds another by its SKU typed in lower
-case, has a quantity of 1.5 refused on its line, parks the sale with F3, serves someone else, leaves the page (which parks that sale too), comes
-back, resumes the first sale from the parked list and submits it."""
+case, has a quantity of 1.5 refused on its line, parks the sale with F3, serves someone else, leaves
+the page (which parks that sale too), comes back, resumes the first sale from the parked list and
+submits it."""
 from __future__ import annotations
 
 import pytest
