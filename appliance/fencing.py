@@ -162,6 +162,12 @@ def refusal() -> str | None:
     return None
 
 
+def writing_epoch() -> int | None:
+    """The epoch of the permit this process writes under (failover), or None (a single box)."""
+    permit = _read(_permit_file) if _permit_file is not None else None
+    return permit.epoch if permit is not None and permit.granted and permit.epoch else None
+
+
 def check() -> None:
     """Raises ServiceUnavailable (503, "This box is fenced: …") when this box may not write now."""
     reason = refusal()

@@ -92,6 +92,9 @@ class Order(BaseModel):
     carrier = CharField(max_length=64, null=True)
     tracking_number = CharField(max_length=128, null=True)
     created_by = CharField(max_length=100)
+    # The pair's epoch the box held when it took the order (failover/; schema v9): which primary
+    # acknowledged it. Null on a single box.
+    epoch = IntegerField(null=True)
     created_at = DateTimeField(default=utcnow, index=True)
     updated_at = DateTimeField(default=utcnow)
     confirmed_at = DateTimeField(null=True, index=True)

@@ -16,7 +16,7 @@ from typing import Any, Callable, NamedTuple
 
 from peewee import JOIN, IntegrityError
 
-from . import audit, customers, payments, sql
+from . import audit, customers, fencing, payments, sql
 from .config import Settings
 from .db import is_postgres, write_transaction
 from .errors import BadRequest, Conflict, IllegalTransition, InsufficientStock, Invalid, NotFound
@@ -263,7 +263,8 @@ def _insert_order(settings: Settings, channel: str, lines: list[LineRequest], ac
     created_at = (imported.created_at if imported else None) or now
     fields = {"channel": channel, "status": status, "note": note or None, "total_cents": total,
               "pending_reasons": json.dumps(reasons), "created_by": actor, "created_at": created_at,
-              "updated_at": now, **{stamp: created_at for stamp in STATUS_STAMPS[status]}}
+              "updated_at": now, "epoch": fencing.writing_epoch(),
+              **{stamp: created_at for stamp in STATUS_STAMPS[status]}}
     if imported:
         fields.update(carrier=imported.carrier, tracking_number=imported.tracking_number)
     order_id, number = _insert_order_row(settings, customer, fields, imported)
@@ -664,6 +665,7 @@ def order_dict(order: Order, settings: Settings, *, lines: list[OrderLine] | Non
         "carrier": order.carrier,
         "tracking_number": order.tracking_number,
         "created_by": order.created_by,
+        "epoch": order.epoch,
         "overdue": is_overdue(order, settings),
     }
     money = getattr(order, "money", None) or payments.totals_of(order.id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from peewee import DateTimeField, FloatField
+from peewee import DateTimeField, FloatField, IntegerField
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_columns
 
@@ -78,6 +78,13 @@ def _v8_api_token_expiry() -> None:
         migrate_columns(migrator.add_column("api_token", "expires_at", DateTimeField(null=True)))
 
 
+def _v9_order_epochs() -> None:
+    """Each order records the pair's epoch its box held when it took it (failover)."""
+    if "epoch" not in {c.name for c in database.get_columns("orders")}:
+        migrator = SchemaMigrator.from_database(database.obj)
+        migrate_columns(migrator.add_column("orders", "epoch", IntegerField(null=True)))
+
+
 MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (1, _v1_core_tables),
     (2, _v2_product_usual_qty),
@@ -87,6 +94,7 @@ MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (6, _v6_money_sums_in_64_bits),
     (7, _v7_idempotency_keys_per_client),
     (8, _v8_api_token_expiry),
+    (9, _v9_order_epochs),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

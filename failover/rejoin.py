@@ -75,8 +75,8 @@ def unshipped_orders(own: Path, primary: Path) -> list[dict]:
         numbers_taken = {number for number, _ in kept}
     found = []
     with _read_only(own) as mine:
-        for order_id, number, created_at, status, total, channel in mine.execute(
-                "SELECT id, number, created_at, status, total_cents, channel FROM orders ORDER BY id"):
+        for order_id, number, created_at, status, total, channel, epoch in mine.execute(
+                "SELECT id, number, created_at, status, total_cents, channel, epoch FROM orders ORDER BY id"):
             if (number, created_at) in kept:
                 continue
             lines = [{"sku": sku, "name": name, "qty": qty, "unit_price_cents": price}
@@ -84,7 +84,7 @@ def unshipped_orders(own: Path, primary: Path) -> list[dict]:
                          "SELECT p.sku, p.name, l.qty, l.unit_price_cents FROM order_line l "
                          "JOIN product p ON p.id = l.product_id WHERE l.order_id = ? ORDER BY l.id", (order_id,))]
             found.append({"number": number, "created_at": created_at, "status": status, "channel": channel,
-                          "total_cents": total, "lines": lines,
+                          "total_cents": total, "epoch": epoch, "lines": lines,
                           "number_now_names_another_order": number in numbers_taken})
     return found
 
@@ -103,11 +103,11 @@ class _read_only:
 def _write_csv(path: Path, orders: list[dict]) -> None:
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["number", "created_at", "status", "channel", "total_cents", "sku", "name", "qty",
+        out.writerow(["number", "created_at", "epoch", "status", "channel", "total_cents", "sku", "name", "qty",
                       "unit_price_cents", "number_now_names_another_order"])
         for order in orders:
             for line in order["lines"] or [{}]:
-                out.writerow([order["number"], order["created_at"], order["status"], order["channel"],
+                out.writerow([order["number"], order["created_at"], order["epoch"], order["status"], order["channel"],
                               order["total_cents"], line.get("sku"), line.get("name"), line.get("qty"),
                               line.get("unit_price_cents"), order["number_now_names_another_order"]])
 

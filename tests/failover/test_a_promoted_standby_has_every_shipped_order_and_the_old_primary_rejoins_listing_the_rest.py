@@ -14,6 +14,7 @@ import sqlite3
 import pytest
 
 from appliance import config, runtime
+from appliance.models import Order
 from backup.jobs import ReplicatingWhileWriting
 from failover import standby
 from failover.rejoin import rejoin
@@ -84,6 +85,7 @@ def test_the_promoted_standby_has_every_shipped_order_and_the_old_primary_lists_
         runtime.connect(b_settings)  # the shop goes on with box B
         taken_on_b = add_orders(b_settings, 2, start=20)
         assert set(taken_on_b) == set(unshipped)  # B numbers on from what it has: the same numbers
+        assert {o.epoch for o in Order.select().where(Order.number.in_(taken_on_b))} == {promoted.epoch}
         b_replicating = ReplicatingWhileWriting(b_settings)
         b_replicating.check()
         wait_for(lambda: caught_up(b_settings), what="box B's replica")
@@ -92,7 +94,7 @@ def test_the_promoted_standby_has_every_shipped_order_and_the_old_primary_lists_
         quarantined = {o["number"]: o for o in done["orders"]}
         assert set(quarantined) == set(unshipped)
         assert all(o["number_now_names_another_order"] and o["lines"] and o["lines"][0]["qty"] == 1
-                   for o in quarantined.values())
+                   and o["epoch"] == first.epoch for o in quarantined.values())  # taken by A in its epoch
         assert json.loads((home / "quarantine" / done["listing"].rsplit("/", 1)[1]).read_text())["orders"]
         assert not (home / "appliance.db").exists() and list(home.glob("appliance.db.before-rejoin-*"))
     finally:

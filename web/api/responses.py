@@ -50,6 +50,7 @@ _ORDER = obj({
     "channel": {"type": "string", "enum": list(CHANNELS)}, "customer": maybe(obj(_CUSTOMER)), "note": maybe(STR),
     "total_cents": INT, "paid_cents": INT, "due_cents": INT, "refunded_cents": INT, "change_cents": INT,
     "pending_reasons": array(STR), "carrier": maybe(STR), "tracking_number": maybe(STR), "created_by": STR,
+    "epoch": maybe({**INT, "description": "The pair's epoch of the box that took the order (failover); null on a single box."}),
     "created_at": TIME, "confirmed_at": maybe(TIME), "shipped_at": maybe(TIME), "delivered_at": maybe(TIME),
     "cancelled_at": maybe(TIME), "returned_at": maybe(TIME), "overdue": BOOL, "lines": array(_LINE),
 }, {"events": array(_EVENT), "payments": array(_PAYMENT)})
