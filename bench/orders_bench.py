@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SKUS = [f"B{i:03d}" for i in range(50)]
-STOCK = 10_000_000
+STOCK = 10_000_000  # the most one stock level holds (appliance/limits.py MAX_ON_HAND)
 
 
 # -- shared ------------------------------------------------------------------------------------
@@ -45,13 +45,15 @@ def order_body(rng: random.Random) -> dict:
 def seed(home: Path) -> None:
     """50 products with plenty of stock, written in-process before the server starts."""
     from appliance import config, inventory, runtime
+    from appliance.limits import MAX_MOVE_QTY
     from cli.wiring import extra_models
     from appliance.schema import migrate
     runtime.connect(config.load(home))
     migrate(extra_models())
     for sku in SKUS:
         inventory.create_product({"sku": sku, "name": f"Bench {sku}", "price_cents": 250}, "bench")
-        inventory.receive(sku, STOCK, "bench")
+        for _ in range(STOCK // MAX_MOVE_QTY):  # received in the largest moves allowed
+            inventory.receive(sku, MAX_MOVE_QTY, "bench")
     runtime.close()
 
 
