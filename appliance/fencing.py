@@ -162,6 +162,12 @@ def refusal() -> str | None:
     return None
 
 
+def permits_writes(home: Path | str) -> bool:
+    """Whether `home`'s permit exists and lets the box write now (failover: it holds the lease)."""
+    permit = read_permit(home)
+    return permit is not None and permit.refusal() is None
+
+
 def writing_epoch() -> int | None:
     """The epoch of the permit this process writes under (failover), or None (a single box)."""
     permit = _read(_permit_file) if _permit_file is not None else None

@@ -39,8 +39,7 @@ QUARANTINE_DIR = "quarantine"
 def rejoin(settings: Settings, lease_holder: str | None, lease_epoch: int | None,
            clock=time.time) -> dict:
     """Makes this box the standby of `lease_holder`; returns the quarantine (orders to re-enter)."""
-    permit = fencing.read_permit(settings.home)
-    if permit is not None and permit.refusal() is None:
+    if fencing.permits_writes(settings.home):
         raise Conflict("This box may write: it is the primary. Rejoin runs on the box that lost the lease.")
     me = settings.failover.box_name
     if not lease_holder or lease_holder == me:

@@ -130,7 +130,7 @@ class Follower:
         started = False
         try:
             while True:
-                if _may_write(self.settings):
+                if fencing.permits_writes(self.settings.home):
                     log.warning("this box may write (it holds the lease): it follows no primary; the follower stops")
                     break
                 self.sync_once()
@@ -236,11 +236,6 @@ def take_over(settings: Settings, apply_timeout: float = 30, clock: Callable[[],
     shutil.rmtree(paths(settings)[1], ignore_errors=True)  # the mirror: this box follows nobody now
     return {"applied_txid": facts.applied_txid, "newest_txid": facts.newest_txid,
             "caught_up": facts.applied_txid >= (facts.newest_txid or 0), "missing": facts.missing}
-
-
-def _may_write(settings: Settings) -> bool:
-    permit = fencing.read_permit(settings.home)
-    return permit is not None and permit.refusal() is None
 
 
 def _last_line(output: str) -> str | None:

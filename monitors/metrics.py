@@ -167,8 +167,7 @@ def _failover(settings: Settings):
         except Exception as e:  # noqa: BLE001 - the pair's trouble must not take /metrics down
             log.warning("failover status unavailable for /metrics: %s", e)
             from appliance import fencing
-            permit = fencing.read_permit(settings.home)
-            writes = permit is not None and permit.refusal() is None
+            writes = fencing.permits_writes(settings.home)
             role, fenced = ("primary", 0) if writes else ("standby", 1)
     family = GaugeMetricFamily("appliance_failover_role", "This box's role in the pair: 1 for its current role "
                                "(primary, fenced_primary, standby; single without failover).", labels=["role"])
@@ -189,8 +188,7 @@ def _failover(settings: Settings):
 def _standby_lag(settings: Settings) -> float:
     from appliance import fencing
     from failover import standby
-    permit = fencing.read_permit(settings.home)
-    if permit is not None and permit.refusal() is None:
+    if fencing.permits_writes(settings.home):
         return float("nan")  # a box that may write follows nobody
     facts = standby.read_facts(settings)
     if not facts or not facts["following"] or facts["lag_seconds"] is None:

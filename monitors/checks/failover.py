@@ -92,8 +92,7 @@ def standby_lag(ctx: CheckContext) -> Result:
     is crit: a promotion would start from an old copy or from nothing. A box that writes follows nobody."""
     from failover import standby
     from appliance import fencing
-    permit = fencing.read_permit(ctx.settings.home)
-    if permit is not None and permit.refusal() is None:
+    if fencing.permits_writes(ctx.settings.home):
         return ok(0, "primary: it follows nobody")
     s = standby.read_facts(ctx.settings)
     now = ctx.now.replace(tzinfo=timezone.utc).timestamp()
