@@ -77,7 +77,17 @@ class ShopSettings(Section):
     name: str = Field("", max_length=200, description="The shop's name, printed at the top of receipts (and used as their e-mail subject).")
     address: str = Field("", max_length=1000, description="The shop's postal address as printed on receipts; a newline (`\\n` in TOML) breaks the line.")
     tax_number: str = Field("", max_length=100, description="The shop's tax (VAT) number, printed on receipts when set.")
+    country: str = Field("", description="Two-letter ISO 3166 code of the shop's country (e.g. `DE`): customers' phone numbers typed without a country code are read as this country's and stored in international form (E.164). Empty: a number must be typed with its country code (+49 …, or 0049 …).")
     timezone: str = Field("UTC", description="IANA time zone of the shop (e.g. `Europe/Berlin`): pages show and read times on its clock, and report days, \"today\" and \"this week\" begin at its midnight. Times are stored (and the API and CLI speak) in UTC. `appliance init` writes the machine's zone.")
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        import phonenumbers
+        value = value.strip().upper()
+        if value and value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown country {value!r} (use a two-letter ISO 3166 code such as DE or GB)")
+        return value
 
     @field_validator("timezone")
     @classmethod

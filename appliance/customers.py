@@ -1,5 +1,18 @@
-"""Customers with contact data; their purchase history is their orders."""
+"""Customers with contact data; their purchase history is their orders.
+
+Phone numbers are stored in one international form, E.164 ("+4915112345001"), read with the shop's
+country ([shop] country) as the region of a number typed without a country code, so "0151 1234 5001",
+"+49 151 12345001" and "0049 15112345001" are one number. A number the phonenumbers library cannot
+read as a possible number (too short, no country code and no shop country) is kept as its digits and a
+leading plus, as before, and shown as "not in international form" until someone corrects it.
+"""
 from __future__ import annotations
+
+import logging
+import unicodedata
+
+import phonenumbers
+from peewee import fn
 
 from . import audit
 from .db import write_transaction
@@ -27,24 +40,69 @@ def get_customer(customer_id: int) -> Customer:
     return customer
 
 
-def normalize_phone(value: str | None) -> str | None:
-    """Digits and a leading-plus only, so "+49 151 1" and "+491511" find the same customer."""
+log = logging.getLogger(__name__)
+
+
+def international_phone(value: str | None, region: str = "") -> str | None:
+    """The number in E.164, or None when it cannot be read as a possible number (with `region`, the
+    shop's country, for a number typed without a country code)."""
     if not value:
         return None
-    return "".join(ch for ch in value if ch.isdigit() or ch == "+") or None
+    try:
+        number = phonenumbers.parse(value, region.upper() or None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _clean(data: dict) -> dict:
+def normalize_phone(value: str | None, region: str = "") -> str | None:
+    """E.164 when the number can be read; else digits and a leading plus only (see the module's note)."""
+    if not value:
+        return None
+    return international_phone(value, region) or "".join(ch for ch in value if ch.isdigit() or ch == "+") or None
+
+
+def is_international(phone: str | None) -> bool:
+    return bool(phone) and phone.startswith("+") and international_phone(phone) == phone
+
+
+def normalise_stored_phones(region: str, actor: str) -> list[dict]:
+    """Rewrites every stored phone number that is not in E.164 yet and can be read (schema v10); the
+    ones that cannot be read are left as they are, returned, logged and listed in one audit event."""
+    changed, left = 0, []
+    for customer_id, phone in list(Customer.select(Customer.id, Customer.phone)
+                                   .where(Customer.phone.is_null(False)).tuples()):
+        if is_international(phone):
+            continue
+        e164 = international_phone(phone, region)
+        if e164:
+            Customer.update(phone=e164).where(Customer.id == customer_id).execute()
+            changed += 1
+        else:
+            left.append({"customer": customer_id, "phone": phone})
+    if changed or left:
+        audit.record(actor, "customer.phones_normalised", "customer", None,
+                     after={"rewritten": changed, "not_readable": left, "region": region or None})
+    if left:
+        log.warning("%d customer phone number(s) could not be read as international numbers and were left as "
+                    "they were: %s", len(left), ", ".join(f"#{r['customer']} {r['phone']}" for r in left))
+    return left
+
+
+def _clean(data: dict, region: str = "") -> dict:
     cleaned = {k: (str(data[k]).strip() or None) if data.get(k) is not None else None for k in FIELDS if k in data}
     if "phone" in cleaned:
-        cleaned["phone"] = normalize_phone(cleaned["phone"])
+        cleaned["phone"] = normalize_phone(cleaned["phone"], region)
     if cleaned.get("email") and "@" not in cleaned["email"]:
         raise Invalid("The e-mail address is not valid.", [{"field": "customer.email", "message": "not an e-mail address"}])
     return cleaned
 
 
-def create_customer(data: dict, actor: str) -> Customer:
-    cleaned = _clean(data)
+def create_customer(data: dict, actor: str, region: str = "") -> Customer:
+    """`region`: the shop's country ([shop] country), for phone numbers typed without a country code."""
+    cleaned = _clean(data, region)
     if not cleaned.get("name"):
         raise Invalid("A customer needs a name.", [{"field": "customer.name", "message": "required"}])
     with write_transaction():
@@ -53,8 +111,8 @@ def create_customer(data: dict, actor: str) -> Customer:
     return customer
 
 
-def update_customer(customer_id: int, data: dict, actor: str) -> Customer:
-    cleaned = _clean(data)
+def update_customer(customer_id: int, data: dict, actor: str, region: str = "") -> Customer:
+    cleaned = _clean(data, region)
     with write_transaction():
         customer = get_customer(customer_id)
         before = customer_dict(customer)
@@ -67,7 +125,7 @@ def update_customer(customer_id: int, data: dict, actor: str) -> Customer:
     return customer
 
 
-def resolve(ref: int | dict, actor: str) -> Customer:
+def resolve(ref: int | dict, actor: str, region: str = "") -> Customer:
     """An order's customer: an id, or contact data matched by `matching`, else created. The one rule
     for every order: from the API, the counter page and import files."""
     if isinstance(ref, int) and not isinstance(ref, bool):
@@ -75,8 +133,8 @@ def resolve(ref: int | dict, actor: str) -> Customer:
     if isinstance(ref, dict):
         if "id" in ref and ref["id"] is not None:
             return get_customer(int(ref["id"]))
-        cleaned = _clean(ref)
-        return matching(cleaned) or create_customer(cleaned, actor)
+        cleaned = _clean(ref, region)
+        return matching(cleaned) or create_customer(cleaned, actor, region)
     raise Invalid("customer must be an id or an object with name, phone, email.",
                   [{"field": "customer", "message": "wrong type"}])
 
@@ -95,16 +153,64 @@ def matching(contact: dict) -> Customer | None:
                                 & Customer.email.is_null())
 
 
-def search(term: str, limit: int = 20) -> list[Customer]:
+def search(term: str, limit: int = 20, region: str = "") -> list[Customer]:
+    """By part of the name or e-mail, or by a phone number however it is typed: read as a number (with
+    the shop's country), it finds the one stored in E.164; its digits without a leading trunk or
+    international prefix ("0151…", "0049…") find a stored number containing them."""
     term = (term or "").strip()
     query = Customer.select().order_by(Customer.name).limit(limit)
     if term:
-        digits = "".join(ch for ch in term if ch.isdigit())
+        digits = "".join(ch for ch in term if ch.isdigit()).lstrip("0")
         condition = Customer.name.contains(term) | Customer.email.contains(term)
         if digits:
             condition = condition | Customer.phone.contains(digits)
+        e164 = international_phone(term, region)
+        if e164:
+            condition = condition | (Customer.phone == e164)
         query = query.where(condition)
     return list(query)
+
+
+def name_key(name: str | None) -> str:
+    """A name as a duplicate check compares it: case, accents, punctuation, spacing and word order
+    ignored ("Ada Lovelace", "lovelace, ada", "Adá  Lovelace" are one key)."""
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", name or "") if not unicodedata.combining(ch))
+    words = "".join(ch if ch.isalnum() else " " for ch in plain.casefold()).split()
+    return " ".join(sorted(words))
+
+
+def likely_duplicates(customer: Customer) -> list[dict]:
+    """Other customers that are likely the same person: the same phone number (stored in one form),
+    the same e-mail address (case ignored), or the same name by `name_key`. Each with what matched."""
+    found: dict[int, dict] = {}
+
+    def add(rows, why):
+        for other in rows:
+            if other.id != customer.id:
+                found.setdefault(other.id, {"id": other.id, "name": other.name, "phone": other.phone,
+                                            "email": other.email, "reasons": []})["reasons"].append(why)
+
+    if customer.phone:
+        add(Customer.select().where(Customer.phone == customer.phone), "same phone")
+    if customer.email:
+        add(Customer.select().where(fn.LOWER(Customer.email) == customer.email.lower()), "same e-mail")
+    key = name_key(customer.name)
+    if key:  # accents and word order cannot be compared in SQL on both engines: names are read (id, name only)
+        add((c for c in Customer.select(Customer.id, Customer.name, Customer.phone, Customer.email)
+             if name_key(c.name) == key), "same name")
+    return sorted(found.values(), key=lambda r: r["id"])
+
+
+def duplicate_groups(limit: int = 50) -> list[dict]:
+    """Groups of customers sharing a phone number or an e-mail address (the list page's warning)."""
+    groups = []
+    for field, label in ((Customer.phone, "phone"), (fn.LOWER(Customer.email), "e-mail")):
+        shared = (Customer.select(field.alias("value")).where(field.is_null(False))
+                  .group_by(field).having(fn.COUNT(Customer.id) > 1).limit(limit).tuples())
+        for (value,) in shared:
+            members = list(Customer.select().where(field == value).order_by(Customer.id))
+            groups.append({"field": label, "value": value, "customers": members})
+    return groups[:limit]
 
 
 def purchase_history(customer: Customer, limit: int = 100) -> list[Order]:

@@ -198,6 +198,7 @@ class StocktakeSession(BaseModel):
     created_at = DateTimeField(default=utcnow)
     posted_by = CharField(max_length=100, null=True)
     posted_at = DateTimeField(null=True)
+    reason = TextField(null=True)  # why the variances were posted (schema v10)
 
 
 class StocktakeCount(BaseModel):
@@ -206,6 +207,7 @@ class StocktakeCount(BaseModel):
     counted = IntegerField(constraints=[Check("counted >= 0")])
     counted_by = CharField(max_length=100)
     counted_at = DateTimeField(default=utcnow)
+    expected = IntegerField(null=True)  # on hand when posted, kept so a posted count still shows it (v10)
 
     class Meta:
         indexes = ((("session", "product"), True),)
@@ -239,6 +241,7 @@ class User(BaseModel):
     locked_until = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     password_changed_at = DateTimeField(default=utcnow)
+    must_change_password = BooleanField(default=False)  # an admin set the password (schema v10)
 
 
 class ApiToken(BaseModel):

@@ -252,7 +252,7 @@ def _insert_order(settings: Settings, channel: str, lines: list[LineRequest], ac
                   imported: Imported | None) -> Order:
     """The hot path: ~15 statements of plain SQL (appliance.sql) while the write lock is held."""
     products = _products_for(lines, for_sale=imported is None)
-    customer = customers.resolve(customer_ref, actor) if customer_ref is not None else None
+    customer = customers.resolve(customer_ref, actor, settings.shop.country) if customer_ref is not None else None
     priced = [_Priced(products[line.sku], line.qty, _price(line, products[line.sku])) for line in lines]
     total = sum(item.line_total_cents for item in priced)
     if total > MAX_ORDER_TOTAL_CENTS:

@@ -16,7 +16,7 @@ def bootstrap(home: Path | None = None, *, require_file: bool = True, extra_mode
               extra_steps=()) -> config.Settings:
     settings = config.load(home, require_file=require_file)
     connect(settings)
-    migrate(extra_models, extra_steps)
+    migrate(extra_models, extra_steps, shop_country=settings.shop.country)
     return settings
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from peewee import DateTimeField, FloatField, IntegerField
+from peewee import BooleanField, DateTimeField, FloatField, IntegerField, TextField
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_columns
 
@@ -85,7 +85,26 @@ def _v9_order_epochs() -> None:
         migrate_columns(migrator.add_column("orders", "epoch", IntegerField(null=True)))
 
 
-MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
+def _v10_back_office(shop_country: str = "") -> None:
+    """A posted stocktake keeps each line's expected quantity and its reason; an admin's password reset
+    makes its user choose a new one; customers' phone numbers become E.164, read with the shop's country
+    as the default region (those that cannot be read stay as they were and are listed: audit + log)."""
+    from .customers import normalise_stored_phones
+    columns = {table: {c.name for c in database.get_columns(table)} for table in ("stocktake_count", "stocktake_session", "user")}
+    migrator = SchemaMigrator.from_database(database.obj)
+    wanted = [("stocktake_count", "expected", IntegerField(null=True)),
+              ("stocktake_session", "reason", TextField(null=True)),
+              ("user", "must_change_password", BooleanField(default=False))]
+    steps = [migrator.add_column(table, name, field) for table, name, field in wanted if name not in columns[table]]
+    if steps:
+        migrate_columns(*steps)
+    normalise_stored_phones(shop_country, "migration v10")
+
+
+# Steps that read the shop's country ([shop] country): migrate() hands it to them.
+_STEPS_TAKING_THE_SHOPS_COUNTRY = {_v10_back_office}
+
+MIGRATIONS: list[tuple[int, Callable[..., None]]] = [
     (1, _v1_core_tables),
     (2, _v2_product_usual_qty),
     (3, _v3_operation_runs),
@@ -95,6 +114,7 @@ MIGRATIONS: list[tuple[int, Callable[[], None]]] = [
     (7, _v7_idempotency_keys_per_client),
     (8, _v8_api_token_expiry),
     (9, _v9_order_epochs),
+    (10, _v10_back_office),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -106,15 +126,17 @@ def current_version() -> int:
     return int(row.value) if row else 0
 
 
-def migrate(extra_models: Iterable = (), extra_steps: Iterable[Callable[[], None]] = ()) -> int:
+def migrate(extra_models: Iterable = (), extra_steps: Iterable[Callable[[], None]] = (), *,
+            shop_country: str = "") -> int:
     """Brings the schema up to date; `extra_models` are other packages' tables (created if missing),
-    `extra_steps` their own data migrations (each idempotent, run in its own transaction)."""
+    `extra_steps` their own data migrations (each idempotent, run in its own transaction);
+    `shop_country` is [shop] country, the default region of the phone numbers v10 rewrites."""
     version = current_version()
     for target, step in MIGRATIONS:
         if target <= version:
             continue
         with database.atomic():
-            step()
+            step(shop_country) if step in _STEPS_TAKING_THE_SHOPS_COUNTRY else step()
             KeyValue.put(SCHEMA_KEY, str(target))
         version = target
     extra = list(extra_models)

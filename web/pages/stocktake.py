@@ -5,6 +5,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from appliance import stocktake
 from appliance.errors import AppError
+from appliance.inventory import product_by_code
 from appliance.models import Location, StocktakeSession
 
 from .forms import FORM, FormError, field_errors, whole_number
@@ -48,6 +49,11 @@ def _detail_page(session_id: int, form, errors, status: int = 200):
     return render_template("stocktake/detail.html", st=data, form=form, errors=errors), status
 
 
+def product_sku(code: str) -> str | None:
+    product = product_by_code(code)
+    return product.sku if product else None
+
+
 @blueprint.post("/stocktake/<int:session_id>/count")
 @requires("staff")
 def record_count(session_id: int):
@@ -65,6 +71,11 @@ def record_count(session_id: int):
             errors["code"] = e.message
         return _detail_page(session_id, request.form, errors, status=e.status)
     flash(f"Counted {code}: {counted}.", "success")
+    # Warned at entry, not first when posting: the shortfall section links the orders holding the stock.
+    for short in stocktake.shortfalls(session_id):
+        if short["sku"] == product_sku(code):
+            flash(f"{short['sku']}: counted {short['counted']}, but {short['reserved']} are reserved for "
+                  f"orders {', '.join(short['orders'])}; posting needs those orders dealt with first.", "warning")
     return redirect(url_for(".stocktake_detail", session_id=session_id))
 
 
@@ -72,13 +83,14 @@ def record_count(session_id: int):
 @requires("manager")
 def post_stocktake(session_id: int):
     try:
-        rows = stocktake.post(session_id, g.user.username)
+        # The form always sends a reason (empty if left blank): the domain refuses a blank one.
+        rows = stocktake.post(session_id, g.user.username, reason=request.form.get("reason", ""))
     except AppError as e:
-        errors = {FORM: e.message}
+        errors = field_errors(e)
         for d in e.details:
             if isinstance(d, dict) and "sku" in d:
                 errors[f"sku:{d['sku']}"] = f"{d.get('reserved')} reserved for orders"
-        return _detail_page(session_id, {}, errors, status=e.status)
+        return _detail_page(session_id, request.form, errors, status=e.status)
     changed = sum(1 for r in rows if r["variance"])
     flash(f"Stocktake {session_id} posted: {changed} product(s) corrected.", "success")
     return redirect(url_for(".stocktake_detail", session_id=session_id))
