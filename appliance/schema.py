@@ -101,6 +101,11 @@ def _v10_back_office(shop_country: str = "") -> None:
     normalise_stored_phones(shop_country, "migration v10")
 
 
+def _v11_suppliers_and_purchase_orders() -> None:
+    from .purchasing_tables import MODELS as purchasing_models
+    database.create_tables(purchasing_models, safe=True)
+
+
 # Steps that read the shop's country ([shop] country): migrate() hands it to them.
 _STEPS_TAKING_THE_SHOPS_COUNTRY = {_v10_back_office}
 
@@ -115,6 +120,7 @@ MIGRATIONS: list[tuple[int, Callable[..., None]]] = [
     (8, _v8_api_token_expiry),
     (9, _v9_order_epochs),
     (10, _v10_back_office),
+    (11, _v11_suppliers_and_purchase_orders),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

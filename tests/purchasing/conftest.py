@@ -1,0 +1,45 @@
+"""Fixtures for suppliers, replenishment and purchase orders: products, a supplier, sales in the past."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from appliance import inventory, orders, suppliers
+from appliance.models import Order
+
+# web fixtures (users of each role, signed-in clients, the live server and the browser) for the pages
+from tests.web.conftest import (  # noqa: F401
+    admin, app, browser, client_for, live_server, manager, page, password_hash, staff, users)
+
+
+@pytest.fixture
+def stock_product(db):
+    def make(sku: str, stock: int = 0, reorder_point: int = 0, reorder_qty: int = 0, cost_cents: int = 100):
+        inventory.create_product({"sku": sku, "name": f"Product {sku}", "price_cents": 250, "cost_cents": cost_cents,
+                                  "reorder_point": reorder_point, "reorder_qty": reorder_qty}, "test")
+        if stock:
+            inventory.receive(sku, stock, "test")
+        return inventory.product_by_sku(sku)
+    return make
+
+
+@pytest.fixture
+def sell(settings, calendar_now):
+    """sell("TEA", 56, days_ago=10): an order for that many, dated that many days before the box's now."""
+    def make(sku: str, qty: int, days_ago: float = 1):
+        order, _ = orders.create_order(settings, channel="store", lines=[orders.LineRequest(sku, qty)], actor="test")
+        Order.update(created_at=calendar_now.replace(tzinfo=None) - timedelta(days=days_ago)).where(Order.id == order.id).execute()
+        return order
+    return make
+
+
+@pytest.fixture
+def supplier(db):
+    def make(name: str = "Leaf & Co", lead_time_days: int = 7, email: str | None = "orders@leaf.example",
+             carries: dict | None = None):
+        made = suppliers.create_supplier({"name": name, "email": email, "lead_time_days": lead_time_days}, "test")
+        for sku, (cost, pack) in (carries or {}).items():
+            suppliers.set_product(made.id, sku, cost, pack, "test")
+        return made
+    return make
