@@ -32,6 +32,7 @@ PAGES = [
     ("/stocktake/<int:session_id>", "staff"),
     ("/customers", "staff"),
     ("/customers/<int:customer_id>", "staff"),
+    ("/customers/<int:customer_id>/edit", "staff"),
     ("/account/password", "staff"),
     ("/import", "manager"),
     ("/products", "manager"),

@@ -9,17 +9,17 @@ from . import actor, int_arg, integer_query, path_id, route
 from .schemas import CustomerIn, CustomerPatch
 
 
-@route("GET", "/customers", role="staff", summary="Search customers by name, phone or e-mail.",
+@route("GET", "/customers", role="staff", summary="Search customers by name, phone (typed in any form) or e-mail.",
        query={"q": ("part of name, phone or e-mail", {"type": "string"}),
               "limit": integer_query("at most this many", 1, 100)}, answer="CustomerList")
 def search_customers():
-    found = customers.search(request.args.get("q", ""), limit=int_arg("limit", 20, 1, 100))
+    found = customers.search(request.args.get("q", ""), limit=int_arg("limit", 20, 1, 100), region=_country())
     return jsonify({"customers": [customers.customer_dict(c) for c in found]})
 
 
 @route("POST", "/customers", role="staff", summary="Create a customer.", body=CustomerIn, responses={201: "created"}, answer="Customer")
 def create_customer(body: CustomerIn):
-    customer = customers.create_customer(body.model_dump(exclude_none=True), actor())
+    customer = customers.create_customer(body.model_dump(exclude_none=True), actor(), _country())
     return jsonify(customers.customer_dict(customer)), 201
 
 
@@ -35,8 +35,12 @@ def get_customer(customer_id: str):
 
 @route("PATCH", "/customers/{customer_id}", role="staff", summary="Change a customer's contact data.", body=CustomerPatch, answer="Customer")
 def patch_customer(customer_id: str, body: CustomerPatch):
-    customer = customers.update_customer(_id(customer_id), body.model_dump(exclude_unset=True), actor())
+    customer = customers.update_customer(_id(customer_id), body.model_dump(exclude_unset=True), actor(), _country())
     return jsonify(customers.customer_dict(customer))
+
+
+def _country() -> str:
+    return current_app.config["SETTINGS"].shop.country  # the region of numbers typed without a country code
 
 
 def _id(raw: str) -> int:

@@ -1,13 +1,17 @@
 """Customers: search, create, and one customer's purchase history."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
 from appliance import customers, orders
 from appliance.errors import AppError
 
 from .forms import field_errors
 from .security import requires
+
+
+def _country() -> str:
+    return current_app.config["SETTINGS"].shop.country
 
 blueprint = Blueprint("customers", __name__)
 
@@ -22,8 +26,9 @@ def customer_list():
 
 def _list_page(form, errors, status: int = 200):
     term = (request.args.get("q") or "").strip()
-    found = customers.search(term, limit=50)
-    return render_template("customers/list.html", customers=found, term=term, form=form, errors=errors), status
+    found = customers.search(term, limit=50, region=_country())
+    return render_template("customers/list.html", customers=found, term=term, form=form, errors=errors,
+                           duplicates=customers.duplicate_groups(), is_international=customers.is_international), status
 
 
 @blueprint.post("/customers")
@@ -31,7 +36,7 @@ def _list_page(form, errors, status: int = 200):
 def create_customer():
     data = {k: request.form.get(k, "") for k in CUSTOMER_FIELDS}
     try:
-        customer = customers.create_customer(data, g.user.username)
+        customer = customers.create_customer(data, g.user.username, _country())
     except AppError as e:
         errors = field_errors(e, {f"customer.{k}": k for k in CUSTOMER_FIELDS})
         return _list_page(request.form, errors, status=e.status)
@@ -48,4 +53,31 @@ def customer_detail(customer_id: int):
     rows = [orders.order_dict(o, settings, lines=lines.get(o.id, [])) for o in history]
     spent = sum(r["total_cents"] for r in rows if r["status"] in ("confirmed", "shipped", "delivered"))
     return render_template("customers/detail.html", customer=customers.customer_dict(customer), orders=rows,
-                           spent_cents=spent)
+                           spent_cents=spent, duplicates=customers.likely_duplicates(customer),
+                           international=customers.is_international(customer.phone))
+
+
+@blueprint.get("/customers/<int:customer_id>/edit")
+@requires("staff")
+def edit_customer(customer_id: int):
+    customer = customers.customer_dict(customers.get_customer(customer_id))
+    return _edit_page(customer, {k: customer[k] or "" for k in CUSTOMER_FIELDS}, {})
+
+
+def _edit_page(customer: dict, form, errors, status: int = 200):
+    return render_template("customers/edit.html", customer=customer, form=form, errors=errors,
+                           country=_country()), status
+
+
+@blueprint.post("/customers/<int:customer_id>/edit")
+@requires("staff")
+def update_customer(customer_id: int):
+    existing = customers.customer_dict(customers.get_customer(customer_id))
+    data = {k: request.form.get(k, "") for k in CUSTOMER_FIELDS}
+    try:
+        customers.update_customer(customer_id, data, g.user.username, _country())
+    except AppError as e:
+        errors = field_errors(e, {f"customer.{k}": k for k in CUSTOMER_FIELDS})
+        return _edit_page(existing, request.form, errors, status=e.status)
+    flash("Customer saved.", "success")
+    return redirect(url_for(".customer_detail", customer_id=customer_id))
