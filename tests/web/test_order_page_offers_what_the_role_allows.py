@@ -58,8 +58,8 @@ def test_ship_deliver_and_return_walk_the_timeline(staff, manager, confirmed):
 
 
 def test_an_action_the_state_no_longer_allows_says_why(staff, confirmed):
-    post_form(staff, f"/orders/{confirmed}/cancel")
-    again = post_form(staff, f"/orders/{confirmed}/cancel")
+    post_form(staff, f"/orders/{confirmed}/cancel", {"reason": "customer changed their mind"})
+    again = post_form(staff, f"/orders/{confirmed}/cancel", {"reason": "again"})
     assert again.status_code == 409
     assert f"Order {confirmed} is cancelled; it cannot be cancelled." in again.get_data(as_text=True)
 

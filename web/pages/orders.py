@@ -450,9 +450,13 @@ def order_action(number: str, action: str):
     if action == "ship" and not carrier:
         return _detail_page(number, {"carrier": "Which carrier takes the parcel?",
                                      FORM: "Shipping needs a carrier."}, request.form, status=422)
+    reason = (request.form.get("reason") or "").strip()[:1000]
+    if action == "cancel" and not reason:  # checked here too: the dialog's `required` is only the browser's
+        return _detail_page(number, {"reason": "Say why: the reason is kept in the timeline and the audit trail.",
+                                     FORM: "Cancelling or rejecting an order needs a reason."}, request.form, status=422)
     try:
         orders.transition(number, action, g.user.username, carrier=carrier or None, tracking_number=tracking or None,
-                          note=(request.form.get("note") or "").strip() or None)
+                          note=reason or (request.form.get("note") or "").strip() or None)
     except AppError as e:
         # Someone else acted first, or the stock went meanwhile: say so on the order page.
         return _detail_page(number, {FORM: e.message}, request.form, status=e.status)
