@@ -27,8 +27,11 @@ from .crypto import EncryptingWriter, decrypt_chunks
 from .errors import CorruptCopy
 from .keys import BackupKey
 from .progress import Progress
+from .stream import read_ahead
 
 BLOCK = 1024 * 1024
+# A restore writes the database in pieces this big (zstd's default is 128 KiB: 8,192 writes a GB).
+WRITE_SIZE = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -164,8 +167,9 @@ def extract(payload: CheckedPayload, manifest: dict[str, Any], key: BackupKey, o
                         manifest["payload_bytes"], enabled=show_progress)
     try:
         with open(out, "wb") as dst:
-            with zstandard.ZstdDecompressor().stream_writer(dst, closefd=False) as decompressing:
-                for plain in decrypt_chunks(payload, key.encryption, where, on_read=lambda b: progress(len(b))):
+            with zstandard.ZstdDecompressor().stream_writer(dst, write_size=WRITE_SIZE, closefd=False) as decompressing:
+                chunks = decrypt_chunks(payload, key.encryption, where, on_read=lambda b: progress(len(b)))
+                for plain in read_ahead(chunks, name="restore-decrypt"):
                     decompressing.write(plain)
             payload.check_end()
             dst.flush()

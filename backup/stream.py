@@ -18,16 +18,60 @@ write raises, so the download stops.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, TypeVar
 
 from .errors import BackupError
 
 
 class ProductionFailed(BackupError):
     """The payload being streamed was not completed (the snapshot or compression failed)."""
+
+
+Item = TypeVar("Item")
+_END = object()
+
+
+def read_ahead(items: Iterator[Item], depth: int = 4, name: str = "read-ahead") -> Iterator[Item]:
+    """What `items` yields, produced on another thread up to `depth` items ahead. A restore reads,
+    hashes and decrypts the next chunks there while this thread decompresses and writes the last
+    ones (zstd, hashlib and os.write release the GIL): two cores on one restore's critical path.
+    An error raised by `items` is raised here after the items before it; a consumer that stops
+    early stops the producer, and waits for it, so nothing reads a file the caller then closes."""
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stopped = threading.Event()
+
+    def hand_over(entry) -> bool:
+        while not stopped.is_set():
+            try:
+                handoff.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not hand_over(item):
+                    return
+            hand_over(_END)
+        except BaseException as error:  # noqa: BLE001 - raised on the consuming thread
+            hand_over(error)
+
+    thread = threading.Thread(target=produce, name=name, daemon=True)
+    thread.start()
+    try:
+        while (entry := handoff.get()) is not _END:
+            if isinstance(entry, BaseException):
+                raise entry
+            yield entry
+    finally:
+        stopped.set()
+        thread.join()
 
 
 @contextmanager

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from appliance.config import Settings
 
-from .holder import DEMOTED_FILE
 
 MAX_AGE_SECONDS = 1.0
 _cache: dict[str, tuple[float, dict]] = {}
@@ -36,6 +35,7 @@ def forget(settings: Settings) -> None:
 
 
 def demoted(settings: Settings) -> bool:
+    from .holder import DEMOTED_FILE  # the holder imports the etcd client: not at every command's start
     return (Path(settings.home) / DEMOTED_FILE).exists()
 
 
