@@ -8,9 +8,9 @@ import pytest
 from appliance import inventory, orders, suppliers
 from appliance.models import Order
 
-# web fixtures (users of each role, signed-in clients, the live server and the browser) for the pages
-from tests.web.conftest import (  # noqa: F401
-    admin, app, browser, client_for, live_server, manager, page, password_hash, staff, users)
+# the web tests' fixtures for the pages (users of each role, signed-in clients); the browser test is in
+# tests/web, whose session-wide browser must stay the only one
+from tests.web.conftest import admin, app, client_for, manager, password_hash, staff, users  # noqa: F401
 
 
 @pytest.fixture

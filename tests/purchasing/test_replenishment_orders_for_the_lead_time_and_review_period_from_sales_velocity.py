@@ -13,7 +13,6 @@ def suggestion(settings, sku: str, now) -> dict | None:
     return found[0] if found else None
 
 
-@pytest.mark.calendar
 def test_it_covers_lead_time_and_review_period_of_sales_less_what_is_available(settings, calendar_now, stock_product,
                                                                                sell, supplier):
     stock_product("TEA", stock=60, reorder_point=5)
@@ -26,7 +25,6 @@ def test_it_covers_lead_time_and_review_period_of_sales_less_what_is_available(s
     assert (found["supplier"], found["lead_time_days"], found["unit_cost_cents"]) == ("Leaf & Co", 7, 120)
 
 
-@pytest.mark.calendar
 def test_a_product_selling_fast_is_suggested_before_it_reaches_its_reorder_point(settings, calendar_now,
                                                                                  stock_product, sell, supplier):
     stock_product("TEA", stock=70, reorder_point=5)

@@ -53,6 +53,11 @@ PAGES = [
     ("/ops/failover", "manager"),
     ("/reports/drills", "manager"),
     ("/reports/drills/download", "manager"),
+    ("/purchasing", "staff"),
+    ("/purchasing/<int:po_id>", "staff"),
+    ("/purchasing/<int:po_id>/pdf", "manager"),
+    ("/suppliers", "manager"),
+    ("/suppliers/<int:supplier_id>", "manager"),
     ("/ops/runbooks/<runbook_id>", "manager"),
     ("/ops/runbooks/runs/<run_id>", "manager"),
 ]
@@ -78,6 +83,15 @@ FORMS = [
     ("/ops/runbooks/<runbook_id>/start", "admin"),
     ("/ops/runbooks/<runbook_id>/drill", "admin"),
     ("/ops/runbooks/runs/<run_id>/resume", "admin"),
+    ("/purchasing/from-suggestions", "manager"),
+    ("/purchasing/<int:po_id>", "manager"),
+    ("/purchasing/<int:po_id>/send", "manager"),
+    ("/purchasing/<int:po_id>/mark-sent", "manager"),
+    ("/purchasing/<int:po_id>/cancel", "manager"),
+    ("/suppliers", "manager"),
+    ("/suppliers/<int:supplier_id>", "manager"),
+    ("/suppliers/<int:supplier_id>/products", "manager"),
+    ("/suppliers/<int:supplier_id>/products/<sku>/remove", "manager"),
 ]
 PUBLIC = {"/login", "/logout"}
 
@@ -102,6 +116,15 @@ def _category_id() -> int:
     return categories.Category.get(categories.Category.name == "Tea").id
 
 
+def _supplier_and_purchase_order():
+    from appliance import purchasing, suppliers
+    supplier = suppliers.create_supplier({"name": "Leaf & Co"}, "test")
+    suppliers.set_product(supplier.id, "TEA", 100, 1, "test")
+    (po,) = purchasing.create_from_suggestions([{"supplier_id": supplier.id, "product_id": inventory.product_by_sku("TEA").id,
+                                                 "suggested_qty": 5, "unit_cost_cents": 100}], "test")
+    return supplier, po
+
+
 def _sample(settings) -> dict:
     """One of each thing a page shows, so pages with an id in the path have something to show."""
     for sku, price in (("TEA", 350), ("SAFE", 200_000)):
@@ -117,9 +140,11 @@ def _sample(settings) -> dict:
     Journal(settings.home, "rb-20261202T000000Z-role").append(
         {"type": "run", "event": "started", "runbook": "disk-full", "actor": "test", "role": "admin",
          "rto_budget_seconds": 900})
+    supplier, po = _supplier_and_purchase_order()
     return {"runbook_id": "disk-full", "run_id": "rb-20261202T000000Z-role",
             "number": order.number, "pending": pending.number, "int:session_id": session.id,
-            "int:customer_id": customer.id, "sku": "TEA", "int:category_id": _category_id(), "username": "sam", "int:run_id": run.id, "operation": "backup.run"}
+            "int:customer_id": customer.id, "sku": "TEA", "int:category_id": _category_id(), "username": "sam", "int:run_id": run.id, "operation": "backup.run",
+            "int:supplier_id": supplier.id, "int:po_id": po.id}
 
 
 @pytest.fixture

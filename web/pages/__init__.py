@@ -35,6 +35,8 @@ def register(app: Flask) -> None:
     for module in (auth, orders, receipts, stock, stocktake, customers, products, imports, reports, uptime, drills,
                    admin, ops, operations, runbooks, failover):
         app.register_blueprint(module.blueprint)
+    from . import purchasing  # suppliers and purchase orders
+    app.register_blueprint(purchasing.blueprint)
 
     app.add_template_filter(money)
     app.add_template_filter(when)

@@ -181,6 +181,7 @@ NAVIGATION = [
     NavItem("Orders", "orders.list_orders", "staff"),
     NavItem("Stock", "stock.stock_page", "staff"),
     NavItem("Stocktake", "stocktake.stocktake_list", "staff"),
+    NavItem("Purchasing", "purchasing.purchasing_page", "staff"),
     NavItem("Customers", "customers.customer_list", "staff"),
     NavItem("Products", "products.product_list", "manager"),
     NavItem("Import", "imports.import_page", "manager"),
