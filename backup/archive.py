@@ -159,10 +159,11 @@ class CheckedPayload:
 
 
 def extract(payload: CheckedPayload, manifest: dict[str, Any], key: BackupKey, out: Path, where: str,
-            show_progress: bool = True) -> None:
+            show_progress: bool = True, durable: bool = True) -> None:
     """Decrypts and decompresses a payload as it is read into `out` (the snapshot file), then checks
     the payload's size and SHA-256 (before `out` is used for anything: the caller renames it only
-    after this returns)."""
+    after this returns). `durable=False` for scratch copies (a verify, a dump for pg_restore): their
+    fsync would make the order writer's next WAL fsync wait behind a flush of a file deleted soon."""
     progress = Progress(f"restore {manifest['backup_id']}: download + decrypt + decompress",
                         manifest["payload_bytes"], enabled=show_progress)
     try:
@@ -173,7 +174,8 @@ def extract(payload: CheckedPayload, manifest: dict[str, Any], key: BackupKey, o
                     decompressing.write(plain)
             payload.check_end()
             dst.flush()
-            os.fsync(dst.fileno())
+            if durable:
+                os.fsync(dst.fileno())
     except zstandard.ZstdError as e:
         raise CorruptCopy(f"The payload of {where} does not decompress: {e}.") from None
     progress.finish()

@@ -24,6 +24,7 @@ from .errors import (BackupError, KeyProblem, NothingToRestore, RestoreRefused, 
 from .manifest import backup_time
 from .staging import working_folder
 from .targets import Target, backups_on, open_targets
+from .targets.local import fsync_dir
 from .verify import compare_counts
 
 
@@ -313,6 +314,7 @@ def _restore_sqlite(payload: archive.CheckedPayload, manifest: dict, key: keys.B
         _refuse_overwrite(Destination("sqlite", path=path), force)
         _set_aside(path)
         os.replace(building, path)
+        fsync_dir(path.parent)  # the restored database is there after a power cut, not only its bytes
     finally:
         building.unlink(missing_ok=True)
     return counts
@@ -330,7 +332,7 @@ def _set_aside(path: Path) -> None:
 def _restore_postgres(work: Path, payload: archive.CheckedPayload, manifest: dict, key: keys.BackupKey, url: str,
                       force: bool, where: str, show_progress: bool) -> dict:
     dump = work / "dump"
-    archive.extract(payload, manifest, key, dump, where, show_progress)
+    archive.extract(payload, manifest, key, dump, where, show_progress, durable=False)  # pg_restore reads it once
     _refuse_overwrite(Destination("postgresql", url=url), force)
     snapshot.restore_postgres(dump, url, clean=force)
     counts = snapshot.check_postgres(url)

@@ -47,7 +47,7 @@ def check_copy(settings: Settings, target: Target, backup_id: str, key: keys.Bac
     manifest = store.fetch_manifest(target, backup_id, work, key)
     restored = work / "snapshot"
     with store.payload_stream(target, backup_id, work, manifest) as payload:
-        archive.extract(payload, manifest, key, restored, where, show_progress)
+        archive.extract(payload, manifest, key, restored, where, show_progress, durable=False)
     if manifest["engine"] == "sqlite":
         counts = snapshot.check_sqlite_file(restored, where)
     else:

@@ -35,6 +35,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -148,24 +149,29 @@ class Sampler(threading.Thread):
                 "lag": lag, "targets": {name: tree_bytes(path) for name, path in self.targets.items()}}
 
 
-def open_fds(pid: int) -> dict[str, int]:
-    """{"fds": files, pipes and the like, "sockets": sockets}: client connections come and go with
-    the load (keep-alive sockets move between workers), so the flatness aim counts the others."""
+def open_fds(pid: int) -> dict:
+    """{"fds": files, pipes and the like, "sockets": sockets, "open": what the fds point to (numbers
+    of pipes and anonymous inodes dropped)}: client connections come and go with the load (keep-alive
+    sockets move between workers), so the flatness aim counts the others, and the report names
+    those that stayed open."""
     fds = sockets = 0
+    opened: dict[str, int] = defaultdict(int)
     folder = f"/proc/{pid}/fd"
     try:
         names = os.listdir(folder)
     except OSError:
-        return {"fds": 0, "sockets": 0}
+        return {"fds": 0, "sockets": 0, "open": {}}
     for name in names:
         try:
-            if os.readlink(f"{folder}/{name}").startswith("socket:"):
-                sockets += 1
-            else:
-                fds += 1
+            target = os.readlink(f"{folder}/{name}")
         except OSError:
-            pass
-    return {"fds": fds, "sockets": sockets}
+            continue
+        if target.startswith("socket:"):
+            sockets += 1
+        else:
+            fds += 1
+            opened[re.sub(r"\[\d+\]$", "", target)] += 1
+    return {"fds": fds, "sockets": sockets, "open": dict(opened)}
 
 
 def _lock_pid(path: Path) -> int | None:
@@ -366,11 +372,11 @@ def _epoch(text: str) -> float:
 def per_process_growth(samples: list[dict], from_t: float) -> list[dict]:
     """For each long-lived process: RSS and fds, mean over its first minute from `from_t` against its
     last minute."""
-    by_pid: dict[int, list[tuple[float, int, int, str]]] = defaultdict(list)
+    by_pid: dict[int, list[tuple]] = defaultdict(list)
     for s in samples:
         for pid, info in s["procs"].items():
             if info["kind"] != "job" and s["t"] >= from_t:
-                by_pid[pid].append((s["t"], info["rss"], info["fds"], info["kind"]))
+                by_pid[pid].append((s["t"], info["rss"], info["fds"], info["kind"], info.get("open", {})))
     out = []
     for pid, points in by_pid.items():
         if len(points) < 4:
@@ -382,8 +388,14 @@ def per_process_growth(samples: list[dict], from_t: float) -> list[dict]:
         out.append({"pid": pid, "kind": points[-1][3], "seconds": last_t - first_t,
                     "rss_from": mean([p[1] for p in head]) / MB, "rss_to": mean([p[1] for p in tail]) / MB,
                     "fds_from": max(p[2] for p in head), "fds_to": max(p[2] for p in tail),
-                    "rss_max": max(p[1] for p in points) / MB})
+                    "rss_max": max(p[1] for p in points) / MB,
+                    "fds_added": fds_added(points[0][4], points[-1][4])})
     return sorted(out, key=lambda r: (r["kind"], r["pid"]))
+
+
+def fds_added(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """What a process holds open at the end that it did not at minute 2 (a leak shows here by name)."""
+    return {target: n - before.get(target, 0) for target, n in sorted(after.items()) if n > before.get(target, 0)}
 
 
 def report(rows: list[dict], growth: list[dict], checks: dict, args, final: dict) -> bool:
@@ -416,6 +428,8 @@ def report(rows: list[dict], growth: list[dict], checks: dict, args, final: dict
         print(f"  {g['kind']:<10} pid {g['pid']:<7} {g['rss_from']:6.1f} → {g['rss_to']:6.1f} MB "
               f"({g['rss_to'] - g['rss_from']:+.1f}; max {g['rss_max']:.1f}), fds {g['fds_from']} → {g['fds_to']} "
               f"over {g['seconds'] / 60:.1f} min")
+        for target, added in g["fds_added"].items():
+            print(f"      +{added} {target}")
     print("\nend checks:")
     for text, ok in checks.items():
         print(f"  {'ok  ' if ok else 'FAIL'}  {text}")

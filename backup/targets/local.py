@@ -81,7 +81,7 @@ class LocalTarget:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(partial, dest)
-            _fsync_dir(dest.parent)
+            fsync_dir(dest.parent)
         except OSError as e:
             partial.unlink(missing_ok=True)
             raise self._fail(f"write {key}", e) from None
@@ -153,7 +153,7 @@ def _files_below(folder: Path, prefix: str = "") -> Iterator[str]:
                 yield prefix + entry.name
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     # The rename is durable only once the directory entry is on disk.
     fd = os.open(path, os.O_RDONLY)
     try:
