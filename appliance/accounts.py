@@ -73,14 +73,16 @@ def get_user(username: str) -> User:
     return user
 
 
-# -- sign-in: throttled per address and per user name, never a lock ----------------------------
+# -- sign-in: throttled per address and per (user name, address), never a lock -----------------
 #
-# Every attempt first claims a slot from its address's throttle, then from its user name's, each with
-# one conditional UPDATE that counts the attempt and proceeds only if one row changed (so parallel
-# attempts cannot all read "4 failures" and all go on). After the free failures every counted attempt
-# doubles the wait before the next one, up to a cap: minutes for an address, seconds for a user name.
-# An attacker's address is thus slowed down long before the user's name is; a throttled attempt gets
-# the same answer as a wrong password without its password being checked, known user or not.
+# Every attempt first claims a slot from its address's throttle, then from the throttle of its user
+# name at that address (kind "pair"), each with one conditional UPDATE that counts the attempt and
+# proceeds only if one row changed (so parallel attempts cannot all read "4 failures" and all go on).
+# After the free failures every counted attempt doubles the wait before the next one, up to a cap.
+# Failures are never counted against a user name alone: guesses from elsewhere would then make the
+# shop's till wait for its own shared login. An attacker's address and its pairs wait; the till's do
+# not. A throttled attempt gets the same answer as a wrong password without its password being
+# checked, known user or not.
 
 SIGN_IN_FAILED = "Wrong username or password, or too many attempts: wait a moment and try again."
 
@@ -105,6 +107,9 @@ _CLAIM = (f"UPDATE sign_in_throttle SET failures = failures + 1, wait_seconds = 
           "WHERE kind = ? AND key = ? AND next_allowed_at <= ?")
 _IS_WAITING = "SELECT 1 FROM sign_in_throttle WHERE kind = ? AND key = ? AND next_allowed_at > ?"
 _RESET = "UPDATE sign_in_throttle SET failures = 0, wait_seconds = 0, next_allowed_at = 0 WHERE kind = ? AND key = ?"
+# Every pair of one user name (its keys begin "name|"): substr works alike on SQLite and PostgreSQL.
+_RESET_USER = ("UPDATE sign_in_throttle SET failures = 0, wait_seconds = 0, next_allowed_at = 0 "
+               "WHERE kind = 'pair' AND substr(key, 1, ?) = ?")
 _UNCOUNT = "UPDATE sign_in_throttle SET failures = failures - 1 WHERE kind = ? AND key = ? AND failures > 0"
 _WAIT_FROM_NOW = ("UPDATE sign_in_throttle SET next_allowed_at = ? + wait_seconds "
                   "WHERE kind = ? AND key = ? AND wait_seconds > 0 AND next_allowed_at < ? + wait_seconds")
@@ -146,13 +151,15 @@ def authenticate(username: str, password: str, max_failures: int = 5, max_wait_m
     """Checks a sign-in from `address`: the user, or Unauthorized with the one answer every failure gets.
 
     `max_failures`/`max_wait_minutes` throttle the address, `user_max_failures`/`user_max_wait_seconds`
-    the user name (security settings of the same names). Every failure is audited (`failed_action`).
+    the user name at that address (security settings of the same names). Every failure is audited
+    (`failed_action`).
     """
     name = username.strip().lower()[:64]
     address = (address or "unknown")[:64]
+    pair = _pair_key(name, address)
     forget = forget_minutes * 60
     allowed = (_claim("address", address, _Limit(max_failures, first_wait_seconds, max_wait_minutes * 60), forget)
-               and _claim("user", name, _Limit(user_max_failures, first_wait_seconds, user_max_wait_seconds), forget))
+               and _claim("pair", pair, _Limit(user_max_failures, first_wait_seconds, user_max_wait_seconds), forget))
     if not allowed:
         _failed(name, address, "throttled", action=failed_action)
     user = User.get_or_none(User.username == name)
@@ -163,7 +170,7 @@ def authenticate(username: str, password: str, max_failures: int = 5, max_wait_m
         _failed(name, address, "wrong password", counted=True, action=failed_action)
     if not user.active:
         _failed(name, address, "disabled", counted=True, action=failed_action)
-    sql.run(_RESET, ("user", name))
+    sql.run(_RESET, ("pair", pair))
     sql.run(_UNCOUNT, ("address", address))  # a success is not a failure of this address
     now = clock.now().timestamp()
     sql.run(_PRUNE, (now - forget, now))
@@ -175,7 +182,7 @@ def _failed(username: str, address: str, reason: str, counted: bool = False,
     log.warning("failed sign-in for %r from %s: %s", username, address, reason)
     if counted:  # a wait runs from the end of the check (an argon2 check takes its time)
         now = clock.now().timestamp()
-        for kind, key in (("address", address), ("user", username)):
+        for kind, key in (("address", address), ("pair", _pair_key(username, address))):
             sql.run(_WAIT_FROM_NOW, (now, kind, key, now))
     with write_transaction():
         audit.record(f"sign-in:{address}", action, "user", username or "-",
@@ -183,9 +190,14 @@ def _failed(username: str, address: str, reason: str, counted: bool = False,
     raise Unauthorized(SIGN_IN_FAILED)
 
 
+def _pair_key(username: str, address: str) -> str:
+    return f"{username}|{address}"  # user names cannot hold "|" (USERNAME_RE)
+
+
 def reset_sign_in_throttle(username: str) -> None:
-    """Forgets the failures counted against a user name (an admin set a new password)."""
-    sql.run(_RESET, ("user", username.strip().lower()[:64]))
+    """Forgets the failures counted against a user name at every address (an admin set a new password)."""
+    prefix = _pair_key(username.strip().lower()[:64], "")
+    sql.run(_RESET_USER, (len(prefix), prefix))
 
 
 # -- web sessions: ended on the server -------------------------------------------------------
@@ -220,13 +232,15 @@ def end_all_web_sessions(user: User, actor: str) -> int:
     return ended
 
 
-def set_password(username: str, password: str, actor: str) -> None:
+def set_password(username: str, password: str, actor: str, force_change: bool = False) -> None:
+    """`force_change`: an admin set it, so the user must choose their own at the next sign-in (the
+    pages let them reach nothing else until then); a password the user chose clears the flag."""
     user = get_user(username)
     _check_password(password, user.username)
     with write_transaction():
-        User.update(password_hash=hash_password(password), password_changed_at=utcnow(),
-                    failed_logins=0, locked_until=None).where(User.id == user.id).execute()
-        audit.record(actor, "user.password", "user", user.username)
+        User.update(password_hash=hash_password(password), password_changed_at=utcnow(), failed_logins=0,
+                    locked_until=None, must_change_password=force_change).where(User.id == user.id).execute()
+        audit.record(actor, "user.password", "user", user.username, after={"must_change": force_change})
     reset_sign_in_throttle(user.username)
 
 

@@ -128,8 +128,8 @@ class SecuritySettings(Section):
     login_max_failures: int = Field(5, ge=1, description="Failed sign-ins from one address before each further attempt from there has to wait (the wait doubles with every failure). No account is ever locked.")
     lockout_minutes: int = Field(5, ge=1, description="The longest wait between sign-in attempts from an address that keeps failing.")
     login_first_wait_seconds: int = Field(1, ge=1, description="The first wait once the free failures are used up; it doubles with every further failure.")
-    login_user_max_failures: int = Field(10, ge=1, description="Failed sign-ins for one user name, from any address, before each further attempt for it has to wait.")
-    login_user_max_wait_seconds: int = Field(15, ge=1, description="The longest wait between sign-in attempts for one user name: short, so that failures from elsewhere cannot lock the user out.")
+    login_user_max_failures: int = Field(10, ge=1, description="Failed sign-ins for one user name from one address before each further attempt for that name from there has to wait. Failures are never counted against a user name alone, so guesses from elsewhere cannot keep a till out of its shared login.")
+    login_user_max_wait_seconds: int = Field(15, ge=1, description="The longest wait between sign-in attempts for one user name from one address.")
     login_forget_minutes: int = Field(60, ge=1, description="Failures are forgotten once this long has passed without a counted attempt.")
     session_hours: int = Field(12, ge=1, description="How long a web sign-in lasts.")
 

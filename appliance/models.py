@@ -259,7 +259,8 @@ class ApiToken(BaseModel):
 
 
 class SignInThrottle(BaseModel):
-    """Failed sign-ins per user name (kind "user") and per client address (kind "address").
+    """Failed sign-ins per user name at one address (kind "pair", key "name|address") and per client
+    address (kind "address"); rows of kind "user" (before schema v10) are no longer read.
 
     An attempt is claimed with one conditional UPDATE (appliance.accounts) that counts it and proceeds
     only while `next_allowed_at` has passed; after the free failures each one doubles the wait.

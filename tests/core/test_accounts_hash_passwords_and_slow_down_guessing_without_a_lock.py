@@ -1,5 +1,5 @@
-"""Passwords are argon2 hashes; repeated failures slow guessing down (per address, per user name) with
-waits that double up to a cap, never a lock; tokens are stored hashed."""
+"""Passwords are argon2 hashes; repeated failures slow guessing down (per address, and per user name at
+that address) with waits that double up to a cap, never a lock; tokens are stored hashed."""
 import json
 from contextlib import ExitStack
 from datetime import timedelta
@@ -62,7 +62,7 @@ def test_a_success_forgets_the_user_names_failures(db):
         with pytest.raises(Unauthorized):
             accounts.authenticate("cy", "wrong", 5, 15)
     accounts.authenticate("cy", "correct horse", 5, 15)
-    assert throttle("user", "cy").failures == 0
+    assert throttle("pair", "cy|local").failures == 0
     assert throttle("address", "local").failures == 3  # the address keeps its failures (not the success)
 
 
@@ -75,7 +75,7 @@ def test_failures_are_forgotten_after_a_quiet_hour(db):
         with pytest.raises(Unauthorized):
             accounts.authenticate("flo", "wrong", 5, 15, address="10.0.0.3")
         assert throttle("address", "10.0.0.3").failures == 1
-        assert throttle("user", "flo").failures == 1
+        assert throttle("pair", "flo|10.0.0.3").failures == 1
 
 
 def test_a_disabled_user_cannot_sign_in(db):
@@ -102,16 +102,35 @@ def test_every_failed_sign_in_is_audited_with_its_address_and_reason(db):
     ]
 
 
-def test_guessing_from_many_addresses_slows_the_user_name_for_seconds_not_longer(db):
+def test_guessing_from_many_addresses_never_makes_the_till_wait(db):
     accounts.create_user("hal", "correct horse", "staff", "test")
     for n in range(30):
-        with pytest.raises(Unauthorized):
-            accounts.authenticate("hal", "wrong", 5, 15, address=f"10.9.0.{n}")
-    assert throttle("user", "hal").failures <= 30
-    with pytest.raises(Unauthorized):  # the till, right now: the user name waits …
-        accounts.authenticate("hal", "correct horse", 5, 15, address="10.0.0.5")
-    with later(16):  # … at most login_user_max_wait_seconds (15)
-        assert accounts.authenticate("hal", "correct horse", 5, 15, address="10.0.0.5").username == "hal"
+        for _ in range(3):
+            with pytest.raises(Unauthorized):
+                accounts.authenticate("hal", "wrong", 5, 15, address=f"10.9.0.{n}", user_max_failures=2)
+        assert throttle("pair", f"hal|10.9.0.{n}").wait_seconds > 0  # each guessing pair waits …
+    # … the till's pair has no failures: it signs in at once
+    assert accounts.authenticate("hal", "correct horse", 5, 15, address="10.0.0.5").username == "hal"
+    assert not SignInThrottle.select().where(SignInThrottle.kind == "user").exists()
+
+
+def test_a_user_name_failing_at_one_address_waits_there_with_growing_delays_and_not_elsewhere(db):
+    accounts.create_user("jo", "correct horse", "staff", "test")
+    limits = {"address": "10.0.0.6", "user_max_failures": 2, "first_wait_seconds": 4, "user_max_wait_seconds": 30}
+    waits = []
+    with ExitStack() as moved:
+        for attempt in range(5):
+            if attempt:  # the next attempt comes just after the wait is over
+                moved.enter_context(later(waits[-1] + 0.01))
+            with pytest.raises(Unauthorized):
+                accounts.authenticate("jo", "wrong", 100, 15, **limits)
+            waits.append(throttle("pair", "jo|10.0.0.6").wait_seconds)
+        with pytest.raises(Unauthorized):  # right away: the pair still waits, even for the right password
+            accounts.authenticate("jo", "correct horse", 100, 15, **limits)
+        assert accounts.authenticate("jo", "correct horse", 100, 15, address="10.0.0.7").username == "jo"
+        with later(31):
+            assert accounts.authenticate("jo", "correct horse", 100, 15, **limits).username == "jo"
+    assert waits == [0, 4, 8, 16, 30]
 
 
 def test_a_new_password_set_by_an_admin_forgets_the_user_names_failures(db):

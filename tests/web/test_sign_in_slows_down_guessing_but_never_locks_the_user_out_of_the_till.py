@@ -1,6 +1,6 @@
 """Sign-in: every failure gets one answer; after security.login_max_failures from an address each further
-attempt from there waits (doubling), unchecked; the user name itself only ever waits seconds, so an
-attacker elsewhere cannot keep the user out of the till. No account is ever locked."""
+attempt from there waits (doubling), unchecked; a user name waits only at the address it failed from, so
+an attacker elsewhere cannot keep the user out of the till. No account is ever locked."""
 from __future__ import annotations
 
 import json

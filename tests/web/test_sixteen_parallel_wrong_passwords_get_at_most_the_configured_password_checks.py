@@ -51,7 +51,8 @@ def test_sixteen_at_once_from_one_address_get_at_most_login_max_failures_checks(
     assert hasher.checks == settings.security.login_max_failures == 5
 
 
-def test_sixteen_at_once_from_sixteen_addresses_get_at_most_login_user_max_failures_checks(app, users, settings, hasher):
-    statuses = attempt_all_at_once(app, [f"203.0.113.{n}" for n in range(PARALLEL)])
+def test_sixteen_at_once_for_one_user_name_at_one_address_get_at_most_login_user_max_failures_checks(app, users, settings, hasher):
+    settings.security.login_max_failures = 100  # the address's own throttle out of the way: the pair's is tested
+    statuses = attempt_all_at_once(app, ["203.0.113.8"] * PARALLEL)
     assert statuses == [401] * PARALLEL
     assert hasher.checks == settings.security.login_user_max_failures == 10

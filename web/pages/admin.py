@@ -79,10 +79,13 @@ def set_active(username: str):
 @requires("admin")
 def reset_password(username: str):
     try:
-        accounts.set_password(username, request.form.get("password", ""), g.user.username)
+        # Only they should know their password: the one given here works once, to choose their own.
+        accounts.set_password(username, request.form.get("password", ""), g.user.username,
+                              force_change=not _is_self(username))
     except AppError as e:
         return _users_page({}, {FORM: f"{username}: {e.message}"}, status=e.status)
-    flash(f"The password of {username} was reset; their other sessions are signed out.", "success")
+    flash(f"The password of {username} was reset; they choose their own at their next sign-in, and their "
+          "sessions are signed out.", "success")
     return redirect(url_for(".users"))
 
 

@@ -1,11 +1,13 @@
-"""Sign-in (throttled per address and per user name, never a lock), sign-out (here or everywhere) and
-changing one's own password."""
+"""Sign-in (throttled per address and per user name at that address, never a lock), sign-out (here or
+everywhere) and changing one's own password, which comes first after an admin set it."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from appliance import accounts
 from appliance.errors import AppError, Unauthorized
+
+from web.errors import error_response
 
 from . import settings
 from .forms import field_errors
@@ -42,6 +44,22 @@ def _throttle() -> dict:
             "forget_minutes": security.login_forget_minutes}
 
 
+# What a user whose password an admin set may still reach: the page to choose their own, and signing out.
+_BEFORE_A_NEW_PASSWORD = {"auth.change_password", "auth.logout", "auth.sign_out_everywhere", "static"}
+NEW_PASSWORD_FIRST = "An admin set your password: choose your own to go on."
+
+
+@blueprint.before_app_request
+def _a_new_password_first():
+    """Runs after the session's user is loaded (web.pages.security is installed before blueprints)."""
+    user = g.get("user")
+    if user is None or not user.must_change_password or request.endpoint in _BEFORE_A_NEW_PASSWORD:
+        return None
+    if request.path.startswith("/api/"):
+        return error_response(403, NEW_PASSWORD_FIRST, [{"field": "password", "message": "must be changed"}])
+    return redirect(url_for("auth.change_password"))
+
+
 @blueprint.route("/logout", methods=["GET", "POST"])
 @public
 def logout():
@@ -67,7 +85,7 @@ def sign_out_everywhere():
 @requires("staff")
 def change_password():
     if request.method == "GET":
-        return render_template("password.html", errors={})
+        return render_template("password.html", errors={}, forced=g.user.must_change_password)
     current = request.form.get("current_password", "")
     new = request.form.get("new_password", "")
     repeat = request.form.get("repeat_password", "")
@@ -80,7 +98,7 @@ def change_password():
         except AppError as e:
             errors = field_errors(e, {"password": "new_password"})
     if errors:
-        return render_template("password.html", errors=errors), 422
+        return render_template("password.html", errors=errors, forced=g.user.must_change_password), 422
     refresh_password_stamp(g.user)  # this session stays signed in; the others end
     flash("Your password was changed.", "success")
     return redirect(url_for("orders.list_orders"))
