@@ -51,11 +51,14 @@ def test_the_month_matches_figures_worked_out_by_hand(manager, history):
     assert 2669400 / (2669400 + 5400) == pytest.approx(0.99798, abs=1e-5) and MARCH - 9000 == 2669400
     assert service_row(body, "web") == {"availability": "99.798%", "down": "1 h 30 min", "incidents": "2",
                                         "mttr": "45 min", "mtbf": "15.4 days", "planned": "1 h 0 min",
-                                        "unmonitored": "0 min"}
+                                        "unmonitored": "0 min", "monitored": "31.0 days (100.0%)"}
     assert service_row(body, "database") == {"availability": "100.000%", "down": "0 min", "incidents": "0",
-                                             "mttr": "n/a", "mtbf": "n/a", "planned": "0 min", "unmonitored": "0 min"}
+                                             "mttr": "n/a", "mtbf": "n/a", "planned": "0 min", "unmonitored": "0 min",
+                                             "monitored": "31.0 days (100.0%)"}
     assert service_row(body, "scheduler")["availability"] == "n/a"          # never monitored: not 100 %
     assert service_row(body, "scheduler")["unmonitored"] == "31.0 days"
+    assert service_row(body, "scheduler")["monitored"] == "0 min (0.0%)"
+    assert "partly-monitored" not in body  # n/a says enough; fully monitored services need no warning
 
     web = body[body.index('id="service-web"'):body.index('id="service-database"')]
     incidents = [" ".join(re.sub(r"<[^>]+>", " ", r).split()) for r in re.findall(r"<tr class=\"\">(.*?)</tr>", web, re.S)]
