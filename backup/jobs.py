@@ -25,15 +25,21 @@ def register(scheduler, settings) -> list[str]:
     The scheduler lives in a web worker; a child process keeps a long backup's memory and CPU, and
     verify's temporary rebinding of models to a scratch database, away from the worker's requests.
     """
-    jobs = [("backup.run", {}, settings.backup.schedule),
-            ("backup.verify", {"sample": settings.backup.verify_sample}, settings.backup.verify_schedule),
-            ("backup.prune", {}, settings.backup.prune_schedule)]
-    if _replicating(settings):
-        jobs.append(("replication.verify", {}, settings.backup.verify_schedule))
+    jobs = scheduled_jobs(settings)
     for name, params, cron in jobs:
         schedule_operation(scheduler, settings, name, params, cron, MISSED_RUN_DELAY[name])
     _supervise_replication(scheduler, settings)
     return [name for name, _, _ in jobs]
+
+
+def scheduled_jobs(settings) -> list[tuple[str, dict, str]]:
+    """(operation, parameters, cron expression) of each scheduled job of the backup package."""
+    jobs = [("backup.run", {}, settings.backup.schedule),
+            ("backup.verify", {"sample": settings.backup.verify_sample}, settings.backup.verify_schedule),
+            ("backup.prune", {}, settings.backup.prune_schedule)]
+    if _replicating(settings):
+        jobs.append(("replication.verify", {}, settings.backup.replication.verify_schedule))
+    return jobs
 
 
 def _replicating(settings) -> bool:

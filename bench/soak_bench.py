@@ -7,7 +7,8 @@ on a short schedule, sampled every few seconds; at the end, every order, copy an
 What runs: a real `appliance serve` (gunicorn workers, the order writer, the scheduler in the worker
 holding run/scheduler.lock, Litestream and the replica shipper), two targets (a local folder and a
 real sshd on 127.0.0.1 over SFTP), continuous replication to the SFTP server, and on the box's own
-scheduler: `backup run` every minute, `backup verify` and `replication verify` every 2 minutes,
+scheduler: `backup run` every minute, `backup verify` and `replication verify` every 2 minutes (in
+alternate minutes, as their defaults are a quarter hour apart),
 `backup prune` every 2 minutes with retention keep_last = 3 (nothing by day, week or month).
 The load: --rate orders/s (3 lines each), each with its own Idempotency-Key, through POST
 /api/v1/orders with an API token, open loop (latency counted from the scheduled send time); a
@@ -70,6 +71,8 @@ def configure(home: Path, workdir: Path, sshd) -> None:
     # (main) are then the last runs, and the scheduler keeps to the cron instead of catching up
     # a missed run 5 and 10 minutes after it starts (backup/jobs.py MISSED_RUN_DELAY).
     every_2 = f"{time.gmtime().tm_min % 2}-59/2 * * * *"
+    # The replica verify in the minutes between, as its default (a quarter hour after `backup verify`).
+    every_2_between = f"{(time.gmtime().tm_min + 1) % 2}-59/2 * * * *"
     write_targets(home, [local_target("disk", workdir / "disk"),
                          sftp_target("nas", sshd, "shop", timeout_seconds=15)], {
         "schedule": "* * * * *", "verify_schedule": every_2, "prune_schedule": every_2,
@@ -77,7 +80,7 @@ def configure(home: Path, workdir: Path, sshd) -> None:
         "retention": {"keep_last": KEEP_LAST, "keep_daily": 0, "keep_weekly": 0, "keep_monthly": 0},
         # Litestream snapshots and retention short enough for the outbox to reach its bound in a run.
         "replication": {"enabled": True, "target": "nas", "snapshot_interval_seconds": SNAPSHOT_SECONDS,
-                        "retention_seconds": REPLICA_RETENTION_SECONDS},
+                        "retention_seconds": REPLICA_RETENTION_SECONDS, "verify_schedule": every_2_between},
     })
 
 
@@ -403,7 +406,7 @@ def report(rows: list[dict], growth: list[dict], checks: dict, args, final: dict
                                                                        "litestream"].index(k)
                    if k in ["master", "worker*", "worker", "writer", "litestream"] else 9)
     print(f"\nSoak: {args.minutes} min at {args.rate:.0f} orders/s (3-line keyed orders, HTTP API), backup every "
-          f"minute, verify + replica verify every 2 min, prune every 2 min (keep_last {KEEP_LAST}), replication "
+          f"minute, verify and replica verify every 2 min in alternate minutes, prune every 2 min (keep_last {KEEP_LAST}), replication "
           f"to SFTP on 127.0.0.1; {os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f}"
           + (f"; box environment {' '.join(args.box_env)}" if args.box_env else "")
           + ("; tracemalloc on in the scheduler's process (its RSS includes tracemalloc's own)" if args.tracemalloc
