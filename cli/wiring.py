@@ -74,6 +74,7 @@ def extra_models() -> list:
     from appliance.categories import MODELS as category_models; models += category_models  # noqa: E702
     from backup.models import MODELS as backup_models; models += backup_models  # noqa: E702
     from monitors.models import MODELS as monitor_models; models += monitor_models  # noqa: E702
+    from monitors.webhooks import MODELS as webhook_models; models += webhook_models  # noqa: E702
     from runbooks.models import MODELS as runbook_models; models += runbook_models  # noqa: E702
     return models
 

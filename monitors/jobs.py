@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from appliance.config import Settings
 from appliance.scheduler import with_db
 
-from . import engine, notify
+from . import engine, notify, webhooks
 from .checks import enabled_checks
 
 OUTBOX_SECONDS = 15
@@ -26,6 +26,7 @@ def register(scheduler, settings: Settings) -> list[str]:
                           id=job_id, replace_existing=True, next_run_time=_soon(config.interval_seconds))
         ids.append(job_id)
     for job_id, job, seconds in (
+        ("monitors.webhook_events", lambda: webhooks.enqueue_events(settings), OUTBOX_SECONDS),
         ("monitors.deliver", lambda: notify.deliver_due(settings), OUTBOX_SECONDS),
         ("monitors.reminders", lambda: engine.send_reminders(settings), 60),
         ("monitors.prune", lambda: engine.prune(settings), 86400),

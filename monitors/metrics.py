@@ -99,7 +99,8 @@ class ApplianceCollector(Collector):
             if runbook:
                 runbooks.add_metric([name, runbook], 1)
         undelivered = GaugeMetricFamily("appliance_alerts_undelivered", "Alerts waiting in the outbox.")
-        undelivered.add_metric([], Notification.select().where(Notification.delivered_at.is_null()).count())
+        undelivered.add_metric([], Notification.select().where(Notification.delivered_at.is_null()
+                                                               & (Notification.channel != "integration")).count())
         yield from (status, last_run, runbooks, undelivered)
 
     def _orders(self):

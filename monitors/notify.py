@@ -26,11 +26,17 @@ class DeliveryError(Exception):
     pass
 
 
-def deliver_due(settings: Settings, now: datetime | None = None) -> dict[str, int]:
-    """Sends every outbox row whose time has come; returns how many were delivered and how many failed."""
+# Channels other packages' modules add: name -> send(note, settings), raising DeliveryError on failure
+# (monitors/webhooks.py adds "integration" for the shop's outbound webhooks when it is imported).
+CHANNELS: dict = {}
+
+
+def deliver_due(settings: Settings, now: datetime | None = None, only: list[int] | None = None) -> dict[str, int]:
+    """Sends every outbox row whose time has come (of `only` these ids, when given); returns how many
+    were delivered and how many failed."""
     now = now or utcnow()
-    due = list(Notification.select().where(Notification.delivered_at.is_null() & (Notification.next_attempt_at <= now))
-               .order_by(Notification.id))
+    query = Notification.select().where(Notification.delivered_at.is_null() & (Notification.next_attempt_at <= now))
+    due = list((query.where(Notification.id.in_(only)) if only is not None else query).order_by(Notification.id))
     counts = {"delivered": 0, "failed": 0}
     for note in due:
         try:
@@ -64,6 +70,8 @@ def send(note: Notification, settings: Settings) -> None:
         send_email(payload, settings)
     elif note.channel == "webhook":
         send_webhook(note.target, payload, settings.monitors.webhook_timeout_seconds)
+    elif note.channel in CHANNELS:
+        CHANNELS[note.channel](note, settings)
     else:
         raise DeliveryError(f"unknown channel {note.channel!r}")
 
