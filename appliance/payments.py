@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from peewee import fn
@@ -203,15 +204,8 @@ def close_shift(counted_cash_cents: int, actor: str, *, float_cents: int = 0, no
     if details:
         raise Invalid("The shift close is not valid.", details)
     with write_transaction():
-        previous = ShiftClose.select().order_by(ShiftClose.id.desc()).first()
-        opened_at = previous.closed_at if previous else None
         now = utcnow()
-        query = Payment.select(Payment.kind, Payment.method, fn.SUM(Payment.amount_cents)).where(Payment.at <= now)
-        if opened_at is not None:
-            query = query.where(Payment.at > opened_at)
-        net = {method: 0 for method in PAYMENT_METHODS}
-        for kind, method, total in query.group_by(Payment.kind, Payment.method).tuples():
-            net[method] += int(total or 0) * (1 if kind == "payment" else -1)
+        opened_at, net = running_shift(now)
         expected = float_cents + net["cash"]
         close = ShiftClose.create(opened_at=opened_at, closed_at=now, closed_by=actor, float_cents=float_cents,
                                   cash_cents=net["cash"], card_cents=net["card"], other_cents=net["other"],
@@ -220,6 +214,20 @@ def close_shift(counted_cash_cents: int, actor: str, *, float_cents: int = 0, no
         data = shift_dict(close)
         audit.record(actor, "shift.close", "shift", close.id, after={k: v for k, v in data.items() if k != "id"})
     return data
+
+
+def running_shift(now) -> tuple[datetime | None, dict[str, int]]:
+    """The shift open at `now`: when it began (the previous close; None before the first) and the net
+    takings per method since then (payments less refunds), as the close will count them."""
+    previous = ShiftClose.select().order_by(ShiftClose.id.desc()).first()
+    opened_at = previous.closed_at if previous else None
+    query = Payment.select(Payment.kind, Payment.method, fn.SUM(Payment.amount_cents)).where(Payment.at <= now)
+    if opened_at is not None:
+        query = query.where(Payment.at > opened_at)
+    net = {method: 0 for method in PAYMENT_METHODS}
+    for kind, method, total in query.group_by(Payment.kind, Payment.method).tuples():
+        net[method] += int(total or 0) * (1 if kind == "payment" else -1)
+    return opened_at, net
 
 
 def shift_dict(close: ShiftClose) -> dict:

@@ -183,12 +183,12 @@ NAVIGATION = [
     NavItem("Stocktake", "stocktake.stocktake_list", "staff"),
     NavItem("Purchasing", "purchasing.purchasing_page", "staff"),
     NavItem("Customers", "customers.customer_list", "staff"),
+    NavItem("Shift close", "shifts.shift_close_page", "staff"),
     NavItem("Products", "products.product_list", "manager"),
     NavItem("Import", "imports.import_page", "manager"),
     NavItem("Reports", "reports.dashboard", "manager"),
     NavItem("Users", "admin.users", "admin"),
     NavItem("Tokens", "admin.tokens", "admin"),
-    NavItem("Webhooks", "webhooks.webhook_list", "admin"),
     NavItem("Ops", "ops.ops_page", "admin"),
 ]
 
