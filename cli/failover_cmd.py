@@ -73,17 +73,15 @@ def demote(app: CliContext) -> None:
 def holds(app: CliContext) -> None:
     """Exit 0 only while this box holds the lease and may write (keepalived's track script).
 
-    Reads the box's write permit only (no etcd request, no database), so it is cheap enough to run
-    every second; a fenced box exits 1 with the reason, so it never keeps the shop address.
+    Reads the box's write permit only (no etcd request, no database); a fenced box exits 1 with the
+    reason. keepalived runs the same check as `python -m failover.holds` (failover/holds.py), which
+    skips this command line's start-up.
     """
-    from appliance import fencing
-    permit = fencing.read_permit(app.home)
-    if permit is None:
-        raise click.ClickException("This box holds no lease: it has no write permit (is failover enabled and `failover run` running?).")
-    refusal = permit.refusal()
-    if refusal:
-        raise click.ClickException(f"This box is fenced: {refusal.rstrip('.')}.")
-    click.echo(f"{permit.holder} holds the lease (epoch {permit.epoch}) for {permit.until - fencing.boot_clock():.1f} s more.")
+    from failover.holds import verdict
+    holds, said = verdict(app.home)
+    if not holds:
+        raise click.ClickException(said)
+    click.echo(said)
 
 
 @command.command("run")

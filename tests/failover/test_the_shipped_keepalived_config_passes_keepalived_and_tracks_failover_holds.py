@@ -1,8 +1,9 @@
 """deploy/keepalived/keepalived.conf passes Debian keepalived's own check (`--config-test`; nothing is
-started, no address is added), and the address follows the lease: its only track script is
-`appliance failover holds`, run as the appliance user, a failure puts the instance in FAULT (no
-weight), and both boxes start as BACKUP with nopreempt. The script line itself, run against a box
-whose lease holder never ran, fails (so that box would give the address up)."""
+started, no address is added), and the address follows the lease: its only track script is `python
+-m failover.holds` (the fast form of `appliance failover holds`), run as the appliance user, a
+failure puts the instance in FAULT (no weight), and both boxes start as BACKUP with nopreempt. The
+script line itself, run against a box whose lease holder never ran, fails (so that box would give
+the address up)."""
 import os
 import re
 import shutil
@@ -78,7 +79,7 @@ def test_the_address_follows_appliance_failover_holds_and_a_failing_check_means_
     assert list(scripts) == ["appliance_holds"] and len(instances) == 1
     check = scripts["appliance_holds"]
     command = _setting(check, "script").strip('"').split()
-    assert command[-3:] == ["/opt/appliance/venv/bin/appliance", "failover", "holds"]
+    assert command[-3:] == ["/opt/appliance/venv/bin/python", "-m", "failover.holds"]
     assert "APPLIANCE_HOME=/var/lib/appliance" in command
     assert float(_setting(check, "interval")) <= 2 and int(_setting(check, "fall")) <= 2
     assert int(_setting(check, "rise")) >= 1 and _setting(check, "weight") is None  # FAULT, never outvoted
@@ -93,7 +94,7 @@ def test_the_track_script_fails_on_a_box_whose_lease_holder_never_ran(home):
     with open(home / "appliance.toml", "a") as f:
         f.write('\n[failover]\nenabled = true\nname = "box-a"\netcd_endpoints = ["http://127.0.0.1:9"]\n')
     command = _setting(_blocks(CONF.read_text())["vrrp_script appliance_holds"], "script").strip('"').split()
-    command = [str(ROOT / ".venv" / "bin" / "appliance") if w.endswith("/bin/appliance") else
+    command = [str(ROOT / ".venv" / "bin" / "python") if w.endswith("/bin/python") else
                f"APPLIANCE_HOME={home}" if w.startswith("APPLIANCE_HOME=") else w for w in command]
     ran = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert ran.returncode == 1 and "holds no lease" in ran.stderr, ran.stderr

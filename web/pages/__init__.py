@@ -35,8 +35,9 @@ def register(app: Flask) -> None:
     for module in (auth, orders, receipts, stock, stocktake, customers, products, imports, reports, uptime, drills,
                    admin, ops, operations, runbooks, failover):
         app.register_blueprint(module.blueprint)
-    from . import purchasing  # suppliers and purchase orders
+    from . import purchasing, webhooks  # suppliers and purchase orders; outbound webhooks
     app.register_blueprint(purchasing.blueprint)
+    app.register_blueprint(webhooks.blueprint)
     from . import shifts  # the till's shift close
     app.register_blueprint(shifts.blueprint)
 
