@@ -105,12 +105,16 @@ class _Priced(NamedTuple):
 def create_order(settings: Settings, *, channel: str, lines: list[LineRequest], actor: str,
                  customer: int | dict | None = None, note: str | None = None,
                  idempotency: Idempotency | None = None, imported: Imported | None = None,
-                 paid_with: list[payments.PaymentRequest] | None = None) -> tuple[Order, bool]:
+                 paid_with: list[payments.PaymentRequest] | None = None,
+                 held_if_short: str | None = None) -> tuple[Order, bool]:
     """Creates an order; returns (order, replayed). Replayed is True for a repeated Idempotency-Key.
 
     The one way an order comes to be: from the API, the counter page, and import files (`imported`).
     `paid_with`: payments taken with the order (they must add up to its total); a counter sale paid
     so is handed over at once (appliance.payments).
+    `held_if_short`: an order that lacks stock is kept `pending` with this reason and the short lines
+    (a sale the till already handed over while the box was away: refusing it would lose it) instead of
+    being refused; a manager settles it.
     """
     lines = _validate_request(channel, lines, imported=imported is not None)
     try:
@@ -119,7 +123,8 @@ def create_order(settings: Settings, *, channel: str, lines: list[LineRequest], 
                 replay = _replay(idempotency)
                 if replay is not None:
                     return replay, True
-            order = _insert_order(settings, channel, lines, actor, customer, note, idempotency, imported)
+            order = _insert_order(settings, channel, lines, actor, customer, note, idempotency, imported,
+                                  held_if_short)
             if paid_with:
                 _take_payments(order, paid_with, actor)
             return order, False
@@ -161,7 +166,8 @@ def send_orders_through(sender: OrderSender | None) -> None:
 def place_order(settings: Settings, *, channel: str, lines: list[LineRequest], actor: str,
                 customer: int | dict | None = None, note: str | None = None,
                 idempotency: Idempotency | None = None,
-                paid_with: list[payments.PaymentRequest] | None = None) -> PlacedOrder:
+                paid_with: list[payments.PaymentRequest] | None = None,
+                held_if_short: str | None = None) -> PlacedOrder:
     """An order from a web request (API or counter page): written by the box's order writer when
     `appliance serve` runs one (appliance.order_writer), else here with `create_order`."""
     request = {"channel": channel, "lines": [(line.sku, line.qty) for line in lines], "actor": actor,
@@ -169,6 +175,8 @@ def place_order(settings: Settings, *, channel: str, lines: list[LineRequest], a
                "idempotency": (idempotency.key, idempotency.request_hash) if idempotency else None}
     if paid_with:
         request["payments"] = [p.as_data() for p in paid_with]
+    if held_if_short:
+        request["held_if_short"] = held_if_short
     answer = _send_to_writer(request) if _send_to_writer is not None else None
     # No answer: no writer runs (starting again, or turned off), so this worker writes the order itself.
     data, replayed = answer if answer is not None else written_order(settings, request)
@@ -182,7 +190,7 @@ def written_order(settings: Settings, request: dict) -> tuple[dict, bool]:
     order, replayed = create_order(settings, channel=request["channel"], actor=request["actor"],
                                    lines=[LineRequest(sku, qty) for sku, qty in request["lines"]],
                                    customer=request["customer"], note=request["note"], idempotency=idempotency,
-                                   paid_with=paid_with)
+                                   paid_with=paid_with, held_if_short=request.get("held_if_short"))
     return order_dict(order, settings), replayed
 
 
@@ -249,7 +257,7 @@ def _replay(idempotency: Idempotency) -> Order | None:
 
 def _insert_order(settings: Settings, channel: str, lines: list[LineRequest], actor: str,
                   customer_ref: int | dict | None, note: str | None, idempotency: Idempotency | None,
-                  imported: Imported | None) -> Order:
+                  imported: Imported | None, held_if_short: str | None = None) -> Order:
     """The hot path: ~15 statements of plain SQL (appliance.sql) while the write lock is held."""
     products = _products_for(lines, for_sale=imported is None)
     customer = customers.resolve(customer_ref, actor, settings.shop.country) if customer_ref is not None else None
@@ -258,7 +266,7 @@ def _insert_order(settings: Settings, channel: str, lines: list[LineRequest], ac
     if total > MAX_ORDER_TOTAL_CENTS:
         raise Invalid(f"An order's total is at most {MAX_ORDER_TOTAL_CENTS} cents.",
                       [{"field": "lines", "message": f"total {total} above {MAX_ORDER_TOTAL_CENTS}"}])
-    status, reasons, plans = _status_of(settings, priced, total, customer, imported)
+    status, reasons, plans = _status_of(settings, priced, total, customer, imported, held_if_short)
     now = utcnow()
     created_at = (imported.created_at if imported else None) or now
     fields = {"channel": channel, "status": status, "note": note or None, "total_cents": total,
@@ -290,13 +298,21 @@ def _price(line: LineRequest, product: Product) -> int:
 
 
 def _status_of(settings: Settings, priced: list[_Priced], total: int, customer: Customer | None,
-               imported: Imported | None) -> tuple[str, list[str], list[list[tuple[Level, int]]] | None]:
+               imported: Imported | None, held_if_short: str | None = None,
+               ) -> tuple[str, list[str], list[list[tuple[Level, int]]] | None]:
     """The new order's status, why it waits (when pending) and where each line's stock comes from."""
     if imported:
         plans = _plan_all(priced) if imported.status == "confirmed" else None
         reasons = [f"imported from {imported.source}"] if imported.status == "pending" else []
         return imported.status, reasons, plans
-    plans = _plan_all(priced)  # a pending order reserves nothing yet, but the stock must be there now
+    try:
+        plans = _plan_all(priced)  # a pending order reserves nothing yet, but the stock must be there now
+    except InsufficientStock as short:
+        if not held_if_short:
+            raise
+        lacking = ", ".join(f"{d['requested']} × {d['sku']} with {d['available']} available" for d in short.details)
+        return "pending", [f"{held_if_short}: not enough stock ({lacking})",
+                           *approval_reasons(settings, priced, total, customer)], None
     reasons = approval_reasons(settings, priced, total, customer)
     return ("pending" if reasons else "confirmed"), reasons, plans
 

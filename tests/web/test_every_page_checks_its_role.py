@@ -25,6 +25,7 @@ PAGES = [
     ("/orders/new", "staff"),
     ("/orders/new/product", "staff"),
     ("/orders/new/search", "staff"),
+    ("/orders/new/catalog", "staff"),
     ("/orders/<number>", "staff"),
     ("/orders/<number>/receipt", "staff"),
     ("/stock", "staff"),

@@ -7,15 +7,18 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (Blueprint, flash, g, jsonify, make_response, redirect, render_template, request, session,
+                   url_for)
 
 from appliance import customers, inventory, orders, payments, product_search
 from appliance.errors import AppError, Conflict, Forbidden, InsufficientStock, Invalid
+from appliance.limits import MAX_ORDER_LINES
 from appliance.models import CHANNELS, ORDER_STATUSES, PAYMENT_METHODS, Customer, Payment, Product
+from web.errors import error_response
 
 from . import from_shop_clock, payment_forms, receipts, settings
 from .forms import FORM, field_errors
-from .security import can, requires
+from .security import CSRF_FIELD, can, requires
 
 blueprint = Blueprint("orders", __name__)
 
@@ -92,12 +95,142 @@ def _end_of_day(day: datetime | None) -> datetime | None:
 
 # -- counter order entry ----------------------------------------------------------------------
 
+# The till keeps selling while the box is away (restart, restore, failover): Chromium has no
+# "stale-if-error" and revalidates the page itself on a reload (F5 fails at once with the box down),
+# but a *navigation* (opening the till's address, a new tab, the script's own F5) takes a page that is
+# still fresh by max-age from its disk cache without asking the box. So the order-entry page and the
+# assets it needs are cacheable for a shift; a page carrying flash messages is not (they would show
+# again). The page's form key is replaced by the script on each load, so a cached copy never replays
+# the sale of the copy before it.
+TILL_CACHE_SECONDS = 12 * 3600
+TILL_ASSETS = frozenset({"app.css", "counter.css", "order-entry.css", "forms.js", "payment.js", "order-entry.js",
+                         "till-offline.js"})
+# The till's copy of the catalogue (IndexedDB), to price lines while the box is away: a shop's whole
+# range fits; a larger one keeps its first products by SKU and the rest need the box.
+TILL_CATALOG_MAX = 20_000
+# Why a sale the till took while the box was away waits when its stock is gone on arrival.
+HELD_OFFLINE = "sold at the till while the box was away"
+
+
 @blueprint.get("/orders/new")
 @requires("staff")
 def new_order():
     # A fresh key per rendered form: submitting this form twice (double click, reload, a retry after
     # a lost answer) replays the first order instead of creating a second one.
-    return _order_form(form_key=secrets.token_urlsafe(18), lines=[], form={"channel": "store"}, errors={})
+    had_flashes = bool(session.get("_flashes"))
+    page, status = _order_form(form_key=secrets.token_urlsafe(18), lines=[], form={"channel": "store"}, errors={})
+    response = make_response(page, status)
+    if not had_flashes:
+        response.headers["Cache-Control"] = f"private, max-age={TILL_CACHE_SECONDS}"
+        response.cached_for_the_till = True
+    return response
+
+
+@blueprint.after_app_request
+def _till_assets_kept_for_a_shift(response):
+    """The assets of the order-entry page may be reused from the browser's cache while the box is away."""
+    if (request.endpoint == "static" and response.status_code == 200
+            and (request.view_args or {}).get("filename") in TILL_ASSETS):
+        response.cache_control.no_cache = None
+        response.cache_control.private = True
+        response.cache_control.max_age = TILL_CACHE_SECONDS
+        response.cached_for_the_till = True  # the same for everyone: no `Vary: Cookie`
+    return response
+
+
+@blueprint.get("/orders/new/catalog")
+@requires("staff")
+def till_catalog():
+    """What the till keeps to price lines while the box is away: every product for sale, with stock;
+    and the session's CSRF token and user, so a page taken from the browser's cache sends with today's."""
+    products = list(Product.select(Product.id, Product.sku, Product.barcode, Product.name, Product.price_cents)
+                    .where(Product.active == True).order_by(Product.sku).limit(TILL_CATALOG_MAX))  # noqa: E712
+    available = inventory.available_by_product(p.id for p in products)
+    response = jsonify({"products": [{"sku": p.sku, "barcode": p.barcode, "name": p.name, "price_cents": p.price_cents,
+                                      "available": available[p.id]} for p in products],
+                        "complete": len(products) < TILL_CATALOG_MAX,
+                        "user": g.user.username, CSRF_FIELD: session.get(CSRF_FIELD, "")})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.post("/orders/new/sent-later")
+@requires("staff")
+def send_till_sale():
+    """A sale the till took while the box was away, sent now (JSON, with the X-CSRF-Token header).
+
+    Its Idempotency-Key (made by the till) is scoped to the signed-in user as the API scopes it, so the
+    till may send it any number of times and it arrives once. Its stock may be gone by now: it is then
+    kept `pending` with the reason (the customer has the goods), and so is one needing approval; either
+    way the payment taken at the till is written in its note for the manager who settles it.
+    """
+    body = request.get_json(silent=True)
+    try:
+        sale = _till_sale(body)
+        placed, unpaid = _place_till_sale(sale, body)
+    except AppError as e:
+        return error_response(e.status, e.message, e.details)
+    answer = jsonify({"number": placed.number, "status": placed.data["status"], "replayed": placed.replayed,
+                      "pending_reasons": placed.data["pending_reasons"], "unpaid": unpaid,
+                      "url": url_for(".order_detail", number=placed.number)})
+    return answer, 200 if placed.replayed else 201
+
+
+def _till_sale(body) -> dict:
+    """The sale as the till kept it, checked: {key, channel, lines, customer, note, payments}."""
+    if not isinstance(body, dict):
+        raise Invalid("Send the sale as a JSON object.", [{"field": "body", "message": "expected a JSON object"}])
+    details = []
+    key = body.get("key")
+    if not isinstance(key, str) or not 8 <= len(key.strip()) <= 100:
+        details.append({"field": "key", "message": "the till's Idempotency-Key: 8 to 100 characters"})
+    raw_lines = body.get("lines")
+    if not isinstance(raw_lines, list) or not 0 < len(raw_lines) <= MAX_ORDER_LINES:
+        details.append({"field": "lines", "message": f"1 to {MAX_ORDER_LINES} lines"})
+        raw_lines = []
+    lines = []
+    for i, line in enumerate(raw_lines):
+        if not isinstance(line, dict) or not isinstance(line.get("sku"), str):
+            details.append({"field": f"lines[{i}]", "message": "expected {\"sku\": \"…\", \"qty\": 1}"})
+            continue
+        lines.append(orders.LineRequest(line["sku"].strip(), line.get("qty")))  # the domain checks the quantity
+    customer = body.get("customer_id")
+    if customer is not None and (not isinstance(customer, int) or isinstance(customer, bool)):
+        details.append({"field": "customer_id", "message": "a customer number, or null"})
+    note = body.get("note") or ""
+    if not isinstance(note, str) or len(note) > 900:
+        details.append({"field": "note", "message": "text of at most 900 characters"})
+    channel = body.get("channel") or payments.COUNTER_CHANNEL
+    if details:
+        raise Invalid("The sale the till kept is not valid.", details)
+    paid_with = payments.parse(body["payments"]) if body.get("payments") else None
+    return {"key": key.strip(), "channel": channel, "lines": lines, "customer": customer, "note": note.strip(),
+            "payments": paid_with}
+
+
+def _place_till_sale(sale: dict, body: dict) -> tuple[orders.PlacedOrder, bool]:
+    """(the order, whether the till's payment had to be left in its note)."""
+    fingerprint = hashlib.sha256(json.dumps({k: body.get(k) for k in ("channel", "lines", "customer_id", "note",
+                                                                       "payments")},
+                                            sort_keys=True).encode()).hexdigest()
+    idempotency = orders.Idempotency.of_client(g.user.username, f"till:{sale['key']}", fingerprint)
+    taken = f"taken at the till while the box was away (key {sale['key']})"
+    place = dict(channel=sale["channel"], lines=sale["lines"], actor=g.user.username, customer=sale["customer"],
+                 idempotency=idempotency, held_if_short=HELD_OFFLINE)
+    paid_with = sale["payments"]
+    try:
+        return orders.place_order(settings(), **place, note=_joined(sale["note"], taken), paid_with=paid_with), False
+    except Conflict as e:
+        if not paid_with or not _is_payment_refusal(e):
+            raise
+    # It waits for a manager (stock gone, or over a limit): pending orders take no payment, so what the
+    # till took is written where the manager settling it reads it.
+    paid = ", ".join(f"{p.method} {payment_forms.money_text(p.amount_cents)}" for p in paid_with)
+    return orders.place_order(settings(), **place, note=_joined(sale["note"], f"{taken}; paid there: {paid}")), True
+
+
+def _joined(*parts: str) -> str:
+    return " · ".join(part for part in parts if part)
 
 
 @blueprint.get("/orders/new/product")
@@ -295,6 +428,7 @@ def _order_form(form_key: str, lines: list[dict], form, errors: dict[str, str], 
                                                                 request.form.getlist("line_qty"))
                           if f"line:{sku.strip()}" in errors}
     return render_template("orders/new.html", form_key=form_key, form=form, errors=errors, state=state,
+                           shop=receipts.shop_header(settings()),
                            channels=CHANNELS, done_order=done_order, pay_rows=payment_forms.submitted_rows(form),
                            methods=PAYMENT_METHODS), status
 

@@ -33,14 +33,19 @@ class Outcome:
     off: bool = False           # no SMTP server is set on this box
 
 
+def shop_header(config: Settings) -> dict:
+    """The shop as every receipt heads it (the till's offline receipt too)."""
+    shop = config.shop
+    return {"name": shop.name or "Store", "address_lines": [
+        line.strip() for line in shop.address.replace("\\n", "\n").splitlines() if line.strip()],
+        "tax_number": shop.tax_number}
+
+
 def receipt_data(number: str, config: Settings) -> dict:
     """What a receipt shows: the shop from config, the order with its lines, payments and refunds."""
     order = orders.order_dict(orders.get_order(number), config, with_events=True)
-    shop = config.shop
     paid_at = next((p["at"] for p in reversed(order["payments"]) if p["kind"] == "payment"), None)
-    return {"order": order, "shop": {"name": shop.name or "Store", "address_lines": [
-        line.strip() for line in shop.address.replace("\\n", "\n").splitlines() if line.strip()],
-        "tax_number": shop.tax_number}, "at": paid_at or order["created_at"],
+    return {"order": order, "shop": shop_header(config), "at": paid_at or order["created_at"],
         "payments": [p for p in order["payments"] if p["kind"] == "payment"],
         "refunds": [p for p in order["payments"] if p["kind"] == "refund"]}
 

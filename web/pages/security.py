@@ -39,6 +39,14 @@ class _TlsAwareSessionInterface(SecureCookieSessionInterface):
             return True
         return has_request_context() and request.is_secure
 
+    def save_session(self, app: Flask, session, response) -> None:
+        super().save_session(app, session, response)
+        # The cookie is signed again on every answer, so `Vary: Cookie` makes the browser's cached copy
+        # of a page miss at once; the till's order-entry page is kept there for when the box is away
+        # (web/pages/orders.py: its script reloads it from the box when another user signed in).
+        if getattr(response, "cached_for_the_till", False):
+            response.vary.discard("Cookie")
+
 
 def install(app: Flask) -> None:
     hours = app.config["SETTINGS"].security.session_hours

@@ -3,7 +3,8 @@
 // with the arrow keys and Enter. F3 parks the sale in this browser (localStorage: this slice keeps
 // parked sales on the till, not on the box); leaving the page with an unfinished sale parks it too.
 // The server stays the judge (stock, prices, idempotency); this script only makes the counter fast
-// and shows a line that lacks stock before anyone presses submit.
+// and shows a line that lacks stock before anyone presses submit. While the box does not answer, the
+// sale is kept on the till and sent later (till-offline.js), with a receipt that says so.
 (function () {
   "use strict";
   const form = document.getElementById("order-form");
@@ -17,6 +18,7 @@
   const submitButton = document.getElementById("submit-order");
   const submitMessage = document.getElementById("submit-message");
   const state = JSON.parse(document.getElementById("order-state").textContent);
+  const formKey = form.querySelector('input[name="form_key"]');
   const lines = []; // {sku, name, price_cents, available, qty, typed, error, row}; typed: a refused quantity
   let submitting = false;
 
@@ -39,6 +41,7 @@
       line.available = info.available; // the latest figure from the server
       line.error = "";
     } else {
+      if (!lines.length) receipt.hidden = true;  // the next sale begins: the last kept sale's receipt goes
       line = { sku: info.sku, name: info.name, price_cents: info.price_cents, available: info.available, qty: qty,
                typed: null, error: "" };
       lines.push(line);
@@ -166,9 +169,23 @@
         say(line.sku + " · " + line.name + " × " + line.qty, line.qty > line.available);
       }
     } catch (err) {
-      say("Could not look up " + item.code + ": check the connection and scan again.", true);
+      await offlineScan(item);
     }
     nextScan();
+  }
+
+  // The box does not answer: the till's own copy of the catalogue prices the line.
+  async function offlineScan(item) {
+    const product = window.tillOffline ? await window.tillOffline.findProduct(item.code) : null;
+    if (product) {
+      const line = addOrIncrement(product, item.qty);
+      say(line.sku + " · " + line.name + " × " + line.qty + " (the box is away: priced from this till's copy)",
+          line.qty > line.available);
+    } else if (!item.picked && window.tillOffline && (await window.tillOffline.search(item.code, 8)).length) {
+      await notACode(item, "No product with code " + item.code + " on this till.");
+    } else {
+      say("Could not look up " + item.code + ": the box does not answer and this till does not know the code.", true);
+    }
   }
 
   // Enter on something that is no code: the words are searched; one product found is added, several
@@ -202,7 +219,7 @@
       if (!response.ok || response.redirected) return null;
       return (await response.json()).products;
     } catch (err) {
-      return null;
+      return window.tillOffline ? window.tillOffline.search(term, limit) : null;
     }
   }
 
@@ -378,7 +395,81 @@
     submitting = true;
     submitButton.disabled = true;
     submitButton.textContent = window.paymentPanel && window.paymentPanel.hasRows() ? "Paying…" : "Sending…";
+    if (!window.tillOffline) return;
+    // Posted only once the box answers; else the sale is kept on the till (a post to a box that is
+    // away would leave an error page, and the sale with it).
+    event.preventDefault();
+    window.tillOffline.boxAnswers().then(function (answers) {
+      if (answers) form.submit(); else keepOnTill();
+    });
   });
+
+  function freshFormKey() {
+    const bytes = new Uint8Array(18);
+    window.crypto.getRandomValues(bytes);  // randomUUID needs HTTPS; a shop LAN may be plain HTTP
+    formKey.value = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  async function keepOnTill() {
+    const sale = {
+      key: formKey.value, taken_at: new Date().toISOString(), by: form.dataset.user || "",
+      channel: channelInput.value, note: noteInput.value.trim(), customer_id: customerId.value ? parseInt(customerId.value, 10) : null,
+      lines: lines.map((l) => ({ sku: l.sku, name: l.name, qty: l.qty, price_cents: l.price_cents })),
+      payments: window.paymentPanel && window.paymentPanel.hasRows() ? window.paymentPanel.taken() : null,
+    };
+    try {
+      await window.tillOffline.keep(sale);
+    } catch (err) {
+      submitting = false;
+      submitButton.disabled = false;
+      submitButton.innerHTML = submitLabel;
+      submitMessage.textContent = "The box does not answer and this browser would not keep the sale: park it (F3) and try again.";
+      submitMessage.hidden = false;
+      return;
+    }
+    showOfflineReceipt(sale);
+    submitting = false;
+    submitButton.disabled = false;
+    clearSale();
+    freshFormKey();
+    submitButton.innerHTML = submitLabel;
+    say("The box does not answer: the sale is kept on this till and sent when it does. F10 prints its receipt.", false);
+    scan.focus();
+  }
+
+  // -- the receipt of a sale kept on the till -------------------------------------------------
+  const receipt = document.getElementById("offline-receipt");
+
+  function showOfflineReceipt(sale) {
+    receipt.querySelector(".sale-key").textContent = sale.key;
+    receipt.querySelector(".taken-at").textContent = new Date(sale.taken_at).toLocaleString();
+    const body = receipt.querySelector(".receipt-lines");
+    body.innerHTML = "";
+    let total = 0;
+    for (const line of sale.lines) {
+      const tr = document.createElement("tr");
+      for (const [cls, text] of [["", line.name], ["num", String(line.qty)], ["num", money(line.price_cents * line.qty)]]) {
+        const td = document.createElement("td");
+        td.className = cls;
+        td.textContent = text;
+        tr.appendChild(td);
+      }
+      body.appendChild(tr);
+      total += line.price_cents * line.qty;
+    }
+    receipt.querySelector(".receipt-total").textContent = money(total);
+    const paid = receipt.querySelector(".receipt-payments");
+    paid.innerHTML = "";
+    for (const p of sale.payments || []) {
+      const li = document.createElement("li");
+      li.textContent = p.method + " " + money(p.amount_cents) + (p.tendered_cents ? " · tendered " + money(p.tendered_cents) +
+        " · change " + money(p.tendered_cents - p.amount_cents) : "");
+      paid.appendChild(li);
+    }
+    receipt.hidden = false;
+  }
+
+  document.getElementById("print-offline-receipt").addEventListener("click", function () { window.print(); });
 
   // With payments on screen the button pays and finishes the sale.
   const submitLabel = submitButton.innerHTML;
@@ -389,7 +480,15 @@
   });
 
   document.addEventListener("keydown", function (event) {
-    if (event.key === "F9" || (event.key === "Enter" && (event.ctrlKey || event.metaKey))) {
+    if (event.key === "F5" || (event.key === "r" && event.ctrlKey)) {
+      // Chromium's reload asks the box for the page first and shows an error page while the box is
+      // away; opening the address again takes the page from the browser's cache.
+      event.preventDefault();
+      window.location.assign(window.location.pathname);
+    } else if (event.key === "F10" && !receipt.hidden) {
+      event.preventDefault();
+      window.print();
+    } else if (event.key === "F9" || (event.key === "Enter" && (event.ctrlKey || event.metaKey))) {
       event.preventDefault();
       submitOrder();
     } else if (event.key === "F2") {
@@ -590,6 +689,9 @@
     if (typed !== undefined) { added.typed = typed; added.error = ""; }
   }
   if (state.customer) chooseCustomer(state.customer);
+  // A page shown again after a refused submit keeps its key (the same sale, sent again); any other load
+  // may be a copy from the browser's cache, whose key a sale before this one already used.
+  if (!(state.lines || []).length) freshFormKey();
   showParked();
   refresh();
   scan.focus();

@@ -169,5 +169,15 @@
 
   rows().forEach(wire);
   refresh();
-  window.paymentPanel = { check: check, setDue: setDue, hasRows: function () { return rows().length > 0; }, addRow: addRow };
+  // The payments on screen as the API takes them (a sale the till keeps while the box is away).
+  function taken() {
+    return rows().map(function (row) {
+      const p = parts(row);
+      const tendered = p.method.value === "cash" ? cents(p.tendered.value) : null;
+      return { method: p.method.value, amount_cents: cents(p.amount.value), tendered_cents: tendered };
+    });
+  }
+
+  window.paymentPanel = { check: check, setDue: setDue, hasRows: function () { return rows().length > 0; }, addRow: addRow,
+                          taken: taken };
 })();
