@@ -30,6 +30,7 @@ def register(scheduler, settings: Settings) -> list[str]:
         ("monitors.deliver", lambda: notify.deliver_due(settings), OUTBOX_SECONDS),
         ("monitors.reminders", lambda: engine.send_reminders(settings), 60),
         ("monitors.prune", lambda: engine.prune(settings), 86400),
+        ("monitors.webhook_prune", lambda: webhooks.prune(settings), 86400),
     ):
         scheduler.add_job(with_db(job), "interval", seconds=seconds, id=job_id, replace_existing=True)
         ids.append(job_id)

@@ -27,7 +27,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
@@ -188,6 +188,12 @@ def send_test(endpoint_id: int, settings: Settings, now: datetime | None = None)
     return WebhookDelivery.select().where(WebhookDelivery.notification_id == note.id).order_by(WebhookDelivery.id.desc()).first()
 
 
+def prune(settings: Settings, now: datetime | None = None) -> int:
+    """Forgets delivery log rows older than `monitors.history_days`, as the outbox forgets delivered rows."""
+    keep_from = (now or utcnow()) - timedelta(days=settings.monitors.history_days)
+    return WebhookDelivery.delete().where(WebhookDelivery.at < keep_from).execute()
+
+
 def enqueue_events(settings: Settings, now: datetime | None = None) -> int:
     """Queues the events recorded since the last run for the endpoints that take them; returns how many
     outbox rows it added. Events start when the first endpoint is made (no replay of the shop's past)."""
@@ -208,6 +214,8 @@ def enqueue_events(settings: Settings, now: datetime | None = None) -> int:
     return added
 
 
+# Read by id: every write transaction holds the box's write lock from its start (appliance.db), so ids
+# are committed in the order they are given and a cursor never skips a row committed late.
 _SOURCES = {"orders": Order, "order_events": OrderEvent, "payments": Payment, "stock": StockMovement}
 
 

@@ -419,3 +419,9 @@ def standby_caught_up(box: Box, within: float = 1.0) -> bool:
     it is rarely exactly current."""
     lag = standby_lag(box)
     return lag is not None and lag <= within
+
+
+def holder_state(box: Box) -> dict:
+    """What the box's lease holder last did (fence/holder.json): boot-clock instants, which every
+    namespace shares (one kernel), so two boxes' instants compare."""
+    return json.loads((box.home / "fence" / "holder.json").read_text())

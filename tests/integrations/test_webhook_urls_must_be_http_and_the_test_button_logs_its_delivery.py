@@ -3,6 +3,8 @@ is made), an endpoint needs an event; the test button sends a signed webhook.tes
 at once and the page says how it went, and a receiver that is down leaves it queued for the retries."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from monitors import webhooks
@@ -30,12 +32,14 @@ def test_it_refuses_an_endpoint_without_events_and_staff_and_managers_cannot_ope
     assert post_form(manager, "/integrations/webhooks", {"url": receiver.url, "events": ["order.created"]}).status_code == 403
 
 
-def test_the_test_button_delivers_a_signed_test_event_or_leaves_it_queued(admin, receiver):
+def test_the_test_button_delivers_a_signed_test_event_or_leaves_it_queued(admin, settings, receiver):
     endpoint, secret = webhooks.create_endpoint(receiver.url, ["stock.changed"], "ada")
     answer = post_form(admin, f"/integrations/webhooks/{endpoint.id}/test", follow_redirects=True)
     assert "The test event was delivered (HTTP 200)." in answer.get_data(as_text=True)
     ((headers, body),) = receiver.requests
     assert headers["X-Appliance-Event"] == "webhook.test" and verify(secret, headers, body)
+    later = webhooks.WebhookDelivery.get().at + timedelta(days=settings.monitors.history_days, seconds=1)
+    assert webhooks.prune(settings, later) == 1  # the log is kept as long as the outbox's history
     down, _ = webhooks.create_endpoint(f"http://127.0.0.1:{free_port()}/nobody", ["stock.changed"], "ada")
     answer = post_form(admin, f"/integrations/webhooks/{down.id}/test", follow_redirects=True)
     assert "The test event was not delivered" in answer.get_data(as_text=True)

@@ -78,7 +78,12 @@ SCHEMAS: dict[str, dict] = {
                       "lines": array(obj({"sku": STR, "name": STR, "counted": INT, "on_hand": INT, "reserved": INT,
                                           "variance": INT}))}),
     "Replenishment": obj({"suggestions": array(obj({"sku": STR, "name": STR, "available": INT, "reorder_point": INT,
-                                                     "suggested_qty": INT}, {"per_day": NUM}))}),
+                                                     "suggested_qty": INT}, {
+        "per_day": NUM, "on_order": {**INT, "description": "Outstanding on open purchase orders."},
+        "supplier": {**maybe(STR), "description": "The supplier to buy from (cheapest, then quickest); null: none carries it."},
+        "supplier_id": maybe(INT), "product_id": INT, "lead_time_days": INT,
+        "pack_qty": {**INT, "description": "The supplier's pack: suggested_qty is a whole number of packs."},
+        "unit_cost_cents": {**INT, "description": "The supplier's cost (the product's cost without a supplier)."}}))}),
     "SalesReport": obj(_PERIOD | {
         "by_day": array(obj({"day": DAY, "orders": INT, "total_cents": INT})),
         "by_channel": array(obj({"channel": STR, "orders": INT, "total_cents": INT})),

@@ -20,6 +20,7 @@ from appliance.db import write_transaction
 from appliance.errors import AppError
 from appliance.models import Location, utcnow
 from monitors import notify
+from web.exports import FORMATS, Column, download
 
 from . import settings, when
 from .forms import FORM, FormError, field_errors, whole_number
@@ -30,6 +31,12 @@ from .security import can, requires
 blueprint = Blueprint("purchasing", __name__)
 
 PO_SMTP_TIMEOUT_SECONDS = 20  # a manager waits on the page while it goes out
+LIST_COLUMNS = [Column("number", "Number"), Column("supplier", "Supplier"), Column("status", "Status"),
+                Column("created_at", "Created"), Column("sent_at", "Sent"), Column("received_at", "Received"),
+                Column("total_cents", "Total", "money")]
+LINE_COLUMNS = [Column("sku", "SKU"), Column("name", "Product"), Column("qty_ordered", "Ordered", "int"),
+                Column("qty_received", "Received", "int"), Column("unit_cost_cents", "Unit cost", "money"),
+                Column("line_total_cents", "Line total", "money")]
 
 
 # -- purchase orders --------------------------------------------------------------------------
@@ -38,6 +45,12 @@ PO_SMTP_TIMEOUT_SECONDS = 20  # a manager waits on the page while it goes out
 @requires("staff")
 def purchasing_page():
     status = request.args.get("status") or None
+    fmt = request.args.get("format")
+    if fmt in FORMATS:
+        return download([{"number": po.number, "supplier": po.supplier.name, "status": po.status,
+                          "created_at": when(po.created_at), "sent_at": when(po.sent_at), "received_at": when(po.received_at),
+                          "total_cents": purchasing.total_cents(purchasing.lines_of(po))}
+                         for po in purchasing.recent(status, limit=100_000)], LIST_COLUMNS, fmt, "purchase-orders")
     return render_template("purchasing/list.html", orders=purchasing.recent(status), status=status,
                            statuses=purchasing.STATUSES, velocity_days=settings().replenishment.velocity_days,
                            suggestions=replenishment.suggestions(settings()) if can("manager") else None)
@@ -58,6 +71,13 @@ def create_from_suggestions():
 @blueprint.get("/purchasing/<int:po_id>")
 @requires("staff")
 def purchase_order_page(po_id: int):
+    fmt = request.args.get("format")
+    if fmt in FORMATS:
+        po = purchasing.purchase_order(po_id)
+        return download([{"sku": line.product.sku, "name": line.product.name, "qty_ordered": line.qty_ordered,
+                          "qty_received": line.qty_received, "unit_cost_cents": line.unit_cost_cents,
+                          "line_total_cents": line.qty_ordered * line.unit_cost_cents} for line in purchasing.lines_of(po)],
+                        LINE_COLUMNS, fmt, po.number)
     return _render_order(po_id)
 
 
