@@ -197,6 +197,7 @@ NAVIGATION = [
     NavItem("Reports", "reports.dashboard", "manager"),
     NavItem("Users", "admin.users", "admin"),
     NavItem("Tokens", "admin.tokens", "admin"),
+    NavItem("Webhooks", "webhooks.webhook_list", "admin"),
     NavItem("Ops", "ops.ops_page", "admin"),
 ]
 
