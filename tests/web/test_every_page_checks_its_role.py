@@ -60,6 +60,8 @@ PAGES = [
     ("/purchasing/<int:po_id>/pdf", "manager"),
     ("/suppliers", "manager"),
     ("/suppliers/<int:supplier_id>", "manager"),
+    ("/integrations/webhooks", "admin"),
+    ("/integrations/webhooks/<int:endpoint_id>", "admin"),
     ("/ops/runbooks/<runbook_id>", "manager"),
     ("/ops/runbooks/runs/<run_id>", "manager"),
 ]
@@ -94,6 +96,9 @@ FORMS = [
     ("/suppliers/<int:supplier_id>", "manager"),
     ("/suppliers/<int:supplier_id>/products", "manager"),
     ("/suppliers/<int:supplier_id>/products/<sku>/remove", "manager"),
+    ("/integrations/webhooks", "admin"),
+    ("/integrations/webhooks/<int:endpoint_id>/test", "admin"),
+    ("/integrations/webhooks/<int:endpoint_id>/delete", "admin"),
 ]
 PUBLIC = {"/login", "/logout"}
 
@@ -116,6 +121,11 @@ def _category_id() -> int:
     from appliance import categories
     categories.set_category(inventory.product_by_sku("TEA"), "Tea", "test")
     return categories.Category.get(categories.Category.name == "Tea").id
+
+
+def _webhook_endpoint_id() -> int:
+    from monitors import webhooks
+    return webhooks.create_endpoint("http://127.0.0.1:9/nobody", ["order.created"], "test")[0].id
 
 
 def _supplier_and_purchase_order():
@@ -146,7 +156,7 @@ def _sample(settings) -> dict:
     return {"runbook_id": "disk-full", "run_id": "rb-20261202T000000Z-role",
             "number": order.number, "pending": pending.number, "int:session_id": session.id,
             "int:customer_id": customer.id, "sku": "TEA", "int:category_id": _category_id(), "username": "sam", "int:run_id": run.id, "operation": "backup.run",
-            "int:supplier_id": supplier.id, "int:po_id": po.id}
+            "int:supplier_id": supplier.id, "int:po_id": po.id, "int:endpoint_id": _webhook_endpoint_id()}
 
 
 @pytest.fixture
