@@ -153,10 +153,10 @@ def matching(contact: dict) -> Customer | None:
                                 & Customer.email.is_null())
 
 
-def search(term: str, limit: int = 20, region: str = "") -> list[Customer]:
+def search(term: str, limit: int | None = 20, region: str = "") -> list[Customer]:
     """By part of the name or e-mail, or by a phone number however it is typed: read as a number (with
     the shop's country), it finds the one stored in E.164; its digits without a leading trunk or
-    international prefix ("0151…", "0049…") find a stored number containing them."""
+    international prefix ("0151…", "0049…") find a stored number containing them. `limit` None: every match."""
     term = (term or "").strip()
     query = Customer.select().order_by(Customer.name).limit(limit)
     if term:

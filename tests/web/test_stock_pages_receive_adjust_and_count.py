@@ -56,7 +56,7 @@ def test_a_stocktake_from_counts_to_posted_variances(staff, manager, make_produc
     assert re.search(r'<td class="num">7</td>\s*<td class="num">-3', body)
     assert "Post variances" not in body  # staff count, a manager posts
     assert post_form(staff, f"{path}/post").status_code == 403
-    assert post_form(manager, f"{path}/post").status_code == 302
+    assert post_form(manager, f"{path}/post", {"reason": "monthly count"}).status_code == 302
     assert on_hand("TEA") == 7
 
 

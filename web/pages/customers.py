@@ -6,6 +6,8 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from appliance import customers, orders
 from appliance.errors import AppError
 
+from web.exports import FORMATS, Column, download
+
 from .forms import field_errors
 from .security import requires
 
@@ -18,9 +20,17 @@ blueprint = Blueprint("customers", __name__)
 CUSTOMER_FIELDS = ("name", "phone", "email", "address")
 
 
+CUSTOMER_COLUMNS = [Column("id", "Id", "int"), Column("name", "Name"), Column("phone", "Phone"),
+                    Column("email", "E-mail"), Column("address", "Address"), Column("created_at", "Customer since")]
+
+
 @blueprint.get("/customers")
 @requires("staff")
 def customer_list():
+    fmt = request.args.get("format")
+    if fmt in FORMATS:  # every customer the search finds, not only the page's 50
+        found = customers.search(request.args.get("q", ""), limit=None, region=_country())
+        return download([customers.customer_dict(c) for c in found], CUSTOMER_COLUMNS, fmt, "customers")
     return _list_page({}, {})
 
 

@@ -7,6 +7,8 @@ from appliance import inventory, replenishment
 from appliance.errors import AppError
 from appliance.models import Location, Product, StockLevel
 
+from web.exports import FORMATS, Column, download
+
 from . import settings
 from .forms import FormError, field_errors, whole_number
 from .security import can, requires
@@ -16,9 +18,19 @@ blueprint = Blueprint("stock", __name__)
 PAGE_SIZE = 50
 
 
+STOCK_COLUMNS = [Column("sku", "SKU"), Column("barcode", "Barcode"), Column("name", "Product"),
+                 Column("on_hand", "On hand", "int"), Column("reserved", "Reserved", "int"),
+                 Column("available", "Available", "int"), Column("reorder_point", "Reorder point", "int"),
+                 Column("low_text", "Low")]
+
+
 @blueprint.get("/stock")
 @requires("staff")
 def stock_page():
+    fmt = request.args.get("format")
+    if fmt in FORMATS:  # the whole list as filtered on the page, every page of it
+        rows = _stock_rows((request.args.get("q") or "").strip(), request.args.get("low") == "1", page=None)
+        return download([r | {"low_text": "yes" if r["low"] else ""} for r in rows], STOCK_COLUMNS, fmt, "stock")
     return _render()
 
 
@@ -40,12 +52,13 @@ def _locations() -> list[Location]:
     return list(Location.select().where(Location.active).order_by(Location.pick_order, Location.code))
 
 
-def _stock_rows(term: str, low_only: bool, page: int) -> list[dict]:
-    """One row per product with its levels per location; one query for products, one for levels."""
+def _stock_rows(term: str, low_only: bool, page: int | None) -> list[dict]:
+    """One row per product with its levels per location; one query for products, one for levels.
+    `page` None: every row (a download)."""
     query = Product.select().where(Product.active).order_by(Product.sku)
     if term:
         query = query.where(Product.sku.contains(term) | Product.name.contains(term) | (Product.barcode == term))
-    if not low_only:
+    if not low_only and page is not None:
         query = query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
     products = list(query)
     levels: dict[int, list[StockLevel]] = {}
@@ -66,7 +79,7 @@ def _stock_rows(term: str, low_only: bool, page: int) -> list[dict]:
                               "available": lv.on_hand - lv.reserved} for lv in mine]}
         if row["low"] or not low_only:
             rows.append(row)
-    if low_only:  # filtered in Python (low depends on sums), so page here
+    if low_only and page is not None:  # filtered in Python (low depends on sums), so page here
         rows = rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1]
     return rows
 
