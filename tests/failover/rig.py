@@ -291,18 +291,18 @@ class Rig:
 
     def make_homes(self, **timings) -> None:
         """box-a's home by `appliance init` (its admin, a manager token for the till), replicating to
-        the shared replica; box-b's home made the same way with box-a's backup key and [backup]."""
+        the NAS; box-b's home a copy of it made before either box ran (the same backup key and
+        [backup] section, as a pair needs; its database is replaced by the standby copy when it is
+        promoted), each with its own [failover] section."""
         tool_path("litestream", "the standby follows the primary's replica with Litestream")
         target = self.start_nas()
+        self.a.home, self.b.home = self.a.folder / "home", self.b.folder / "home"
+        self.a.folder.mkdir(parents=True, exist_ok=True)
+        served = ServedAppliance(self.a.home).init()
+        self.token = served.token("manager", "till")
+        write_targets(self.a.home, [target], replication_options("nas"))
+        shutil.copytree(self.a.home, self.b.home)
         for box, role in ((self.a, "primary"), (self.b, "standby")):
-            box.home = box.folder / "home"
-            box.folder.mkdir(parents=True, exist_ok=True)
-            served = ServedAppliance(box.home).init()
-            if box is self.a:
-                self.token = served.token("manager", "till")
-            else:
-                shutil.copy(self.a.home / "keys" / "backup.key", box.home / "keys" / "backup.key")
-            write_targets(box.home, [target], replication_options("nas"))
             with open(box.home / "appliance.toml", "a") as f:
                 f.write(failover_toml(box.role, self.endpoints(), role, self.prefix, **timings))
             box.env = {**os.environ, "APPLIANCE_HOME": str(box.home), "PYTHONPATH": str(REPO)}
@@ -316,11 +316,10 @@ class Rig:
         self.make_homes(**timings)
         self.start_etcd(self.witness)
         self.start_box(self.a)
-        wait_for(self.a.writes, timeout=30, what=f"box-a to hold the lease ({self.a.log('holder')} "
-                                                 f"{self.a.log('etcd')})")
-        self.start_box(self.b)
+        self.start_box(self.b)  # its holder stands by for one TTL at first (role = standby): box-a wins
         wait_for(lambda: self.ask("GET", "/readyz")[0] == 200, timeout=60,
-                 what=f"box-a to serve through the shop address ({self.a.log('serve')} {self.a.log('keepalived')})")
+                 what="box-a to serve through the shop address")
+        assert self.a.writes() and not self.b.writes()
         wait_for(lambda: _replicated(self.shared_replica.parent), timeout=30, what="box-a's first replica")
         self.b.start_follower()
         return self
