@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from flask import (Blueprint, flash, g, jsonify, make_response, redirect, render_template, request, session,
                    url_for)
 
-from appliance import customers, inventory, orders, payments, product_search
-from appliance.errors import AppError, Conflict, Forbidden, InsufficientStock, Invalid
+from appliance import accounts, customers, inventory, orders, payments, product_search
+from appliance.errors import AppError, Conflict, Forbidden, InsufficientStock, Invalid, Unauthorized
 from appliance.limits import MAX_ORDER_LINES
 from appliance.models import CHANNELS, ORDER_STATUSES, PAYMENT_METHODS, Customer, Payment, Product
 from web.errors import error_response
 
 from . import from_shop_clock, payment_forms, receipts, settings
+from .auth import _throttle as sign_in_throttle
 from .forms import FORM, field_errors
 from .security import CSRF_FIELD, can, requires
 
@@ -555,6 +556,38 @@ def _return_field_errors(e: AppError, lines: list[orders.LineRequest] | None) ->
         elif field == "lines":
             errors["return_lines"] = detail.get("message", "not valid")
     return errors
+
+
+@blueprint.post("/orders/<number>/approve-at-counter")
+@requires("staff")
+def approve_at_counter(number: str):
+    """A manager approves a pending order on the counter's screen: their name and password are checked as
+    a sign-in is (argon2, the same throttle, failures audited) but start no session, so the staff user
+    stays signed in and the sale stays where it is. The approval is the manager's in the timeline and
+    the audit trail."""
+    form = request.form
+    username = (form.get("manager_username") or "").strip()
+    password = form.get("manager_password") or ""
+    if not username or not password:
+        missing = {"manager_username": "The manager's user name."} if not username else {}
+        if not password:
+            missing["manager_password"] = "The manager's password."
+        return _detail_page(number, {FORM: "A manager signs in here to approve.", **missing}, form, status=422)
+    try:
+        manager = accounts.authenticate(username, password, **sign_in_throttle(),
+                                        failed_action="order.counter_approval_failed")
+    except Unauthorized as e:
+        return _detail_page(number, {FORM: e.message, "manager_password": e.message}, form, status=401)
+    if not accounts.role_allows(manager.role, "manager"):
+        return _detail_page(number, {FORM: f"{manager.username} is not a manager: a manager approves this order.",
+                                     "manager_username": "Not a manager."}, form, status=403)
+    try:
+        orders.transition(number, "approve", manager.username,
+                          note=f"approved at the counter on {g.user.username}'s screen")
+    except AppError as e:
+        return _detail_page(number, {FORM: e.message}, {}, status=e.status)
+    flash(f"Order {number} is approved by {manager.username}; take the payment now.", "success")
+    return redirect(url_for(".order_detail", number=number))
 
 
 def allowed_actions(status: str) -> list[str]:
