@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from monitors import webhooks
 from monitors.models import Notification
 
@@ -16,12 +14,12 @@ from tests.web.web_helpers import post_form
 from .conftest import verify
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "javascript:alert(1)", "ftp://files.example/x", "gopher://x",
-                                 "http://", "erp.example/hooks"])
-def test_it_refuses_a_url_that_is_not_http_or_https(admin, url):
-    answer = post_form(admin, "/integrations/webhooks", {"url": url, "events": ["order.created"]})
-    assert answer.status_code == 422
-    assert 'id="url-error">must be an http(s) URL<' in answer.get_data(as_text=True)
+def test_it_refuses_a_url_that_is_not_http_or_https(admin):
+    for url in ("file:///etc/passwd", "javascript:alert(1)", "ftp://files.example/x", "gopher://x", "http://",
+                "erp.example/hooks"):
+        answer = post_form(admin, "/integrations/webhooks", {"url": url, "events": ["order.created"]})
+        assert answer.status_code == 422, url
+        assert 'id="url-error">must be an http(s) URL<' in answer.get_data(as_text=True)
     assert webhooks.WebhookEndpoint.select().count() == 0
 
 
