@@ -1,17 +1,12 @@
 """Customers with contact data; their purchase history is their orders.
 
-Phone numbers are stored in one international form, E.164 ("+4915112345001"), read with the shop's
-country ([shop] country) as the region of a number typed without a country code, so "0151 1234 5001",
-"+49 151 12345001" and "0049 15112345001" are one number. A number the phonenumbers library cannot
-read as a possible number (too short, no country code and no shop country) is kept as its digits and a
-leading plus, as before, and shown as "not in international form" until someone corrects it.
+Phone numbers are stored in one international form, E.164, by the rules of appliance.phones, so
+"0151 1234 5001" (with [shop] country DE), "+49 151 12345001" and "0049 15112345001" are one number.
 """
 from __future__ import annotations
 
-import logging
 import unicodedata
 
-import phonenumbers
 from peewee import fn
 
 from . import audit
@@ -19,6 +14,8 @@ from .db import write_transaction
 from .errors import Invalid, NotFound
 from .limits import MAX_ID
 from .models import Customer, Order
+from .phones import international_phone, normalize_phone
+from .phones import is_international as is_international, numbers_not_read as numbers_not_read  # for the pages
 
 FIELDS = ("name", "phone", "email", "address")
 
@@ -38,57 +35,6 @@ def get_customer(customer_id: int) -> Customer:
     if customer is None:
         raise NotFound(f"No customer {customer_id}.", [{"customer": customer_id}])
     return customer
-
-
-log = logging.getLogger(__name__)
-
-
-def international_phone(value: str | None, region: str = "") -> str | None:
-    """The number in E.164, or None when it cannot be read as a possible number (with `region`, the
-    shop's country, for a number typed without a country code)."""
-    if not value:
-        return None
-    try:
-        number = phonenumbers.parse(value, region.upper() or None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def normalize_phone(value: str | None, region: str = "") -> str | None:
-    """E.164 when the number can be read; else digits and a leading plus only (see the module's note)."""
-    if not value:
-        return None
-    return international_phone(value, region) or "".join(ch for ch in value if ch.isdigit() or ch == "+") or None
-
-
-def is_international(phone: str | None) -> bool:
-    return bool(phone) and phone.startswith("+") and international_phone(phone) == phone
-
-
-def normalise_stored_phones(region: str, actor: str) -> list[dict]:
-    """Rewrites every stored phone number that is not in E.164 yet and can be read (schema v10); the
-    ones that cannot be read are left as they are, returned, logged and listed in one audit event."""
-    changed, left = 0, []
-    for customer_id, phone in list(Customer.select(Customer.id, Customer.phone)
-                                   .where(Customer.phone.is_null(False)).tuples()):
-        if is_international(phone):
-            continue
-        e164 = international_phone(phone, region)
-        if e164:
-            Customer.update(phone=e164).where(Customer.id == customer_id).execute()
-            changed += 1
-        else:
-            left.append({"customer": customer_id, "phone": phone})
-    if changed or left:
-        audit.record(actor, "customer.phones_normalised", "customer", None,
-                     after={"rewritten": changed, "not_readable": left, "region": region or None})
-    if left:
-        log.warning("%d customer phone number(s) could not be read as international numbers and were left as "
-                    "they were: %s", len(left), ", ".join(f"#{r['customer']} {r['phone']}" for r in left))
-    return left
 
 
 def _clean(data: dict, region: str = "") -> dict:

@@ -88,8 +88,8 @@ def _v9_order_epochs() -> None:
 def _v10_back_office(shop_country: str = "") -> None:
     """A posted stocktake keeps each line's expected quantity and its reason; an admin's password reset
     makes its user choose a new one; customers' phone numbers become E.164, read with the shop's country
-    as the default region (those that cannot be read stay as they were and are listed: audit + log)."""
-    from .customers import normalise_stored_phones
+    as the default region (those that cannot be read stay as they were: logged and listed on the customers page)."""
+    from .phones import normalise_stored_phones
     columns = {table: {c.name for c in database.get_columns(table)} for table in ("stocktake_count", "stocktake_session", "user")}
     migrator = SchemaMigrator.from_database(database.obj)
     wanted = [("stocktake_count", "expected", IntegerField(null=True)),
@@ -98,7 +98,7 @@ def _v10_back_office(shop_country: str = "") -> None:
     steps = [migrator.add_column(table, name, field) for table, name, field in wanted if name not in columns[table]]
     if steps:
         migrate_columns(*steps)
-    normalise_stored_phones(shop_country, "migration v10")
+    normalise_stored_phones(shop_country)
 
 
 def _v11_suppliers_and_purchase_orders() -> None:

@@ -12,7 +12,7 @@ from appliance.accounts import role_allows
 
 from . import (actor, choice_query, current_principal, flag_arg, flag_query, int_arg, integer_query,
                request_fingerprint, route)
-from .schemas import NoteIn, OrderIn, PayIn, ReturnIn, ShipIn
+from .schemas import CancelIn, NoteIn, OrderIn, PayIn, ReturnIn, ShipIn
 
 
 WHEN = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
@@ -132,13 +132,13 @@ def approve_order(number: str, body: NoteIn):
 
 @route("POST", "/orders/{number}/cancel", role="staff",
        summary="Cancel a confirmed order (releases its stock); rejecting a pending order needs a manager.",
-       body=NoteIn, responses={409: "not cancellable in its current state"}, answer="Order")
-def cancel_order(number: str, body: NoteIn):
+       body=CancelIn, responses={409: "not cancellable in its current state"}, answer="Order")
+def cancel_order(number: str, body: CancelIn):
     order = orders.get_order(number)
     principal = current_principal()
     if order.status == "pending" and not role_allows(principal.role, "manager"):
         raise Forbidden("Rejecting an order that waits for approval needs the manager role.")
-    return _act(number, "cancel", note=body.note)
+    return _act(number, "cancel", note=(body.reason or "").strip() or body.note)
 
 
 @route("POST", "/orders/{number}/ship", role="staff", summary="Ship a confirmed order (stock leaves), with carrier and tracking number.",

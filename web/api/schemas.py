@@ -135,6 +135,12 @@ class NoteIn(Body):
     note: str | None = Field(None, max_length=2000)
 
 
+class CancelIn(NoteIn):
+    reason: str | None = Field(None, max_length=1000, description=(
+        "Why the order is cancelled or rejected: kept in its timeline and the audit trail (the web page "
+        "requires one; without it, `note` is kept as before)."))
+
+
 class LocationIn(Body):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str = Field(min_length=1, max_length=100, pattern=NONBLANK)

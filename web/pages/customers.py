@@ -38,7 +38,8 @@ def _list_page(form, errors, status: int = 200):
     term = (request.args.get("q") or "").strip()
     found = customers.search(term, limit=50, region=_country())
     return render_template("customers/list.html", customers=found, term=term, form=form, errors=errors,
-                           duplicates=customers.duplicate_groups(), is_international=customers.is_international), status
+                           duplicates=customers.duplicate_groups(), is_international=customers.is_international,
+                           not_read=customers.numbers_not_read()), status
 
 
 @blueprint.post("/customers")
