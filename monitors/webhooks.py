@@ -331,7 +331,8 @@ def deliver(note: Notification, settings: Settings) -> None:
                            attempt=note.attempts + 1, status_code=status, error=error,
                            duration_ms=int((time.monotonic() - started) * 1000))
     if error:
-        raise notify.DeliveryError(f"webhook {endpoint.id} ({urlsplit(endpoint.url).netloc}): {error}")
+        # The host only: a URL's user:password@ or query may carry the receiver's credentials.
+        raise notify.DeliveryError(f"webhook {endpoint.id} ({urlsplit(endpoint.url).hostname}): {error}")
 
 
 notify.CHANNELS[CHANNEL] = deliver
