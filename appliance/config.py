@@ -120,8 +120,8 @@ class ApprovalSettings(Section):
 
 
 class ReplenishmentSettings(Section):
-    velocity_days: int = Field(28, ge=1, description="Sales velocity is measured over this many past days.")
-    cover_days: int = Field(14, ge=1, description="A suggested reorder covers this many days of sales on top of the reorder point.")
+    velocity_days: int = Field(28, ge=1, description="Sales velocity (units sold per day, for replenishment) is measured over this many past days; 28 counts every weekday four times.")
+    cover_days: int = Field(14, ge=1, description="The review period (days until the next order is placed): a suggested reorder covers this many days of sales beyond the supplier's lead time, on top of the reorder point.")
 
 
 class SecuritySettings(Section):
