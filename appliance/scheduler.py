@@ -219,15 +219,17 @@ BUSY_RETRY = timedelta(minutes=5)
 
 
 def schedule_operation(scheduler: BackgroundScheduler, settings, name: str, params: dict, cron: str,
-                       missed_delay: timedelta, job_id: str | None = None) -> str:
+                       missed_delay: timedelta, job_id: str | None = None,
+                       skip_when: Callable[[], str | None] | None = None) -> str:
     """Starts the registered operation `name` on `cron` (UTC) in the background (a child process,
     recorded in the ledger, at low priority), never in the same second as another scheduled start;
-    one the schedule wanted while the box was off starts `missed_delay` after the scheduler."""
+    one the schedule wanted while the box was off starts `missed_delay` after the scheduler.
+    `skip_when()`, asked at each start, names a reason to skip that start (None: start it)."""
     from apscheduler.triggers.cron import CronTrigger
     job_id = job_id or name
     trigger = CronTrigger.from_crontab(cron, timezone="UTC")
-    scheduler.add_job(_starter(scheduler, settings, job_id, name, params), trigger, id=job_id, replace_existing=True,
-                      **missed_run(trigger, name, missed_delay))
+    scheduler.add_job(_starter(scheduler, settings, job_id, name, params, skip_when), trigger, id=job_id,
+                      replace_existing=True, **missed_run(trigger, name, missed_delay))
     return job_id
 
 
@@ -251,11 +253,15 @@ def missed_run(trigger, operation: str, delay: timedelta, now: datetime | None =
     return {"next_run_time": now + delay}
 
 
-def _starter(scheduler, settings, job_id: str, name: str, params: dict):
+def _starter(scheduler, settings, job_id: str, name: str, params: dict, skip_when=None):
     from . import operations
     from .errors import AppError, Conflict
 
     def start() -> None:
+        skip = skip_when() if skip_when is not None else None
+        if skip:
+            log.info("scheduled %s skipped: %s", name, skip)
+            return
         background_starts.wait_turn()  # never in the same second as another scheduled run
         try:
             with database.connection_context():
