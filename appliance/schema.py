@@ -106,6 +106,12 @@ def _v11_suppliers_and_purchase_orders() -> None:
     database.create_tables(purchasing_models, safe=True)
 
 
+
+def _v13_counter_favourites() -> None:
+    from .counter_picks import MODELS as counter_models
+    database.create_tables(counter_models, safe=True)
+
+
 # Steps that read the shop's country ([shop] country): migrate() hands it to them.
 _STEPS_TAKING_THE_SHOPS_COUNTRY = {_v10_back_office}
 
@@ -121,6 +127,7 @@ MIGRATIONS: list[tuple[int, Callable[..., None]]] = [
     (9, _v9_order_epochs),
     (10, _v10_back_office),
     (11, _v11_suppliers_and_purchase_orders),
+    (13, _v13_counter_favourites),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from flask import (Blueprint, flash, g, jsonify, make_response, redirect, render_template, request, session,
                    url_for)
 
-from appliance import accounts, customers, inventory, orders, payments, product_search
+from appliance import accounts, counter_picks, customers, inventory, orders, payments, product_search
 from appliance.errors import AppError, Conflict, Forbidden, InsufficientStock, Invalid, Unauthorized
 from appliance.limits import MAX_ORDER_LINES
-from appliance.models import CHANNELS, ORDER_STATUSES, PAYMENT_METHODS, Customer, Payment, Product
+from appliance.models import CHANNELS, ORDER_STATUSES, PAYMENT_METHODS, Customer, Payment, Product, utcnow
 from web.errors import error_response
 
 from . import from_shop_clock, payment_forms, receipts, settings
@@ -105,7 +105,7 @@ def _end_of_day(day: datetime | None) -> datetime | None:
 # the sale of the copy before it.
 TILL_CACHE_SECONDS = 12 * 3600
 TILL_ASSETS = frozenset({"app.css", "counter.css", "order-entry.css", "forms.js", "payment.js", "order-entry.js",
-                         "till-offline.js"})
+                         "till-offline.js", "counter-picks.js"})
 # The till's copy of the catalogue (IndexedDB), to price lines while the box is away: a shop's whole
 # range fits; a larger one keeps its first products by SKU and the rest need the box.
 TILL_CATALOG_MAX = 20_000
@@ -153,6 +153,37 @@ def till_catalog():
                         "user": g.user.username, CSRF_FIELD: session.get(CSRF_FIELD, "")})
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@blueprint.get("/orders/new/favourites")
+@requires("staff")
+def counter_favourites():
+    """The touch screen's grid: pinned products, then the counter's best sellers (appliance.counter_picks)."""
+    return jsonify({"favourites": counter_picks.favourites(utcnow()), "can_pin": can("manager")})
+
+
+@blueprint.post("/orders/new/favourites/pin")
+@requires("manager")
+def pin_favourite():
+    """A manager pins a product to the grid, or takes it off (JSON {"sku", "pinned"}, X-CSRF-Token)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("sku"), str) or not isinstance(body.get("pinned"), bool):
+        return error_response(422, "Send {\"sku\": \"…\", \"pinned\": true or false}.",
+                              [{"field": "sku", "message": "a SKU"}, {"field": "pinned", "message": "true or false"}])
+    try:
+        counter_picks.pin(body["sku"].strip(), body["pinned"], g.user.username)
+    except AppError as e:
+        return error_response(e.status, e.message, e.details)
+    return jsonify({"favourites": counter_picks.favourites(utcnow()), "can_pin": True})
+
+
+@blueprint.get("/orders/new/often-bought-with")
+@requires("staff")
+def often_bought_with():
+    """Products customers bought together with the lines on screen (?sku=…&sku=…), once history says so."""
+    return jsonify({"products": counter_picks.often_bought_with(request.args.getlist("sku"), utcnow()),
+                    "min_orders_of_a_line": counter_picks.MIN_ORDERS_OF_A_LINE,
+                    "min_orders_together": counter_picks.MIN_ORDERS_TOGETHER})
 
 
 @blueprint.post("/orders/new/sent-later")

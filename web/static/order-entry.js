@@ -112,6 +112,7 @@
     if (window.paymentPanel) window.paymentPanel.setDue(total);
     itemCount.textContent = items;
     if (!problems().length) submitMessage.hidden = true;
+    form.dispatchEvent(new CustomEvent("lines-change", { detail: { skus: lines.map((l) => l.sku) } }));
   }
 
   function qtyProblem(line) {
@@ -203,6 +204,9 @@
       say(refusal, true);
     }
   }
+
+  // The favourites grid and "often bought with" (counter-picks.js) add a product as a pick from a list.
+  window.counterEntry = { add: function (sku) { queueProduct(sku, 1); scan.focus(); } };
 
   // -- finding products by name as they are typed -------------------------------------------
 
