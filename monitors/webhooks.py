@@ -164,7 +164,8 @@ def event_body(event_type: str, event_id: str, at: datetime, data: dict) -> str:
                       separators=(",", ":"), sort_keys=True, default=str)
 
 
-def enqueue(event_type: str, event_id: str, at: datetime, data: dict, endpoints: list[WebhookEndpoint] | None = None) -> list[Notification]:
+def enqueue(event_type: str, event_id: str, at: datetime, data: dict,
+            endpoints: list[WebhookEndpoint] | None = None) -> list[Notification]:
     """One outbox row per endpoint that takes this event type."""
     body = event_body(event_type, event_id, at, data)
     targets = endpoints if endpoints is not None else _subscribed(event_type)

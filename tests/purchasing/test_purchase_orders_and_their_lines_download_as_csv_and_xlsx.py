@@ -17,4 +17,5 @@ def test_the_list_and_the_lines_download_as_spreadsheets(settings, manager, stoc
     assert [c.value for c in sheet[2]] == ["TEA", "Product TEA", 6, 0, 1.25, 7.5]
     listed = manager.get("/purchasing?format=csv")
     assert listed.mimetype == "text/csv"
-    assert f"{po.number},Leaf & Co,draft," in listed.get_data(as_text=True) and listed.get_data(as_text=True).rstrip().endswith(",7.50")
+    text = listed.get_data(as_text=True)
+    assert f"{po.number},Leaf & Co,draft," in text and text.rstrip().endswith(",7.50")

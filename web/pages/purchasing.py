@@ -126,7 +126,8 @@ def send_purchase_order(po_id: int):
     elif not po.supplier.email:
         problem = f"{po.supplier.name} has no e-mail address: add one, or download the PDF and mark the order as sent."
     elif not config.monitors.smtp.host:
-        problem = "E-mail is not set up on this box (monitors.smtp.host in appliance.toml): download the PDF and mark the order as sent."
+        problem = ("E-mail is not set up on this box (monitors.smtp.host in appliance.toml): download the PDF and "
+                   "mark the order as sent.")
     else:
         try:
             notify.send_mail(purchase_order_message(po, config), config, timeout_seconds=PO_SMTP_TIMEOUT_SECONDS)
