@@ -11,6 +11,7 @@ import ssl
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
+from email import message_from_string, policy
 from email.message import EmailMessage
 
 from appliance.config import Settings
@@ -24,6 +25,17 @@ log = logging.getLogger(__name__)
 
 class DeliveryError(Exception):
     pass
+
+
+# A message made elsewhere (a receipt: web/pages/receipts.py), sent as it is: queued with `queue_mail`.
+MAIL_CHANNEL = "mail"
+
+
+def queue_mail(message: EmailMessage, check: str, kind: str) -> Notification:
+    """Puts a ready message in the outbox instead of sending it now: `deliver_due` (the scheduler's
+    outbox job) sends it and retries a failure, so whoever queued it never waits on the SMTP server."""
+    return Notification.create(check=check[:64], kind=kind[:16], channel=MAIL_CHANNEL, target=message["To"],
+                               payload=json.dumps({"message": message.as_string()}))
 
 
 # Channels other packages' modules add: name -> send(note, settings), raising DeliveryError on failure
@@ -70,6 +82,8 @@ def send(note: Notification, settings: Settings) -> None:
         send_email(payload, settings)
     elif note.channel == "webhook":
         send_webhook(note.target, payload, settings.monitors.webhook_timeout_seconds)
+    elif note.channel == MAIL_CHANNEL:
+        send_mail(message_from_string(payload["message"], policy=policy.default), settings)
     elif note.channel in CHANNELS:
         CHANNELS[note.channel](note, settings)
     else:

@@ -378,8 +378,8 @@ def _expected_total(lines: list[orders.LineRequest]) -> int | None:
 def _email_receipt(number: str) -> None:
     """After a paid sale: the receipt goes to the customer's e-mail address, when one is known."""
     outcome = receipts.email_receipt(number, settings())
-    if outcome.sent_to:
-        flash(f"Receipt e-mailed to {outcome.sent_to}.", "info")
+    if outcome.queued_for:
+        flash(f"Receipt on its way to {outcome.queued_for}.", "info")
     elif outcome.problem and outcome.address:
         flash(f"The receipt could not be e-mailed: {outcome.problem} Send it again from the receipt page.", "warning")
 

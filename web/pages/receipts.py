@@ -1,5 +1,6 @@
 """Receipts: a printable page per order (80 mm thermal roll by default, A4 with `?format=a4`) and the
-same receipt e-mailed to the customer over the box's SMTP settings (monitors.notify.send_mail).
+same receipt e-mailed to the customer over the box's SMTP settings, through the monitors' outbox
+(monitors.notify.queue_mail): the till never waits on the SMTP server.
 
 The shop's name, address and tax number come from `[shop]` in appliance.toml."""
 from __future__ import annotations
@@ -12,6 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from appliance import orders
 from appliance.config import Settings
+from appliance.db import write_transaction
 from monitors import notify
 
 from . import settings
@@ -20,15 +22,10 @@ from .security import requires
 blueprint = Blueprint("receipts", __name__)
 
 FORMATS = ("80mm", "a4")
-# The receipt is sent while the sale's page loads: a silent SMTP server may hold the till this long at
-# most (a refused connection fails at once); the order page can send it again.
-RECEIPT_SMTP_TIMEOUT_SECONDS = 5.0
-
-
 @dataclass(frozen=True)
 class Outcome:
     address: str | None = None  # the customer's e-mail address, when one is known
-    sent_to: str | None = None  # set when the receipt went out
+    queued_for: str | None = None  # set when the receipt is in the outbox (sent within seconds, retried)
     problem: str | None = None  # one sentence, when it did not
     off: bool = False           # no SMTP server is set on this box
 
@@ -63,8 +60,8 @@ def receipt(number: str):
 @requires("staff")
 def email(number: str):
     outcome = email_receipt(number, settings())
-    if outcome.sent_to:
-        flash(f"Receipt e-mailed to {outcome.sent_to}.", "success")
+    if outcome.queued_for:
+        flash(f"Receipt on its way to {outcome.queued_for}.", "success")
     elif outcome.off:
         flash("E-mail is not set up on this box (monitors.smtp.host in appliance.toml); print the receipt instead.",
               "warning")
@@ -89,8 +86,8 @@ def email_receipt(number: str, config: Settings) -> Outcome:
     message["Message-ID"] = make_msgid(domain="store-appliance")
     message.set_content(render_template("receipts/receipt.txt", **data))
     message.add_alternative(render_template("receipts/receipt.html", paper="a4", email=True, **data), subtype="html")
-    try:
-        notify.send_mail(message, config, timeout_seconds=RECEIPT_SMTP_TIMEOUT_SECONDS)
-    except notify.DeliveryError as e:
-        return Outcome(address=address, problem=f"{e}.")
-    return Outcome(address=address, sent_to=address)
+    # Through the monitors' outbox: its job sends it within seconds and retries a failure, so a slow or
+    # failing SMTP server never holds the till (the sale is done whatever happens to the e-mail).
+    with write_transaction():
+        notify.queue_mail(message, check=f"receipt:{number}", kind="receipt")
+    return Outcome(address=address, queued_for=address)
