@@ -47,6 +47,11 @@ class StateChange(BaseModel):
         table_name = "monitor_state_change"
 
 
+# The outbox's channel for the shop's outbound webhooks (monitors/webhooks.py): its rows are events for
+# other systems, not alerts, so the alert checks and metrics leave them out.
+INTEGRATION_CHANNEL = "integration"
+
+
 class Notification(BaseModel):
     """Outbox: one row per alert and channel, retried until delivered (never dropped)."""
     check = CharField(max_length=64, index=True)

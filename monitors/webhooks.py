@@ -40,9 +40,9 @@ from appliance.inventory import stock_summary
 from appliance.models import BaseModel, KeyValue, Order, OrderEvent, Payment, Product, StockMovement, utcnow
 
 from . import notify
-from .models import Notification
+from .models import INTEGRATION_CHANNEL, Notification
 
-CHANNEL = "integration"
+CHANNEL = INTEGRATION_CHANNEL
 EVENT_TYPES = {
     "order.created": "An order was taken (any channel, the order writer's too).",
     "order.status_changed": "An order was approved, shipped, delivered, cancelled or returned.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from monitors import webhooks
+from monitors.checks import CheckContext, config_for, meta
 from monitors.models import Notification
 
 from tests.monitors.monitor_servers import free_port
@@ -45,3 +46,14 @@ def test_the_test_button_delivers_a_signed_test_event_or_leaves_it_queued(admin,
     assert (queued.attempts, queued.kind) == (1, "webhook.test")
     post_form(admin, f"/integrations/webhooks/{down.id}/delete")
     assert not Notification.select().where(Notification.id == queued.id).exists()  # nobody to receive it
+
+
+def test_an_undelivered_webhook_is_not_an_undelivered_alert(db, settings, calendar_now):
+    """An integration that is down is the webhook page's business: the alert_delivery check (runbook
+    "alerts-undelivered") and appliance_alerts_undelivered count alerts only."""
+    endpoint, _ = webhooks.create_endpoint(f"http://127.0.0.1:{free_port()}/nobody", ["stock.changed"], "ada")
+    an_hour_ago = calendar_now.replace(tzinfo=None) - timedelta(hours=1)
+    webhooks.enqueue("stock.changed", "stock.changed-1-TEA", an_hour_ago, {}, [endpoint])
+    (check,) = meta.CHECKS
+    result = check.run(CheckContext(settings, config_for(check, settings), calendar_now.replace(tzinfo=None)))
+    assert (result.state, result.reason) == ("ok", "every alert delivered")
