@@ -1,5 +1,5 @@
 """In headless Chromium: the box stops mid-shift; the till takes three sales from its own copy of the
-catalogue (one paid in cash, with a receipt that says "not yet sent" and carries the sale's key),
+catalogue (scanned, found by name, tapped on the favourites grid; one paid in cash, with a receipt that says "not yet sent" and carries the sale's key),
 says how many wait, is reloaded (F5) and closed and opened again from the browser's cache — no
 service worker — and when the box starts again on the same address exactly three orders arrive, once
 each, the one whose stock went meanwhile `pending` with the reason, and the screen says so."""
@@ -12,7 +12,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from appliance import inventory
+from appliance import counter_picks, inventory
 from appliance.models import IdempotencyKey, Order, Payment
 
 from tests.servers.required import module
@@ -77,18 +77,20 @@ def till(browser, box):
 
 
 def test_the_till_keeps_selling_while_the_box_is_away_and_each_sale_arrives_once(till, box, users, make_product):
-    make_product("TEA", 350, stock=10, name="Green tea")
-    make_product("MILK", 129, stock=1, barcode="4006381333931", name="Whole milk")
+    make_product("TEA", 350, stock=10, barcode="4006381333931", name="Green tea")
+    make_product("MILK", 129, stock=1, name="Whole milk")
+    counter_picks.pin("MILK", True, "maria")                  # on the touch grid
     page = till.new_page()
     browser_sign_in(page, "staff")
     page.goto("/orders/new")
     banner = page.locator("#till-outbox")
     expect(banner).to_have_attribute("data-catalog", "2")     # the till's copy of the catalogue is made
+    expect(page.locator("#favourite-grid button")).to_have_count(1)
     page.wait_for_timeout(1100)                               # a later answer signs the session cookie anew:
     page.evaluate("fetch('/orders/new/catalog')")             # the cached page must not depend on it
 
     box.stop()                                                # mid-shift, the box goes away
-    page.keyboard.type("TEA")                                 # 1: found and priced from the till's copy
+    page.keyboard.type("4006381333931")                       # 1: scanned, priced from the till's copy
     page.keyboard.press("Enter")
     expect(page.locator('tr[data-sku="TEA"] .qty')).to_have_value("1")
     page.keyboard.press("F4")
@@ -109,8 +111,7 @@ def test_the_till_keeps_selling_while_the_box_is_away_and_each_sale_arrives_once
     expect(receipt).to_be_hidden()                            # the next sale began
     page.keyboard.press("F9")
     expect(banner).to_contain_text("2 sales are waiting")
-    page.keyboard.type("4006381333931")                       # 3: by barcode; the last milk
-    page.keyboard.press("Enter")
+    page.click('#favourite-grid button[data-sku="MILK"]')    # 3: a tap on the grid; the last milk
     expect(page.locator('tr[data-sku="MILK"] .qty')).to_have_value("1")
     page.keyboard.press("F9")
     expect(banner).to_contain_text("3 sales are waiting")
@@ -124,6 +125,7 @@ def test_the_till_keeps_selling_while_the_box_is_away_and_each_sale_arrives_once
     page.goto("/orders/new")
     banner = page.locator("#till-outbox")
     expect(banner).to_contain_text("3 sales are waiting")
+    expect(page.locator("#favourite-grid button")).to_have_count(1)   # the grid the box gave last
     assert Order.select().count() == 0
 
     box.start()                                               # back on the same address

@@ -46,11 +46,20 @@
     pinLines.hidden = !data.can_pin;
   }
 
+  const KEPT = "store-appliance.favourites.v1";  // the last grid, for a page opened while the box is away
+
   async function load() {
     try {
       const response = await fetch(box.dataset.url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-      if (response.ok && !response.redirected) show(await response.json());
-    } catch (err) { /* the box is away: the grid stays as it was */ }
+      if (response.ok && !response.redirected) {
+        const data = await response.json();
+        show(data);
+        try { window.localStorage.setItem(KEPT, JSON.stringify({ favourites: data.favourites, can_pin: false })); } catch (err) { /* full */ }
+      }
+    } catch (err) {
+      // The box is away: the grid it gave last (the till prices the taps from its own catalogue).
+      try { const kept = JSON.parse(window.localStorage.getItem(KEPT) || "null"); if (kept) show(kept); } catch (e) { /* none */ }
+    }
   }
 
   async function pin(skus, pinned) {
