@@ -1,8 +1,9 @@
 """In headless Chromium: the box stops mid-shift; the till takes three sales from its own copy of the
-catalogue (scanned, found by name, tapped on the favourites grid; one paid in cash, with a receipt that says "not yet sent" and carries the sale's key),
-says how many wait, is reloaded (F5) and closed and opened again from the browser's cache — no
-service worker — and when the box starts again on the same address exactly three orders arrive, once
-each, the one whose stock went meanwhile `pending` with the reason, and the screen says so."""
+catalogue (scanned, found by name, tapped on the favourites grid; one paid in cash, with a receipt
+that says "not yet sent" and carries the sale's key), says how many wait, is reloaded (F5) and closed
+and opened again from the browser's cache — no service worker — and when the box starts again on the
+same address exactly three orders arrive, once each, the one whose stock went meanwhile `pending`
+with the reason, and the screen says so."""
 from __future__ import annotations
 
 import json

@@ -18,7 +18,8 @@ def sell(settings, *lines, channel="store", days_ago=0, now=None):
     order, _ = orders.create_order(settings, channel=channel, actor="test",
                                    lines=[orders.LineRequest(sku, qty) for sku, qty in lines])
     if days_ago:
-        Order.update(created_at=now.replace(tzinfo=None) - timedelta(days=days_ago)).where(Order.id == order.id).execute()
+        moved = now.replace(tzinfo=None) - timedelta(days=days_ago)
+        Order.update(created_at=moved).where(Order.id == order.id).execute()
     return order
 
 
@@ -47,7 +48,8 @@ def test_the_grid_shows_pinned_products_then_the_counters_best_sellers(settings,
         counter_picks.favourites(calendar_now.replace(tzinfo=None))
     assert counter.count == 4                                          # pinned, best sellers, products, stock
     assert [p["sku"] for p in pin(manager, "SAFE", False).json["favourites"]] == ["MILK", "TEA"]
-    refused = manager.post("/orders/new/favourites/pin", json={"sku": "SAFE"}, headers={"X-CSRF-Token": csrf_of(manager)})
+    refused = manager.post("/orders/new/favourites/pin", json={"sku": "SAFE"},
+                           headers={"X-CSRF-Token": csrf_of(manager)})
     assert refused.status_code == 422 and {d["field"] for d in refused.json["details"]} == {"sku", "pinned"}
     assert pin(manager, "NOPE").status_code == 404
 
