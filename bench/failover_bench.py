@@ -8,8 +8,16 @@ SIGKILLed (its box can no longer renew):
 
 and what the write gate costs each write transaction (`appliance.fencing.check`, with a permit).
 
-    .venv/bin/python -m bench.failover_bench            # default timings (TTL 6 s) and fast ones (TTL 3 s), 3 runs each
-    .venv/bin/python -m bench.failover_bench --runs 1
+Then, as root, the namespace rig (tests/failover/rig.py: three machines, keepalived, `appliance
+serve` on both boxes, tills ordering through the shop address; the rig's timings, TTL 3 s), a fresh
+rig for each run of issue 12's scenarios 1 (every process of the primary SIGKILLed), 2 (the primary
+cut off from box-b and the witness, the tills still reaching it) and 5 (planned switchover), and
+one more for the standby's lag under ~100 orders/s, the pair's memory, and needless failovers
+(the link between the boxes down, then the witness down, each for longer than a lease).
+
+    .venv/bin/python -m bench failover                          # both parts, 3 runs each
+    .venv/bin/python -m bench failover --runs 1 --rig-runs 2
+    .venv/bin/python -m bench failover --rig-only --rig-runs 2
 """
 from __future__ import annotations
 
@@ -72,12 +80,124 @@ def one_run(folder: Path, endpoints: list[str], run: str, timings: dict) -> tupl
         a.stop(), b.stop()
 
 
+# -- the namespace rig -------------------------------------------------------------------------------
+
+AIMS = {"takeover": 10.0, "lag": 1.0, "memory": 60.0}  # issue 12's aims: s, s, MB per box
+
+
+def rig_scenario(folder: Path, scenario: str) -> dict:
+    """One run of scenario `kill`, `partition` or `switchover` on a fresh rig; its figures."""
+    from tests.failover import rig_history as history
+    from tests.failover.rig import Rig, standby_caught_up
+    rig = Rig(folder)
+    try:
+        rig.build().start_pair().stock_the_shop()
+        a, b = rig.a, rig.b
+        wait_for(lambda: standby_caught_up(b), timeout=60, what="box-b's copy")
+        rig.start_tills(folder / "history", ["TEA", "COFFEE", "SCARCE"])
+        wait_for(lambda: len(history.acks(history.load(folder))) >= 20, timeout=30, what="the tills to sell")
+        time.sleep(1)
+        started = time.time()
+        if scenario == "kill":
+            a.kill_everything()
+        elif scenario == "partition":
+            rig.cut_between(a, b)
+            rig.cut_between(a, rig.witness)
+        else:
+            promoted = b.appliance("failover", "promote", "--planned")
+            assert promoted.returncode == 0, promoted.stderr
+        wait_for(lambda: history.first_ack_after(history.load(folder), started, min_epoch=2), timeout=60,
+                 step=0.1, what="an order acknowledged by box-b")
+        time.sleep(2)
+        rig.stop_tills()
+        done = history.load(folder)
+        first = history.first_ack_after(done, started, min_epoch=2)
+        epochs = {e["epoch"] for e in history.acks(done)}
+        lost = history.lost(history.acks(done), b.orders())
+        return {"takeover": first["answered"] - started,
+                "refused": history.longest_gap(done, started, first["answered"]),
+                "lost": len(lost), "lost_age": max((started - e["answered"] for e in lost), default=0.0),
+                "split": len(history.split_brain(done)),
+                "needless": max(0, len(epochs) - 2),
+                "problems": history.survivor_problems(b.home)}
+    finally:
+        rig.close()
+
+
+def rig_steady(folder: Path, seconds: float = 10) -> dict:
+    """Lag under a stream of orders, the pair's memory per box, and needless failovers."""
+    from tests.failover import rig_history as history
+    from tests.failover.pair import TTL
+    from tests.failover.rig import Rig, standby_caught_up, standby_lag
+    rig = Rig(folder)
+    try:
+        rig.build().start_pair().stock_the_shop({"TEA": 1_000_000, "COFFEE": 1_000_000})
+        a, b = rig.a, rig.b
+        wait_for(lambda: standby_caught_up(b), timeout=60, what="box-b's copy")
+        rig.start_tills(folder / "history", ["TEA", "COFFEE"], tills=4, pause=0.03)  # ~100 orders/s asked
+        time.sleep(2)
+        lags, started = [], time.time()
+        while time.time() - started < seconds:
+            lag = standby_lag(b)
+            if lag is not None:
+                lags.append(lag)
+            time.sleep(0.2)
+        rate = len([e for e in history.acks(history.load(folder)) if e["answered"] >= started]) / seconds
+        memory = {"box-a": {n: a.rss_mb(n) for n in ("etcd", "holder")},
+                  "box-b": {n: b.rss_mb(n) for n in ("etcd", "holder", "follow")}}
+        epoch = a.permit().epoch
+        for cut, heal in ((lambda: rig.cut_between(a, b), rig.heal),
+                          (lambda: rig.cut_off(rig.witness), lambda: rig.reconnect(rig.witness))):
+            cut()
+            time.sleep(TTL + 1.5)
+            heal()
+        time.sleep(1)
+        needless = max(a.permit().epoch, b.permit().epoch) - epoch + (0 if a.writes() else 1)
+        rig.stop_tills()
+        return {"lags": lags, "rate": rate, "memory": memory, "needless": needless}
+    finally:
+        rig.close()
+
+
+def rig_bench(folder: Path, runs: int) -> None:
+    if os.geteuid() != 0:
+        print("namespace rig: skipped (needs root: it creates network namespaces)")
+        return
+    label = {"kill": "1 primary killed", "partition": "2 primary cut off", "switchover": "5 planned switchover"}
+    for scenario in ("kill", "partition", "switchover") if runs > 0 else ():
+        rows = [rig_scenario(folder / f"rig-{scenario}-{n}", scenario) for n in range(runs)]
+        takeover = [r["takeover"] for r in rows]
+        refused = [r["refused"] for r in rows]
+        print(f"rig {label[scenario]} ({runs} runs): first accepted order {statistics.median(takeover):.2f} s "
+              f"after (median; max {max(takeover):.2f}; aim <= {AIMS['takeover']:.0f}); longest time without an "
+              f"acknowledgement {statistics.median(refused):.2f} s (max {max(refused):.2f}); acknowledged orders "
+              f"lost {[r['lost'] for r in rows]} (the oldest acknowledged {max(r['lost_age'] for r in rows):.2f} s "
+              f"before the event); split-brain writes {sum(r['split'] for r in rows)} (aim 0); "
+              f"needless failovers {sum(r['needless'] for r in rows)}; survivor checks "
+              f"{'ok' if not any(r['problems'] for r in rows) else [r['problems'] for r in rows]}")
+    steady = rig_steady(folder / "rig-steady")
+    lags = steady["lags"] or [float("nan")]
+    print(f"rig standby lag at {steady['rate']:.0f} orders/s acknowledged (4 tills asking ~100/s): median "
+          f"{statistics.median(lags):.2f} s, max {max(lags):.2f} s (aim <= {AIMS['lag']:.0f}); the pair's memory "
+          f"(etcd + lease holder, + follower with its Litestream on the standby): "
+          + ", ".join(f"{box} {sum(parts.values()):.0f} MB ("
+                      + " + ".join(f"{name} {mb:.0f}" for name, mb in parts.items()) + ")"
+                      for box, parts in steady["memory"].items())
+          + f" (aim <= {AIMS['memory']:.0f} MB a box); needless failovers with the link between the boxes down, "
+          f"then the witness down: {steady['needless']} (aim 0)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rig-runs", type=int, default=3, help="runs of each scenario on the namespace rig")
+    parser.add_argument("--rig-only", action="store_true", help="skip the loopback part")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.rig_only:
+            rig_bench(folder, args.rig_runs)
+            return
         print(f"write gate: {gate_cost(folder):.2f} µs per check (two per write transaction)")
         cluster = start_etcd_cluster(folder / "etcd")
         try:
@@ -90,6 +210,7 @@ def main() -> None:
                       f"split-brain instants: 0 (asserted: the standby's grant was sent after the expiry)")
         finally:
             cluster.stop()
+        rig_bench(folder, args.rig_runs)
 
 
 if __name__ == "__main__":

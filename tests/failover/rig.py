@@ -106,6 +106,21 @@ class Machine:
         except ProcessLookupError:
             pass
 
+    def rss_mb(self, *names: str) -> float:
+        """Resident memory of the named processes with their children (Litestream under the follower)."""
+        import psutil
+        total = 0
+        for name in names:
+            process = self.processes.get(name)
+            if process is None or process.poll() is not None:
+                continue
+            try:
+                root = psutil.Process(process.pid)
+                total += sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+            except psutil.NoSuchProcess:
+                pass
+        return total / 2**20
+
     def pids(self) -> list[int]:
         """Every process in the namespace (whoever started it: keepalived's scripts, Litestream…)."""
         listed = ip("netns", "pids", self.netns, check=False)
@@ -324,6 +339,14 @@ class Rig:
         self.b.start_follower()
         return self
 
+    def stock_the_shop(self, stock: dict[str, int] | None = None) -> "Rig":
+        """The products and their stock, through the shop address (the till's manager token)."""
+        for sku, qty in (stock or STOCK).items():
+            product = {"sku": sku, "name": sku.title(), "price_cents": 250}
+            assert self.ask("POST", "/api/v1/products", product)[0] == 201
+            assert self.ask("POST", "/api/v1/stock/receive", {"sku": sku, "qty": qty})[0] == 200
+        return self
+
     def start_box(self, box: Box) -> None:
         """What a box's systemd units start at boot, in their order: etcd, the lease holder (before
         `appliance-serve`), serve, keepalived. The follower is started on the standby by hand."""
@@ -392,11 +415,7 @@ def rig(tmp_path):
     """A running pair on the namespace LAN with the shop's products; torn down whatever happens."""
     built = Rig(tmp_path)
     try:
-        built.build().start_pair()
-        for sku, qty in STOCK.items():
-            product = {"sku": sku, "name": sku.title(), "price_cents": 250}
-            assert built.ask("POST", "/api/v1/products", product)[0] == 201
-            assert built.ask("POST", "/api/v1/stock/receive", {"sku": sku, "qty": qty})[0] == 200
+        built.build().start_pair().stock_the_shop()
         yield built
     except BaseException:
         print(built.logs())
