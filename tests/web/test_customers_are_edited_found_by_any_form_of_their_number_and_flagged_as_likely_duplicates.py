@@ -10,7 +10,11 @@ from appliance import customers
 from appliance.models import Customer, KeyValue
 from appliance.schema import SCHEMA_VERSION, migrate
 
+from tests.conftest import on_both_engines
+
 from .web_helpers import post_form
+
+database_url = on_both_engines()  # the duplicate queries (LOWER, GROUP BY ... HAVING) on both engines
 
 
 def _text(response) -> str:
