@@ -35,6 +35,13 @@ def purchase_order(po_id: int) -> PurchaseOrder:
     return po
 
 
+def by_number(number: str) -> PurchaseOrder:
+    po = PurchaseOrder.get_or_none(PurchaseOrder.number == number)
+    if po is None:
+        raise NotFound(f"No purchase order {number}.", [{"number": number}])
+    return po
+
+
 def lines_of(po: PurchaseOrder) -> list[PurchaseOrderLine]:
     return list(PurchaseOrderLine.select(PurchaseOrderLine, Product).join(Product)
                 .where(PurchaseOrderLine.purchase_order == po).order_by(Product.sku))

@@ -72,6 +72,9 @@ def test_a_draft_is_edited_and_a_sent_order_is_not(draft, stock_product, calenda
 def test_staff_receive_but_do_not_edit_send_or_cancel(draft, staff):
     page = staff.get(f"/purchasing/{draft.id}").get_data(as_text=True)
     assert draft.number in page and 'id="send-po"' not in page and not re.search(r'name="qty_\d+"', page)
+    assert "Unit cost" not in page and "1.20" not in page  # purchase costs are for managers
+    for download in (f"/purchasing/{draft.id}?format=csv", "/purchasing?format=xlsx"):
+        assert staff.get(download).mimetype == "text/html"  # the page, not the costs
     for action in ("", "/send", "/mark-sent", "/cancel"):
         assert post_form(staff, f"/purchasing/{draft.id}{action}").status_code == 403
     assert "Replenishment suggestions" not in staff.get("/purchasing").get_data(as_text=True)

@@ -46,7 +46,7 @@ LINE_COLUMNS = [Column("sku", "SKU"), Column("name", "Product"), Column("qty_ord
 def purchasing_page():
     status = request.args.get("status") or None
     fmt = request.args.get("format")
-    if fmt in FORMATS:
+    if fmt in FORMATS and can("manager"):  # with the orders' totals at cost
         return download([{"number": po.number, "supplier": po.supplier.name, "status": po.status,
                           "created_at": when(po.created_at), "sent_at": when(po.sent_at), "received_at": when(po.received_at),
                           "total_cents": purchasing.total_cents(purchasing.lines_of(po))}
@@ -72,7 +72,7 @@ def create_from_suggestions():
 @requires("staff")
 def purchase_order_page(po_id: int):
     fmt = request.args.get("format")
-    if fmt in FORMATS:
+    if fmt in FORMATS and can("manager"):  # the lines' costs are for managers
         po = purchasing.purchase_order(po_id)
         return download([{"sku": line.product.sku, "name": line.product.name, "qty_ordered": line.qty_ordered,
                           "qty_received": line.qty_received, "unit_cost_cents": line.unit_cost_cents,
