@@ -32,7 +32,7 @@ def open_database(url: str, home: Path | str = ".", busy_timeout_ms: int = 5000)
     if parsed.scheme == "sqlite":
         return _sqlite(_sqlite_path(parsed, Path(home)), busy_timeout_ms)
     if parsed.scheme in ("postgresql", "postgres"):
-        return _postgres(parsed)
+        return _postgres(url, parsed)
     raise DatabaseURLError(f"database.url must start with sqlite:/// or postgresql:// (got {url!r})")
 
 
@@ -73,10 +73,14 @@ def _sqlite(path: str, busy_timeout_ms: int) -> peewee.SqliteDatabase:
     )
 
 
-def _postgres(parsed) -> peewee.PostgresqlDatabase:
+def _postgres(url: str, parsed) -> peewee.PostgresqlDatabase:
     name = parsed.path.lstrip("/")
     if not name:
         raise DatabaseURLError("database.url for PostgreSQL needs a database name")
+    if "," in parsed.netloc or parsed.query:
+        # Several hosts (a Patroni pair) or libpq options such as target_session_attrs=read-write:
+        # libpq reads the URL itself (urlparse knows one host and one port).
+        return peewee.PostgresqlDatabase(unquote(name), dsn=url)
     return peewee.PostgresqlDatabase(
         unquote(name),
         user=unquote(parsed.username) if parsed.username else None,

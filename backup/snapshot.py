@@ -14,10 +14,10 @@ import sqlite3
 import subprocess
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import peewee
 
@@ -146,22 +146,28 @@ def _take_postgres(out: Path) -> dict:
 
 @dataclass(frozen=True)
 class PgServer:
-    """Where a PostgreSQL database is; the password goes through PGPASSWORD, never the command line."""
+    """Where a PostgreSQL database is; the password goes through PGPASSWORD, never the command line.
+    `host` and `port` may list several (a Patroni pair: "10.0.0.1,10.0.0.2"), with the libpq
+    `target_session_attrs` that picks the primary among them."""
     name: str
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     host: str | None = None
-    port: int | None = None
+    port: int | str | None = None
+    target_session_attrs: str | None = None
 
     @classmethod
     def from_url(cls, url: str) -> "PgServer":
-        p = urlparse(url)
-        return cls(unquote(p.path.lstrip("/")), unquote(p.username) if p.username else None,
-                   unquote(p.password) if p.password else None, p.hostname, p.port)
+        from psycopg2.extensions import parse_dsn  # libpq's own parser: several hosts and query options
+        p = parse_dsn(url)
+        return cls(p.get("dbname", ""), p.get("user"), p.get("password"), p.get("host"), p.get("port"),
+                   p.get("target_session_attrs"))
 
     @classmethod
     def live(cls) -> "PgServer":
         params = database.obj.connect_params
+        if "dsn" in params:  # opened from a multi-host URL (appliance/db.py)
+            return replace(cls.from_url(params["dsn"]), name=database.obj.database)
         return cls(database.obj.database, params.get("user"), params.get("password"),
                    params.get("host"), params.get("port"))
 
@@ -170,6 +176,8 @@ class PgServer:
         conn += ["-p", str(self.port)] if self.port else []
         conn += ["-U", self.user] if self.user else []
         env = dict(os.environ, PGPASSWORD=self.password) if self.password else dict(os.environ)
+        if self.target_session_attrs:
+            env["PGTARGETSESSIONATTRS"] = self.target_session_attrs
         return [pg_tool(tool), *conn, "-d", self.name, *args], env
 
 

@@ -90,7 +90,35 @@ def run(app: CliContext) -> None:
     """Hold (or wait for) the leader lease until stopped: one per box, beside `appliance serve`."""
     from failover.holder import run_until_signalled
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    run_until_signalled(_settings(app, database=False))
+    settings = _settings(app, database=False)
+    _lease_engine_only(settings, "run")
+    run_until_signalled(settings)
+
+
+def _lease_engine_only(settings: config.Settings, what: str) -> None:
+    if settings.failover.engine != "lease":
+        raise click.ClickException(f"`failover {what}` is for SQLite pairs: on this {settings.failover.engine} pair "
+                                   "Patroni elects the primary and keeps the standby (`failover patroni-config`).")
+
+
+@command.command("patroni-config")
+@click.option("--output", required=True, type=click.Path(dir_okay=False), help="Where to write Patroni's YAML.")
+@click.option("--owner", default="postgres", show_default=True,
+              help="As root, hand the file (it holds the two PostgreSQL passwords) to this user, who runs Patroni.")
+@pass_app
+def patroni_config(app: CliContext, output: str, owner: str) -> None:
+    """Write this box's Patroni configuration (engine = "patroni", a PostgreSQL pair) from appliance.toml."""
+    from pathlib import Path
+
+    from failover import patroni
+    settings = _settings(app, database=False)
+    if settings.failover.engine != "patroni":
+        raise click.ClickException('Set [failover] engine = "patroni" first: this pair uses the appliance\'s own lease.')
+    try:
+        written = patroni.write_config(settings, Path(output), owner)
+    except patroni.PatroniError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"wrote {written} (mode 600): run `patroni {written}` as {owner} (deploy/systemd/appliance-patroni.service)")
 
 
 @command.command("rejoin")
@@ -136,6 +164,7 @@ def follow(app: CliContext) -> None:
     from failover.standby import Follower
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     settings = _settings(app, database=False)
+    _lease_engine_only(settings, "follow")
     if not settings.backup.replication.target:
         raise click.ClickException("A standby follows the primary's replica: set [backup.replication] target to the "
                                    "target the primary replicates to (both boxes share the [backup] section and key).")

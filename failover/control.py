@@ -28,6 +28,9 @@ def _holder_state(home: Path) -> dict:
 def status(settings: Settings) -> dict:
     """Role, epoch, who holds the lease and since when it was renewed, fenced or not, members reachable."""
     f = settings.failover
+    if f.engine == "patroni":
+        from . import patroni
+        return patroni.status(settings)
     home = settings.home
     permit = fencing.read_permit(home)
     refusal = permit.refusal() if permit is not None else None
@@ -87,6 +90,8 @@ def _granted(home: Path) -> fencing.Permit | None:
 
 def demote(settings: Settings) -> str:
     """Asks this box's lease holder to stop writing and give the lease back; waits until it has."""
+    if settings.failover.engine == "patroni":
+        return _patroni_switchover(settings, to_me=False)
     home = settings.home
     path = home / DEMOTED_FILE
     path.parent.mkdir(mode=0o700, exist_ok=True)
@@ -99,6 +104,8 @@ def demote(settings: Settings) -> str:
 def promote(settings: Settings, planned: bool = False) -> str:
     """Lets this box take the lease: at once when it is free; with `planned`, asks the holder to hand over."""
     f = settings.failover
+    if f.engine == "patroni":
+        return _patroni_switchover(settings, to_me=True)
     home = settings.home
     (home / DEMOTED_FILE).unlink(missing_ok=True)
     leader_key, _, handover_key = keys(settings)
@@ -120,3 +127,18 @@ def promote(settings: Settings, planned: bool = False) -> str:
     if permit is None:
         raise ServiceUnavailable("This box did not get the lease in time: is its lease holder (failover run) running?")
     return f"{f.box_name} is the primary with epoch {permit.epoch}."
+
+
+def _patroni_switchover(settings: Settings, to_me: bool) -> str:
+    """On a Patroni pair, promote and demote are Patroni switchovers (planned: it waits for the
+    synchronous standby, so nothing acknowledged is lost); a failover is Patroni's own business."""
+    from . import patroni
+    me = settings.failover.box_name
+    try:
+        if not to_me:
+            primary = patroni.status(settings)["lease_holder"]
+            if primary != me:
+                return f"{me} is already a standby (the primary is {primary or 'nobody yet'})."
+        return patroni.switchover(settings, me if to_me else None)
+    except patroni.PatroniError as e:
+        raise ServiceUnavailable(str(e)) from None

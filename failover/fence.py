@@ -28,7 +28,9 @@ def _enabled(home: Path) -> bool:
     if cached and cached[0] == mtime:
         return cached[1]
     try:
-        enabled = bool(tomllib.loads(path.read_text()).get("failover", {}).get("enabled", False))
+        section = tomllib.loads(path.read_text()).get("failover", {})
+        # a Patroni pair needs no permit: PostgreSQL itself refuses writes on the standby
+        enabled = bool(section.get("enabled", False)) and section.get("engine", "lease") == "lease"
     except (OSError, ValueError):
         enabled = False  # the config loader refuses a broken file with its own sentence
     _cache[path] = (mtime, enabled)

@@ -16,8 +16,35 @@ from appliance import config
 from appliance.config import Section
 
 
+class PatroniSettings(Section):
+    """A PostgreSQL pair: Patroni (on the pair's etcd) elects the primary and replicates synchronously;
+    the appliance writes through a multi-host `database.url` with `target_session_attrs=read-write`."""
+    scope: str = Field("store-appliance", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="The Patroni cluster's name (its keys in etcd live under /service/<scope>/).")
+    rest_api: str = Field("127.0.0.1:8008", pattern=r"^[^\s:]+:\d+$", description="host:port this box's Patroni REST API listens on and the other box reaches it at.")
+    members_rest_api: list[str] = Field(default_factory=list, description="host:port of every member's Patroni REST API (both boxes), asked in turn by `failover status`; empty: this box's only.")
+    postgres_address: str = Field("127.0.0.1:5432", pattern=r"^[^\s:]+:\d+$", description="host:port this box's PostgreSQL listens on and the other box replicates from.")
+    data_dir: str = Field("/var/lib/postgresql/appliance", description="PostgreSQL's data folder on this box (Patroni creates it: initdb on the first primary, a base backup on the standby).")
+    bin_dir: str = Field("", description="Folder holding PostgreSQL's programs (pg_ctl, initdb...); empty: the newest /usr/lib/postgresql/<version>/bin.")
+    replication_password_file: str = Field("keys/pg-replication.secret", description="File holding the password of the `replicator` role the standby streams with (relative to the home folder unless absolute).")
+    superuser_password_file: str = Field("keys/pg-superuser.secret", description="File holding the password of PostgreSQL's `postgres` superuser that Patroni manages the server as.")
+    ttl_seconds: int = Field(20, ge=20, le=300, description="Patroni's leader key TTL (its minimum, 20 s): a failover starts this long after the primary stopped renewing.")
+    loop_wait_seconds: int = Field(2, ge=1, le=60, description="How often Patroni's loop runs (and renews the leader key).")
+    retry_timeout_seconds: int = Field(5, ge=3, le=120, description="How long Patroni retries etcd and PostgreSQL operations before it demotes a primary that cannot reach etcd.")
+
+    @model_validator(mode="after")
+    def _timings(self):
+        # Patroni's own rule: a primary that cannot renew must have demoted itself before its key expires.
+        if self.loop_wait_seconds + 2 * self.retry_timeout_seconds > self.ttl_seconds:
+            raise ValueError(f"the Patroni timings are unsafe: loop_wait_seconds + 2 x retry_timeout_seconds = "
+                             f"{self.loop_wait_seconds + 2 * self.retry_timeout_seconds} s must not exceed ttl_seconds "
+                             f"({self.ttl_seconds} s)")
+        return self
+
+
 class FailoverSettings(Section):
     enabled: bool = Field(False, description="Run this box as one of a pair: it writes only while it holds the leader lease in etcd (see docs/failover.md).")
+    engine: Literal["lease", "patroni"] = Field("lease", description="Who decides which box writes: `lease` (SQLite pairs: the appliance's lease in etcd, a warm standby kept by Litestream) or `patroni` (PostgreSQL pairs: Patroni on the same etcd, synchronous replication; the appliance needs no lease of its own).")
+    patroni: PatroniSettings = Field(default_factory=PatroniSettings, description="The PostgreSQL pair under Patroni (engine = \"patroni\").")
     role: Literal["primary", "standby"] = Field("standby", description="Role hint at start-up: a `primary` tries to take the lease at once; a `standby` waits one lease TTL first, so the intended primary wins a cold start. Either takes the lease when it is free.")
     name: str = Field("", pattern=r"^[A-Za-z0-9_.-]{0,64}$", description="This box's name in the lease; empty: the host name.")
     etcd_endpoints: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:2379"], min_length=1, description="Client URLs of the etcd members (one per box and the witness), e.g. `http://10.0.0.1:2379`.")
