@@ -10,7 +10,7 @@ import json
 from appliance import inventory
 from appliance.models import Order, Payment
 
-from .web_helpers import csrf_of
+from .web_helpers import csrf_of, post_form
 
 KEY = "3f9a1c0d5e7b2a4c6d8e0f1a"
 
@@ -102,3 +102,16 @@ def test_a_till_page_carrying_a_message_is_not_kept(staff, make_product):
     with staff.session_transaction() as session:
         session["_flashes"] = [("info", "Signed in.")]
     assert staff.get("/orders/new").headers["Cache-Control"] == "no-store"
+
+
+def test_a_form_whose_answer_was_lost_is_sent_again_under_its_own_key_and_arrives_once(staff, make_product):
+    make_product("TEA", 350, stock=5)
+    posted = post_form(staff, "/orders/new", {"form_key": KEY, "channel": "store", "line_sku": "TEA", "line_qty": "2",
+                                              "note": " for Ana "})
+    assert posted.status_code == 302                           # the box took it; the till never saw this
+    again = send(staff, sale(via="form", note="for Ana", payments=None))
+    assert again.status_code == 200 and again.json["replayed"] is True
+    assert again.json["number"] == Order.get().number and Order.select().count() == 1
+    lost = send(staff, sale(via="form", key="9" * 24, payments=None))   # a form the box never got
+    assert lost.status_code == 201 and Order.select().count() == 2
+    assert "the answer to its form was lost" in Order.get(Order.number == lost.json["number"]).note

@@ -189,7 +189,8 @@ def often_bought_with():
 @blueprint.post("/orders/new/sent-later")
 @requires("staff")
 def send_till_sale():
-    """A sale the till took while the box was away, sent now (JSON, with the X-CSRF-Token header).
+    """A sale the till took while the box was away, sent now (JSON, with the X-CSRF-Token header); or
+    (`"via": "form"`) a sale whose form the till posted without seeing the answer, sent again.
 
     Its Idempotency-Key (made by the till) is scoped to the signed-in user as the API scopes it, so the
     till may send it any number of times and it arrives once. Its stock may be gone by now: it is then
@@ -233,20 +234,30 @@ def _till_sale(body) -> dict:
     if not isinstance(note, str) or len(note) > 900:
         details.append({"field": "note", "message": "text of at most 900 characters"})
     channel = body.get("channel") or payments.COUNTER_CHANNEL
+    via = body.get("via") or "offline"
+    if via not in ("offline", "form"):
+        details.append({"field": "via", "message": "offline (kept while the box was away) or form (an answer lost)"})
     if details:
         raise Invalid("The sale the till kept is not valid.", details)
     paid_with = payments.parse(body["payments"]) if body.get("payments") else None
     return {"key": key.strip(), "channel": channel, "lines": lines, "customer": customer, "note": note.strip(),
-            "payments": paid_with}
+            "payments": paid_with, "via": via}
 
 
 def _place_till_sale(sale: dict, body: dict) -> tuple[orders.PlacedOrder, bool]:
     """(the order, whether the till's payment had to be left in its note)."""
-    fingerprint = hashlib.sha256(json.dumps({k: body.get(k) for k in ("channel", "lines", "customer_id", "note",
-                                                                       "payments")},
-                                            sort_keys=True).encode()).hexdigest()
-    idempotency = orders.Idempotency.of_client(g.user.username, f"till:{sale['key']}", fingerprint)
-    taken = f"taken at the till while the box was away (key {sale['key']})"
+    if sale["via"] == "form":
+        # The till posted this sale's form and never saw the answer (the box went away meanwhile): the
+        # form's own key and fingerprint, so a form the box did take replays its order, never a second one.
+        idempotency = orders.Idempotency(f"web:{sale['key']}", _fingerprint(sale["channel"], sale["lines"],
+                                                                            sale["customer"], sale["note"]))
+        taken = f"sent again by the till: the answer to its form was lost (key {sale['key']})"
+    else:
+        fingerprint = hashlib.sha256(json.dumps({k: body.get(k) for k in ("channel", "lines", "customer_id", "note",
+                                                                           "payments")},
+                                                sort_keys=True).encode()).hexdigest()
+        idempotency = orders.Idempotency.of_client(g.user.username, f"till:{sale['key']}", fingerprint)
+        taken = f"taken at the till while the box was away (key {sale['key']})"
     place = dict(channel=sale["channel"], lines=sale["lines"], actor=g.user.username, customer=sale["customer"],
                  idempotency=idempotency, held_if_short=HELD_OFFLINE)
     paid_with = sale["payments"]

@@ -403,8 +403,10 @@
     // Posted only once the box answers; else the sale is kept on the till (a post to a box that is
     // away would leave an error page, and the sale with it).
     event.preventDefault();
-    window.tillOffline.boxAnswers().then(function (answers) {
-      if (answers) form.submit(); else keepOnTill();
+    window.tillOffline.boxAnswers().then(async function (answers) {
+      if (!answers) { keepOnTill(); return; }
+      try { await window.tillOffline.remember(saleOnTill()); } catch (err) { /* posted all the same */ }
+      form.submit();
     });
   });
 
@@ -414,13 +416,18 @@
     formKey.value = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  async function keepOnTill() {
-    const sale = {
+  // The sale on screen as the till keeps it (key: this form's key).
+  function saleOnTill() {
+    return {
       key: formKey.value, taken_at: new Date().toISOString(), by: form.dataset.user || "",
       channel: channelInput.value, note: noteInput.value.trim(), customer_id: customerId.value ? parseInt(customerId.value, 10) : null,
       lines: lines.map((l) => ({ sku: l.sku, name: l.name, qty: l.qty, price_cents: l.price_cents })),
       payments: window.paymentPanel && window.paymentPanel.hasRows() ? window.paymentPanel.taken() : null,
     };
+  }
+
+  async function keepOnTill() {
+    const sale = saleOnTill();
     try {
       await window.tillOffline.keep(sale);
     } catch (err) {
@@ -695,7 +702,7 @@
   if (state.customer) chooseCustomer(state.customer);
   // A page shown again after a refused submit keeps its key (the same sale, sent again); any other load
   // may be a copy from the browser's cache, whose key a sale before this one already used.
-  if (!(state.lines || []).length) freshFormKey();
+  if (!(state.lines || []).length) freshFormKey(); else form.dataset.answeredKey = formKey.value;
   showParked();
   refresh();
   scan.focus();

@@ -16,6 +16,10 @@
   const FIRST_PAUSE_MS = 1000;
   const LONGEST_PAUSE_MS = 15000;   // a box back from a restart is noticed within this
   const PROBE_TIMEOUT_MS = 1500;
+  const POSTED_GRACE_MS = 30000;
+  // A posted form not confirmed for this long is not sent again blindly (the box forgets form keys
+  // after orders.idempotency_key_days): it is listed for a manager to look up instead.
+  const POSTED_RESEND_MS = 24 * 3600 * 1000;
   let dbPromise = null;
   let sending = false;
   let pause = FIRST_PAUSE_MS;
@@ -148,6 +152,12 @@
     }
   }
 
+  // A sale whose form is being posted: kept until the box's answer is seen, so a post whose answer is
+  // lost (the box went away while it worked) is sent again under the form's own key, never lost.
+  async function remember(sale) {
+    await inStore("outbox", "readwrite", (store) => store.put(Object.assign({ via: "form" }, sale)));
+  }
+
   async function keep(sale) {
     await inStore("outbox", "readwrite", (store) => store.put(sale));
     await takeFromCatalog(sale.lines);
@@ -161,7 +171,8 @@
   async function showState() {
     const list = await waiting();
     const refused = list.filter((s) => s.refused);
-    const count = list.length - refused.length;
+    // A form posted a moment ago is most likely answered already: not "waiting" until it has been a while.
+    const count = list.filter((s) => !s.refused && (s.via !== "form" || Date.now() - Date.parse(s.taken_at) > POSTED_GRACE_MS)).length;
     let text = "";
     if (count) {
       text = count + (count === 1 ? " sale is" : " sales are") + " waiting on this till to be sent to the box" +
@@ -193,6 +204,10 @@
     sending = true;
     clearTimeout(retryTimer);
     try {
+      if (form.dataset.answeredKey) {  // this page is the box's answer to that form (a refusal to fix)
+        await inStore("outbox", "readwrite", (store) => store.delete(form.dataset.answeredKey));
+        delete form.dataset.answeredKey;
+      }
       const list = (await waiting()).filter((s) => !s.refused);
       if (list.length && away) await refreshCatalog();  // today's CSRF token, if the box is back
       for (const sale of list) {
@@ -209,12 +224,17 @@
   }
 
   async function send(sale) {
+    if (sale.via === "form" && Date.now() - Date.parse(sale.taken_at) > POSTED_RESEND_MS) {
+      sale.refused = "posted " + sale.taken_at + " and never confirmed: look it up in the orders list";
+      await inStore("outbox", "readwrite", (store) => store.put(sale));
+      return "refused";
+    }
     let response;
     try {
       response = await fetch(form.dataset.sentLaterUrl, {
         method: "POST", credentials: "same-origin", cache: "no-store",
         headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrfInput().value },
-        body: JSON.stringify({ key: sale.key, channel: sale.channel, lines: sale.lines.map((l) => ({ sku: l.sku, qty: l.qty })),
+        body: JSON.stringify({ key: sale.key, via: sale.via || "offline", channel: sale.channel, lines: sale.lines.map((l) => ({ sku: l.sku, qty: l.qty })),
                                customer_id: sale.customer_id, note: sale.note, payments: sale.payments }),
       });
     } catch (err) {
@@ -228,6 +248,11 @@
       return "retry";
     }
     const answer = await response.json().catch(() => ({}));
+    const formTaken = sale.via === "form" && (response.status === 409 || (response.ok && answer.replayed));
+    if (formTaken) {  // the box had taken the form: nothing to say
+      await inStore("outbox", "readwrite", (store) => store.delete(sale.key));
+      return "sent";
+    }
     if (response.ok) {
       await inStore("outbox", "readwrite", (store) => store.delete(sale.key));
       arrived.push(answer.number + (answer.status === "pending" ? " (pending: a manager settles it)" : ""));
@@ -242,7 +267,7 @@
 
   window.addEventListener("online", flush);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) flush(); });
-  window.tillOffline = { keep: keep, boxAnswers: boxAnswers, findProduct: findProduct, search: search, flush: flush,
+  window.tillOffline = { keep: keep, remember: remember, boxAnswers: boxAnswers, findProduct: findProduct, search: search, flush: flush,
                          isAway: function () { return away; } };
   refreshCatalog().then(showState).then(flush);
 })();
