@@ -30,6 +30,8 @@ def test_a_stocktake_warns_at_entry_lists_the_uncounted_and_keeps_its_variances(
     assert f'href="/orders/{order.number}"' in page
     uncounted = page[page.index('id="uncounted"'):]
     assert "JAM" in uncounted and "TEA" not in uncounted
+    for_manager = manager.get(f"/stocktake/{take}").get_data(as_text=True)
+    assert 'data-confirm="post-dialog"' not in for_manager and "Posting waits until" in for_manager
 
     assert post_form(staff, f"/stocktake/{take}/post", {"reason": "monthly"}).status_code == 403
     refused = post_form(manager, f"/stocktake/{take}/post", {"reason": "monthly"})
