@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from appliance import accounts
+from appliance import accounts, inventory
 from appliance.models import ROLES
 from web.api import ROUTES
 
@@ -19,7 +19,16 @@ def path_values(api, shop):
     number = api.post("staff", "/orders", json=order_body(("TEA", 1))).get_json()["number"]
     customer = api.post("staff", "/customers", json={"name": "Cy"}).get_json()["id"]
     stocktake = api.post("staff", "/stocktakes", json={"location": "floor"}).get_json()["id"]
-    return {"sku": "TEA", "number": number, "customer_id": str(customer), "session_id": str(stocktake)}
+    return {"sku": "TEA", "number": number, "customer_id": str(customer), "session_id": str(stocktake),
+            "po_number": _purchase_order_number()}
+
+
+def _purchase_order_number() -> str:
+    from appliance import purchasing, suppliers
+    supplier = suppliers.create_supplier({"name": "Leaf & Co"}, "test")
+    (po,) = purchasing.create_from_suggestions([{"supplier_id": supplier.id, "product_id": inventory.product_by_sku("TEA").id,
+                                                 "suggested_qty": 5, "unit_cost_cents": 100}], "test")
+    return po.number
 
 
 def _expected(role: str | None, needed: str | None) -> str:

@@ -356,3 +356,4 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
 
 # Route modules register themselves on import.
 from . import routes_catalog, routes_orders, routes_customers, routes_stocktake, routes_reports, openapi  # noqa: E402,F401
+from . import routes_purchasing  # noqa: E402,F401

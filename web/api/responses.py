@@ -7,6 +7,7 @@ cents, quantities integers, times ISO 8601 UTC ("…Z"), days ISO dates.
 from __future__ import annotations
 
 from appliance.models import CHANNELS, ORDER_STATUSES, PAYMENT_METHODS
+from appliance.purchasing import STATUSES as PURCHASE_ORDER_STATUSES
 
 INT = {"type": "integer"}
 NUM = {"type": "number"}
@@ -60,6 +61,13 @@ _SHIFT = obj({"id": INT, "opened_at": maybe(TIME), "closed_at": TIME, "closed_by
               "counted_cash_cents": INT, "expected_cash_cents": INT, "difference_cents": INT, "note": maybe(STR),
               "takings": {"type": "object", "additionalProperties": INT}})
 
+_PURCHASE_ORDER = obj(
+    {"number": STR, "supplier": STR, "status": {"type": "string", "enum": list(PURCHASE_ORDER_STATUSES)},
+     "created_at": TIME, "sent_at": maybe(TIME), "received_at": maybe(TIME), "cancelled_at": maybe(TIME),
+     "lines": array(obj({"sku": STR, "name": STR, "qty_ordered": INT, "qty_received": INT, "outstanding": INT},
+                        {"unit_cost_cents": {**INT, "description": "In answers to managers and admins only."}}))},
+    {"total_cents": {**INT, "description": "In answers to managers and admins only."}})
+
 SCHEMAS: dict[str, dict] = {
     "Product": obj(_PRODUCT, _COST),
     "ProductWithStock": obj(_PRODUCT | {"stock": _STOCK}, _COST),
@@ -77,6 +85,8 @@ SCHEMAS: dict[str, dict] = {
                       "created_by": STR, "created_at": TIME, "posted_by": maybe(STR), "posted_at": maybe(TIME),
                       "lines": array(obj({"sku": STR, "name": STR, "counted": INT, "on_hand": INT, "reserved": INT,
                                           "variance": INT}))}),
+    "PurchaseOrder": _PURCHASE_ORDER,
+    "PurchaseOrders": obj({"purchase_orders": array(_PURCHASE_ORDER)}),
     "Replenishment": obj({"suggestions": array(obj({"sku": STR, "name": STR, "available": INT, "reorder_point": INT,
                                                      "suggested_qty": INT}, {
         "per_day": NUM, "on_order": {**INT, "description": "Outstanding on open purchase orders."},
