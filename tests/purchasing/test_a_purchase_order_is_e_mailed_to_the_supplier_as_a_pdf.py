@@ -31,14 +31,14 @@ def mail_settings(settings, smtp_server, tmp_path):
 
 
 @pytest.fixture
-def draft(mail_settings, stock_product, supplier):
+def draft(settings, stock_product, supplier):
     stock_product("TEA", stock=0, reorder_point=6)
     supplier("Leaf & Co", email="orders@leaf.example", carries={"TEA": (125, 6)})
-    (po,) = purchasing.create_from_suggestions(replenishment.suggestions(mail_settings), "maria")
+    (po,) = purchasing.create_from_suggestions(replenishment.suggestions(settings), "maria")
     return po
 
 
-def test_the_supplier_gets_the_order_with_its_pdf_and_the_order_is_sent(draft, manager, smtp_server):
+def test_the_supplier_gets_the_order_with_its_pdf_and_the_order_is_sent(draft, mail_settings, manager, smtp_server):
     answer = post_form(manager, f"/purchasing/{draft.id}/send", follow_redirects=True)
     assert f"E-mailed {draft.number} to orders@leaf.example." in answer.get_data(as_text=True)
     (envelope,) = smtp_server.mailbox.messages
@@ -54,8 +54,9 @@ def test_the_supplier_gets_the_order_with_its_pdf_and_the_order_is_sent(draft, m
     assert again.status_code == 409 and len(smtp_server.mailbox.messages) == 1
 
 
-def test_with_the_smtp_server_down_the_order_stays_a_draft_and_the_page_says_why(draft, manager, mail_settings):
-    mail_settings.monitors.smtp.port = free_port()  # nothing listens there
+def test_with_the_smtp_server_down_the_order_stays_a_draft_and_the_page_says_why(draft, manager, settings):
+    smtp = settings.monitors.smtp
+    smtp.host, smtp.port, smtp.timeout_seconds = "127.0.0.1", free_port(), 5  # nothing listens there
     answer = post_form(manager, f"/purchasing/{draft.id}/send")
     assert answer.status_code == 422
     assert "The purchase order could not be e-mailed: SMTP 127.0.0.1" in answer.get_data(as_text=True)
