@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from peewee import CharField, DateTimeField, ForeignKeyField, fn
+from peewee import fn
 
 from . import audit
+from .counter_tables import PinnedFavourite
 from .db import write_transaction
 from .inventory import available_by_product, product_by_sku
-from .models import BaseModel, Order, OrderLine, Product, utcnow
+from .models import Order, OrderLine, Product, utcnow
 
 FAVOURITES = 12
 FAVOURITE_DAYS = 30
@@ -28,19 +29,6 @@ MIN_ORDERS_TOGETHER = 3
 SUGGESTIONS = 4
 COUNTER_CHANNEL = "store"
 COUNTED = ("confirmed", "shipped", "delivered", "returned")  # sold (a pending or cancelled order was not)
-
-
-class PinnedFavourite(BaseModel):
-    """A product a manager pinned to the counter's favourites grid."""
-    product = ForeignKeyField(Product, unique=True, on_delete="CASCADE")
-    pinned_by = CharField(max_length=100)
-    pinned_at = DateTimeField(default=utcnow)
-
-    class Meta:
-        table_name = "counter_favourite"
-
-
-MODELS = [PinnedFavourite]
 
 
 def favourites(now: datetime) -> list[dict]:

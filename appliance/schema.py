@@ -108,7 +108,7 @@ def _v11_suppliers_and_purchase_orders() -> None:
 
 
 def _v13_counter_favourites() -> None:
-    from .counter_picks import MODELS as counter_models
+    from .counter_tables import MODELS as counter_models
     database.create_tables(counter_models, safe=True)
 
 
