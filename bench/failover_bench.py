@@ -82,6 +82,7 @@ def one_run(folder: Path, endpoints: list[str], run: str, timings: dict) -> tupl
 
 # -- the namespace rig -------------------------------------------------------------------------------
 
+TTL_FAST = 3  # the rig's lease TTL (tests/failover/pair.py)
 AIMS = {"takeover": 10.0, "lag": 1.0, "memory": 60.0}  # issue 12's aims: s, s, MB per box
 
 
@@ -159,7 +160,31 @@ def rig_steady(folder: Path, seconds: float = 10) -> dict:
         rig.close()
 
 
-def rig_bench(folder: Path, runs: int) -> None:
+def rig_lossy(folder: Path, seconds: float) -> dict:
+    """Scenario 4: box-a drops 30 % of what it sends (in 0.1 s bursts) for `seconds`; failovers counted."""
+    from tests.failover import rig_history as history
+    from tests.failover.rig import Rig, standby_caught_up
+    rig = Rig(folder)
+    try:
+        rig.build().start_pair().stock_the_shop({"TEA": 1_000_000, "COFFEE": 1_000_000})
+        a, b = rig.a, rig.b
+        wait_for(lambda: standby_caught_up(b), timeout=60, what="box-b's copy")
+        rig.start_tills(folder / "history", ["TEA", "COFFEE"])
+        time.sleep(1)
+        rig.lossy(a, seconds, 0.3)
+        time.sleep(TTL_FAST + 2)
+        rig.stop_tills()
+        done = history.load(folder)
+        survivor = a if a.writes() else b
+        epochs = {e["epoch"] for e in history.acks(done)} | {survivor.permit().epoch}  # a standby's permit: 0
+        return {"failovers": len(epochs) - 1, "acks": len(history.acks(done)), "split": len(history.split_brain(done)),
+                "lost": len(history.lost(history.acks(done), survivor.orders())),
+                "refused": sum(1 for e in done if e["outcome"] != "ack"), "survivor": survivor.role}
+    finally:
+        rig.close()
+
+
+def rig_bench(folder: Path, runs: int, loss_seconds: float = 60) -> None:
     if os.geteuid() != 0:
         print("namespace rig: skipped (needs root: it creates network namespaces)")
         return
@@ -175,6 +200,12 @@ def rig_bench(folder: Path, runs: int) -> None:
               f"before the event); split-brain writes {sum(r['split'] for r in rows)} (aim 0); "
               f"needless failovers {sum(r['needless'] for r in rows)}; survivor checks "
               f"{'ok' if not any(r['problems'] for r in rows) else [r['problems'] for r in rows]}")
+    if loss_seconds > 0:
+        lossy = rig_lossy(folder / "rig-lossy", loss_seconds)
+        print(f"rig 4 box-a drops 30 % of what it sends for {loss_seconds:.0f} s (0.1 s bursts; blackhole routes: "
+              f"no sch_netem here): {lossy['failovers']} failover(s) (aim <= 1), {lossy['acks']} orders acknowledged, "
+              f"{lossy['refused']} refused or unanswered, split-brain writes {lossy['split']}, acknowledged orders "
+              f"missing on the box that sells at the end ({lossy['survivor']}): {lossy['lost']}")
     steady = rig_steady(folder / "rig-steady")
     lags = steady["lags"] or [float("nan")]
     print(f"rig standby lag at {steady['rate']:.0f} orders/s acknowledged (4 tills asking ~100/s): median "
@@ -192,11 +223,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rig-runs", type=int, default=3, help="runs of each scenario on the namespace rig")
     parser.add_argument("--rig-only", action="store_true", help="skip the loopback part")
+    parser.add_argument("--loss-seconds", type=float, default=60, help="scenario 4's lossy minute (0: skip it)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.rig_only:
-            rig_bench(folder, args.rig_runs)
+            rig_bench(folder, args.rig_runs, args.loss_seconds)
             return
         print(f"write gate: {gate_cost(folder):.2f} µs per check (two per write transaction)")
         cluster = start_etcd_cluster(folder / "etcd")
@@ -210,7 +242,7 @@ def main() -> None:
                       f"split-brain instants: 0 (asserted: the standby's grant was sent after the expiry)")
         finally:
             cluster.stop()
-        rig_bench(folder, args.rig_runs)
+        rig_bench(folder, args.rig_runs, args.loss_seconds)
 
 
 if __name__ == "__main__":

@@ -234,7 +234,10 @@ class Rig:
     def build(self) -> "Rig":
         require_namespaces()
         for netns in [self.lan] + [m.netns for m in self.machines]:
-            ip("netns", "add", netns)
+            try:
+                ip("netns", "add", netns)
+            except RuntimeError as e:  # a container without the right to make namespaces
+                need("ip netns", f"this machine refuses network namespaces: {e}")
             self.made.append(netns)
             ip("-n", netns, "link", "set", "lo", "up")
         ip("-n", self.lan, "link", "add", "br0", "type", "bridge")
@@ -258,6 +261,26 @@ class Rig:
         for here, there in ((one, other), (other, one)):
             ip("-n", here.netns, "route", "add", "blackhole", f"{there.address}/32")
             self.blackholes.append((here, there.address))
+
+    def lossy(self, machine: Machine, seconds: float, fraction: float, slot: float = 0.1, seed: int = 12) -> None:
+        """For `seconds`, every `slot` the machine drops what it sends to every other machine with
+        probability `fraction` (blackhole routes to their addresses, added and removed): bursty loss
+        on its links, the stand-in for `tc netem loss` on a kernel without sch_netem. Multicast
+        (VRRP) is not affected."""
+        import random
+        chance, others = random.Random(seed), [m for m in self.machines if m is not machine]
+        dropping, end = False, time.monotonic() + seconds
+        while time.monotonic() < end:
+            drop = chance.random() < fraction
+            if drop != dropping:
+                for other in others:
+                    ip("-n", machine.netns, "route", "add" if drop else "del", "blackhole", f"{other.address}/32",
+                       check=False)
+                dropping = drop
+            time.sleep(slot)
+        if dropping:
+            for other in others:
+                ip("-n", machine.netns, "route", "del", "blackhole", f"{other.address}/32", check=False)
 
     def heal(self) -> None:
         for here, address in self.blackholes:
