@@ -1,10 +1,12 @@
 """Drill benchmark (issue 11): the RTO a drill measures on a generated order database — `box-lost`
 from SFTP and from S3, and `disk-failed` from the Litestream replica (on the SFTP server) — each
 from the drill's start to the first order the restored instance accepts. The reference, measured in
-the same run: restic restoring the same database file from a local repository (the floor of any
-restore), and `appliance restore` from the same target (the restore alone, without the drill).
+the same run: `appliance restore` from each target (the restore alone, without the drill) against
+restic restoring the same database file from the same server (its sftp and s3 backends), and
+restic from a local repository (the floor of any restore).
 
-Aim: each drill's RTO <= 30 s on the 1 GB database.
+Aims: each drill's RTO <= 30 s on the 1 GB database; each restore alone no slower than restic's from
+the same server (ratio <= 1.0, both timed until the file is on disk).
 
     .venv/bin/python -m bench drill                      # 1 GB (several minutes: generation, backup, replica)
     .venv/bin/python -m bench drill -- --size-mb 100     # quick
@@ -81,6 +83,7 @@ def run(size_mb: int, workdir: Path) -> None:
     sshd, s3 = start_sshd(workdir / "sshd"), start_s3(workdir / "s3")
     supervisor = None
     rows = []
+    plain_restores: dict[str, tuple[float, tuple[float, float]]] = {}
     try:
         targets = [sftp_target("nas", sshd, "shop"), {**s3_target("offsite", s3, s3.new_bucket(), home),
                                                       "timeout_seconds": 60}]
@@ -92,12 +95,16 @@ def run(size_mb: int, workdir: Path) -> None:
         replica_seconds = wait_for_replica(settings, timeout=900)
 
         restic, restic_synced = restic_restore_seconds(home / "appliance.db", workdir)
+        # restic from the same servers as our targets: "restore from each target no slower than restic"
+        same_target = {"nas": restic_from_sftp(home / "appliance.db", workdir, sshd),
+                       "offsite": restic_from_s3(home / "appliance.db", workdir, s3)}
         for target in ("nas", "offsite"):
             out = workdir / f"restored-{target}.db"
             os.sync()
             plain = measured([appliance, "restore", "--target", target, "--output", str(out), "--quiet"], env)
             out.unlink(missing_ok=True)
             os.sync()
+            plain_restores[target] = (plain.seconds, same_target[target])
             rows.append((f"box-lost from {target}", drill(appliance, env, "box-lost", target), plain.seconds))
         os.sync()
         rows.append(("disk-failed from the replica", drill(appliance, env, "disk-failed", None), None))
@@ -111,6 +118,13 @@ def run(size_mb: int, workdir: Path) -> None:
     print(f"database: {db_bytes / MIB:.0f} MiB, {counts['orders']:,} orders; replica caught up in "
           f"{replica_seconds:.0f} s; restic restores the file from a local repository in {restic:.1f} s "
           f"({restic_synced:.1f} s until it is on disk: restic does not fsync, our restore does)")
+    print("restore alone against restic restoring the same file from the same server (both until on disk, as "
+          "ours fsyncs; restic's own time, without the sync, in brackets):")
+    for target, (own, (theirs, theirs_synced)) in plain_restores.items():
+        ratio = own / theirs_synced
+        print(f"  {target:<8} ours {own:5.1f} s, restic {theirs_synced:5.1f} s ({theirs:.1f} s): ratio {ratio:.2f}  "
+              f"{'MET' if ratio <= 1.0 else 'NOT MET'} (aim <= 1.0); against the local-repository floor "
+              f"{own / restic_synced:.2f}")
     print(f"{'drill':<32}{'RTO s':>8}{'RPO s':>8}{'restore alone s':>17}{'RTO/restic':>12}  aim RTO <= {AIM_SECONDS} s")
     for name, result, plain in rows:
         rto, rpo = result.get("rto_seconds"), result.get("rpo_seconds")
@@ -121,24 +135,47 @@ def run(size_mb: int, workdir: Path) -> None:
         print(f"{'':<4}slowest steps: {slowest_steps(home, result)}")
 
 
-def restic_restore_seconds(db: Path, workdir: Path) -> tuple[float, float]:
-    """restic's restore of the database file (the reference), and that plus the `sync` that puts it on
-    disk. Every timed run here starts after a sync: none pays for the writeback of the one before
-    (restic leaves its 1 GB dirty in the page cache, which made the next restore's fsync wait for it)."""
-    env = {**os.environ, "RESTIC_PASSWORD": "bench-password"}
-    repo, src = workdir / "restic-repo", workdir / "restic-src"
-    src.mkdir()
+def restic_restore_seconds(db: Path, workdir: Path, repo: str = "", env_extra: dict | None = None,
+                           options: list[str] | None = None) -> tuple[float, float]:
+    """restic's restore of the database file from `repo` (default: a local repository, the floor of
+    any restore), and that plus the `sync` that puts it on disk. Every timed run here starts after a
+    sync: none pays for the writeback of the one before (restic leaves its 1 GB dirty in the page
+    cache, which made the next restore's fsync wait for it)."""
+    env = {**os.environ, "RESTIC_PASSWORD": "bench-password", **(env_extra or {})}
+    repo = repo or str(workdir / "restic-repo")
+    options = options or []
+    src, out = workdir / "restic-src", workdir / "restic-out"
+    src.mkdir(exist_ok=True)
     shutil.copy(db, src / "appliance.db")
-    subprocess.run(["restic", "init", "-q", "--repo", str(repo)], env=env, check=True, capture_output=True)
-    subprocess.run(["restic", "backup", "-q", "--repo", str(repo), "appliance.db"], env=env, cwd=src, check=True,
-                   capture_output=True)
+    subprocess.run(["restic", "init", "-q", "--repo", repo, *options], env=env, check=True, capture_output=True)
+    subprocess.run(["restic", "backup", "-q", "--repo", repo, *options, "appliance.db"], env=env, cwd=src,
+                   check=True, capture_output=True)
     shutil.rmtree(src)
     os.sync()
     started = time.monotonic()
-    seconds = measured(["restic", "restore", "-q", "--repo", str(repo), "latest", "--target",
-                        str(workdir / "restic-out")], env).seconds
+    seconds = measured(["restic", "restore", "-q", "--repo", repo, *options, "latest", "--target", str(out)],
+                       env).seconds
     os.sync()
-    return seconds, time.monotonic() - started
+    synced = time.monotonic() - started
+    shutil.rmtree(out, ignore_errors=True)
+    return seconds, synced
+
+
+def restic_from_sftp(db: Path, workdir: Path, sshd) -> tuple[float, float]:
+    """restic from the same SFTP server as our `nas` target (its sftp backend runs the system ssh)."""
+    known = workdir / "restic-known-hosts"
+    known.write_text(f"[127.0.0.1]:{sshd.port} {sshd.host_key}\n")
+    ssh = (f"ssh -p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes "
+           f"-o BatchMode=yes {sshd.user}@127.0.0.1 -s sftp")
+    return restic_restore_seconds(db, workdir, f"sftp:{sshd.user}@127.0.0.1:{sshd.root / 'restic'}",
+                                  options=["-o", f"sftp.command={ssh}"])
+
+
+def restic_from_s3(db: Path, workdir: Path, s3) -> tuple[float, float]:
+    """restic from the same S3 server as our `offsite` target."""
+    from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
+    return restic_restore_seconds(db, workdir, f"s3:{s3.endpoint}/{s3.new_bucket()}/restic",
+                                  env_extra={"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY})
 
 
 def _num(value) -> str:
