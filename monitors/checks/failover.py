@@ -26,6 +26,8 @@ def lease(ctx: CheckContext) -> Result:
     """Who holds the lease and how much of its TTL is left; crit when this box should hold it and
     does not, when it holds it but is fenced, or when nobody holds it (no box takes orders)."""
     s = facts.pair_status(ctx.settings)
+    if s.get("engine") == "patroni":
+        return _patroni_leader(ctx, s)
     ttl = ctx.settings.failover.lease_ttl_seconds
     holder, me, epoch = s["lease_holder"], s["box"], s["lease_epoch"]
     meant = facts.meant_to_hold(ctx.settings)
@@ -51,6 +53,24 @@ def lease(ctx: CheckContext) -> Result:
     if state != "ok":
         reason += ": the renewals fall behind"
     return Result(state, left, reason, {"ttl": ttl, "holder": holder})
+
+
+def _patroni_leader(ctx: CheckContext, s: dict) -> Result:
+    """A PostgreSQL pair: Patroni's leader key, not a lease of ours. Crit with no leader (nobody takes
+    orders) or when the intended primary stands by; the timeline is the epoch."""
+    holder, me, timeline = s["lease_holder"], s["box"], s["lease_epoch"]
+    if holder is None:
+        why = s["quorum_error"] or "Patroni names no leader"
+        return crit(0, f"no PostgreSQL primary: {why}")
+    if holder != me and facts.meant_to_hold(ctx.settings):
+        return crit(1, f"{holder} is the primary (timeline {timeline}): this box, the intended primary, stands by "
+                       f"(failover-to-standby; fail-back once this box is sound)")
+    standby = s["standby"]
+    if standby is None:
+        return Result("warn", 1, f"{'this box' if holder == me else holder} is the primary (timeline {timeline}) "
+                                 "with no standby: a failover would have nowhere to go (standby-rebuild)")
+    return ok(1, f"{'this box' if holder == me else holder} is the primary (timeline {timeline}); "
+                 f"{standby['name']} is its {'synchronous ' if standby['synchronous'] else ''}standby")
 
 
 def members(ctx: CheckContext) -> Result:

@@ -20,7 +20,10 @@ from peewee import fn
 
 from appliance import config, inventory, orders, runtime
 from appliance.db import database
-from appliance.models import Order, StockLevel
+from appliance.models import Order, StockLevel, utcnow
+from failover import facts
+from monitors import engine
+from monitors.checks import catalog, config_for
 from appliance.schema import migrate
 from cli.wiring import extra_models
 from tests.conftest import make_home
@@ -72,6 +75,14 @@ def _status(home: Path) -> dict:
     return json.loads(done.stdout)
 
 
+def _lease_check(home: Path):
+    """The monitors' failover_lease check as it runs on that box (Patroni's leader on a PostgreSQL pair)."""
+    settings = config.load(home)
+    facts.forget(settings)
+    check = catalog()["failover_lease"]
+    return engine.evaluate(check, config_for(check, settings), settings, utcnow())
+
+
 def _order(settings, key: str) -> str:
     """One order, retried with its key until a primary takes it (as a keyed till does); its number."""
     while True:
@@ -104,6 +115,9 @@ def test_the_promoted_standby_has_every_acknowledged_order_and_takes_new_ones(tm
         before = _status(home_a)
         assert before["role"] == "primary" and before["lease_holder"] == "box-a"
         assert before["standby"]["name"] == "box-b" and before["standby"]["synchronous"]
+        leader_check = _lease_check(home_b)
+        assert leader_check.state == "ok" and "box-a is the primary" in leader_check.reason
+        assert "box-b is its synchronous standby" in leader_check.reason
 
         settings = config.load(home_a)
         runtime.connect(settings)
@@ -126,10 +140,13 @@ def test_the_promoted_standby_has_every_acknowledged_order_and_takes_new_ones(tm
         # Patroni's TTL (20 s, its minimum) bounds it; a Patroni pair trades seconds for no loss at all
         assert failover_seconds < 45, failover_seconds
 
-        after = _status(home_b)
+        # Patroni reports the new timeline from its next loop on (loop_wait 1 s)
+        after = wait_for(lambda: (lambda s: s if s["epoch"] and s["epoch"] > before["epoch"] else None)(_status(home_b)),
+                         10, "the promoted box's timeline to grow", step=0.5)
         assert after["role"] == "primary" and after["lease_holder"] == "box-b"
-        assert after["epoch"] > before["epoch"]
         assert after["members"][rest["box-a"]].startswith("unreachable")
+        alone = _lease_check(home_b)  # the primary has no standby left: a second failure would stop the shop
+        assert alone.state == "warn" and "with no standby" in alone.reason and "standby-rebuild" in alone.reason
     finally:
         runtime.close()
         for node in nodes:
