@@ -4,9 +4,11 @@
 """
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
-from appliance import accounts, inventory
+from appliance import accounts, inventory, orders
 from appliance.models import ROLES
 from tests.conftest import on_both_engines
 from web import create_app
@@ -66,6 +68,22 @@ def shop(db):
         if warehouse:
             inventory.receive(sku, warehouse, "test", "warehouse")
     return ["TEA", "MUG", "HONEY"]
+
+
+@pytest.fixture
+def pickled_writer(settings) -> list[dict]:
+    """Orders placed go through a stand-in for the order writer's socket: each request is pickled
+    and unpickled as it crosses, and written by `orders.written_order` as the writer does; the
+    requests sent are listed."""
+    sent: list[dict] = []
+
+    def writer(request: dict):
+        sent.append(request)
+        return orders.written_order(settings, pickle.loads(pickle.dumps(request)))
+
+    orders.send_orders_through(writer)
+    yield sent
+    orders.send_orders_through(None)
 
 
 def order_body(*lines, channel="store", **extra) -> dict:

@@ -92,6 +92,7 @@ class SmtpServer:
     """aiosmtpd on loopback that insists on STARTTLS before AUTH, and on one user name and password."""
 
     def __init__(self, folder: Path, username: str, password: str):
+        self.folder, self.username, self.password = folder, username, password
         self.cert, key = self_signed_cert(folder)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert, key)
@@ -113,6 +114,19 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def serve(self, settings, from_address: str, to: list[str] | None = None):
+        """Points the box's [monitors.smtp] at this server: STARTTLS trusting its certificate, its user
+        name, the password in a file, and a short timeout; returns the settings."""
+        password_file = self.folder / "smtp.password"
+        password_file.write_text(self.password + "\n")
+        smtp = settings.monitors.smtp
+        smtp.host, smtp.port, smtp.starttls, smtp.ca_file = "127.0.0.1", self.port, True, str(self.cert)
+        smtp.username, smtp.password_file = self.username, str(password_file)
+        smtp.from_address, smtp.timeout_seconds = from_address, 5
+        if to is not None:
+            smtp.to = to
+        return settings
 
 
 # ---- the appliance's web app ------------------------------------------------------------------

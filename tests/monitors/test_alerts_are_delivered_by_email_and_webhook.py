@@ -13,19 +13,12 @@ from .monitor_helpers import feed
 START = datetime(2026, 3, 2, 9, 0)
 
 
-def _email_settings(settings, smtp_server, tmp_path):
-    password_file = tmp_path / "smtp.password"
-    password_file.write_text("s3cret-pass\n")
-    smtp = settings.monitors.smtp
-    smtp.host, smtp.port, smtp.starttls = "127.0.0.1", smtp_server.port, True
-    smtp.ca_file = str(smtp_server.cert)
-    smtp.username, smtp.password_file = "alerts", str(password_file)
-    smtp.from_address, smtp.to = "box@shop.example", ["it@shop.example", "owner@shop.example"]
-    smtp.timeout_seconds = 5
+def _email_settings(settings, smtp_server):
+    smtp_server.serve(settings, "box@shop.example", to=["it@shop.example", "owner@shop.example"])
 
 
 def test_email_alert_is_delivered_over_starttls_with_auth(db, settings, smtp_server, tmp_path):
-    _email_settings(settings, smtp_server, tmp_path)
+    _email_settings(settings, smtp_server)
     feed(settings, "db_probe", ["ok"] * 3 + ["crit"] * 3, START, reason="database probe failed")
 
     assert notify.deliver_due(settings, START.replace(hour=10)) == {"delivered": 1, "failed": 0}
@@ -41,7 +34,7 @@ def test_email_alert_is_delivered_over_starttls_with_auth(db, settings, smtp_ser
 
 
 def test_wrong_smtp_password_is_recorded_and_kept_without_the_password(db, settings, smtp_server, tmp_path):
-    _email_settings(settings, smtp_server, tmp_path)
+    _email_settings(settings, smtp_server)
     (tmp_path / "smtp.password").write_text("wrong-pass")
     feed(settings, "db_probe", ["ok"] * 3 + ["crit"] * 3, START)
 

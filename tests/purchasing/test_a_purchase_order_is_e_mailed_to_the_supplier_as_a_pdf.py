@@ -20,14 +20,9 @@ def smtp_server(tmp_path):
 
 
 @pytest.fixture
-def mail_settings(settings, smtp_server, tmp_path):
-    (tmp_path / "smtp.password").write_text("s3cret-pass\n")
-    smtp = settings.monitors.smtp
-    smtp.host, smtp.port, smtp.starttls, smtp.ca_file = "127.0.0.1", smtp_server.port, True, str(smtp_server.cert)
-    smtp.username, smtp.password_file = "shop", str(tmp_path / "smtp.password")
-    smtp.from_address, smtp.timeout_seconds = "buying@corner.example", 5
+def mail_settings(settings, smtp_server):
     settings.shop.name = "Corner Tea House"
-    return settings
+    return smtp_server.serve(settings, "buying@corner.example")
 
 
 @pytest.fixture

@@ -29,14 +29,9 @@ def smtp_server(tmp_path):
 
 
 @pytest.fixture
-def mail_settings(settings, smtp_server, tmp_path):
-    (tmp_path / "smtp.password").write_text("s3cret-pass\n")
-    smtp = settings.monitors.smtp
-    smtp.host, smtp.port, smtp.starttls, smtp.ca_file = "127.0.0.1", smtp_server.port, True, str(smtp_server.cert)
-    smtp.username, smtp.password_file = "till", str(tmp_path / "smtp.password")
-    smtp.from_address, smtp.timeout_seconds = "till@corner.example", 5
+def mail_settings(settings, smtp_server):
     settings.shop.name, settings.shop.tax_number = "Corner Tea House", "DE123456789"
-    return settings
+    return smtp_server.serve(settings, "till@corner.example")
 
 
 def form_key(client) -> str:
