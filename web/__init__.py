@@ -1,6 +1,9 @@
 """Flask app factory: create_app(settings) wires the database and the blueprints of each area."""
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 from flask import Flask
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound
 
@@ -34,7 +37,27 @@ def create_app(settings: config_module.Settings | None = None, *, connect: bool 
     instrumentation.install(app, settings)  # request latency for /metrics, web worker liveness
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
     _register_pages(app)
+    _version_static_urls(app)
     return app
+
+
+def _version_static_urls(app: Flask) -> None:
+    """Every static URL carries a hash of its file (`?v=`). The till's page and assets are kept in the
+    browser's cache for a shift (web/pages/orders.py), so after an upgrade a page must name new URLs
+    for changed files instead of running yesterday's script with today's page."""
+    versions: dict[str, str] = {}
+
+    @app.url_defaults
+    def _with_version(endpoint: str, values: dict) -> None:
+        if endpoint != "static" or "filename" not in values or "v" in values:
+            return
+        name = values["filename"]
+        if name not in versions:
+            try:
+                versions[name] = hashlib.sha256((Path(app.static_folder) / name).read_bytes()).hexdigest()[:12]
+            except OSError:
+                return  # Flask answers 404 for it as for any missing file
+        values["v"] = versions[name]
 
 
 class PanelTemplates(BaseLoader):
