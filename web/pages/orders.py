@@ -15,6 +15,7 @@ from appliance.errors import AppError, Conflict, Forbidden, InsufficientStock, I
 from appliance.limits import MAX_ORDER_LINES
 from appliance.models import CHANNELS, ORDER_STATUSES, PAYMENT_METHODS, Customer, Payment, Product, utcnow
 from web.errors import error_response
+from web.exports import FORMATS, Column, download
 
 from . import from_shop_clock, payment_forms, receipts, settings
 from .auth import _throttle as sign_in_throttle
@@ -46,6 +47,8 @@ def list_orders():
         overdue=args.get("overdue") == "1",
         query=(args.get("q") or "").strip() or None,
     )
+    if args.get("format") in FORMATS and not problems:  # every order the filters find, not only the page's
+        return download(_all_orders(filters), ORDER_COLUMNS, args["format"], "orders")
     try:
         found, next_cursor = orders.list_orders(settings(), filters, limit=PAGE_SIZE, cursor=args.get("cursor") or None)
     except Invalid as e:
@@ -54,9 +57,30 @@ def list_orders():
     kept = {k: v for k, v in args.items() if k != "cursor" and v}
     customer = Customer.get_or_none(Customer.id == filters.customer_id) if filters.customer_id else None
     return render_template("orders/list.html", orders=found, filters=args, problems=problems, customer=customer,
+                           download_args={k: v for k, v in kept.items() if k != "format"},
                            statuses=ORDER_STATUSES, channels=CHANNELS,
                            next_url=url_for(".list_orders", **kept, cursor=next_cursor) if next_cursor else None,
                            first_url=url_for(".list_orders", **kept) if args.get("cursor") else None)
+
+
+ORDER_COLUMNS = [Column("number", "Number"), Column("created_at", "Created (UTC)"), Column("status", "Status"),
+                 Column("channel", "Channel"), Column("customer_name", "Customer"), Column("items", "Items", "int"),
+                 Column("total_cents", "Total", "money"), Column("paid_cents", "Paid", "money"),
+                 Column("refunded_cents", "Refunded", "money"), Column("due_cents", "Due", "money"),
+                 Column("created_by", "Taken by")]
+EXPORT_BATCH = 500
+
+
+def _all_orders(filters: orders.OrderFilters):
+    """The filtered orders, newest first, read a batch at a time as the download is written."""
+    cursor = None
+    while True:
+        batch, cursor = orders.list_orders(settings(), filters, limit=EXPORT_BATCH, cursor=cursor)
+        for order in batch:
+            yield {**order, "customer_name": (order["customer"] or {}).get("name"),
+                   "items": sum(line["qty"] for line in order["lines"])}
+        if cursor is None:
+            return
 
 
 def _choice(value: str | None, allowed: tuple[str, ...], name: str, problems: list[str]) -> str | None:
