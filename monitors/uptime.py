@@ -206,6 +206,26 @@ def duration_text(seconds: float | None) -> str:
     return f"{hours / 24:.1f} days"
 
 
+# Availability over less than this share of the period is shown with a warning: 100 % over three
+# monitored minutes of a month says little about the month.
+WELL_COVERED = 0.99
+
+
+def coverage(figures) -> tuple[float, float | None]:
+    """(monitored seconds, their share of the period that counts): monitored is up + down (the checks
+    ran and said something); the period that counts is the report's period less planned maintenance,
+    which availability leaves out too. The share is None when nothing of the period counts."""
+    monitored = figures.up_seconds + figures.down_seconds
+    counted = (figures.end - figures.start).total_seconds() - figures.planned_seconds
+    return monitored, (min(1.0, monitored / counted) if counted > 0 else None)
+
+
+def share(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "under 0.1%" if 0 < value < 0.001 else f"{value * 100:.1f}%"
+
+
 def write_month_report(settings: Settings, report: MonthReport) -> Path:
     path = settings.path(f"reports/uptime-{report.year:04d}-{report.month:02d}.html")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,16 +238,24 @@ def render_html(report: MonthReport) -> str:
     title = f"Uptime {calendar.month_name[report.month]} {report.year} — {report.box}"
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>",
              f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1>",
-             "<p>Availability = up ÷ (up + down). Planned maintenance is excluded and shown on its own; "
-             "unmonitored time (checks not running) is shown too.</p>",
+             "<p>Availability = up ÷ (up + down): it is computed over the monitored time only. Planned "
+             "maintenance is excluded and shown on its own; unmonitored time (checks not running) is shown too, "
+             "and Monitored is up + down with its share of the period less planned maintenance.</p>",
              "<table><tr><th>Service</th><th>Availability</th><th>Down</th><th>Planned</th><th>Unmonitored</th>"
-             "<th>Incidents</th><th>MTTR</th><th>MTBF</th></tr>"]
+             "<th>Monitored</th><th>Incidents</th><th>MTTR</th><th>MTBF</th></tr>"]
     for s in report.services:
         t = s.total
+        monitored, covered = coverage(t)
         parts.append(f"<tr><td>{e(s.name)}</td><td>{percent(t.availability)}</td><td>{duration_text(t.down_seconds)}</td>"
                      f"<td>{duration_text(t.planned_seconds)}</td><td>{duration_text(t.unknown_seconds)}</td>"
+                     f"<td>{duration_text(monitored)} ({share(covered)})</td>"
                      f"<td>{len(s.incidents)}</td><td>{duration_text(s.mttr_seconds)}</td><td>{duration_text(s.mtbf_seconds)}</td></tr>")
     parts.append("</table>")
+    thin = [s.name for s in report.services
+            if s.total.availability is not None and (coverage(s.total)[1] or 0) < WELL_COVERED]
+    if thin:
+        parts.append(f"<p class='warning'>Monitored for less than {WELL_COVERED:.0%} of the period: {e(', '.join(thin))}. "
+                     "Their availability speaks only for the time they were monitored.</p>")
     for s in report.services:
         parts.append(f"<h2>{e(s.name)}</h2>{daily_chart_svg(s)}")
         if s.incidents:

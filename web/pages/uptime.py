@@ -70,27 +70,8 @@ def uptime_page():
         previous=f"{previous[0]:04d}-{previous[1]:02d}",
         following=f"{following[0]:04d}-{following[1]:02d}" if following <= (now.year, now.month) else None,
         charts={s.name: _scalable(uptime.daily_chart_svg(s)) for s in report.services},
-        percent=uptime.percent, duration=_duration, coverage=coverage, share=share, WELL_COVERED=WELL_COVERED)
-
-
-# Availability over less than this share of the period is shown with a warning: 100 % over three
-# monitored minutes of a month says little about the month.
-WELL_COVERED = 0.99
-
-
-def coverage(figures) -> tuple[float, float | None]:
-    """(monitored seconds, their share of the period that counts): monitored is up + down (the checks
-    ran and said something); the period that counts is the report's period less planned maintenance,
-    which availability leaves out too. The share is None when nothing of the period counts."""
-    monitored = figures.up_seconds + figures.down_seconds
-    counted = (figures.end - figures.start).total_seconds() - figures.planned_seconds
-    return monitored, (min(1.0, monitored / counted) if counted > 0 else None)
-
-
-def share(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return "under 0.1%" if 0 < value < 0.001 else f"{value * 100:.1f}%"
+        percent=uptime.percent, duration=_duration, coverage=uptime.coverage, share=uptime.share,
+        WELL_COVERED=uptime.WELL_COVERED)
 
 
 def _duration(seconds: float | None) -> str:
