@@ -5,8 +5,8 @@ The database engine is SQLite unless a test module asks for PostgreSQL (see test
 from __future__ import annotations
 
 import base64
-import os
 import secrets
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -60,11 +60,26 @@ def settings(home: Path, database_url: str) -> config.Settings:
     return config.load(home, environ={"APPLIANCE_DATABASE_URL": database_url})
 
 
-@pytest.fixture
-def db(settings: config.Settings):
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite file as `migrate` leaves a new box's: each test's database starts as a copy of it
+    (a copy and a `migrate` that finds nothing to do take 12 ms; migrating from nothing, 90)."""
     from cli.wiring import extra_models
-    runtime.connect(settings)
+    home = make_home(tmp_path_factory.mktemp("migrated") / "home")
+    runtime.connect(config.load(home, environ={"APPLIANCE_DATABASE_URL": "sqlite:///appliance.db"}))
     migrate(extra_models())
+    runtime.close()  # the last connection's close folds the WAL into the file
+    return home / "appliance.db"
+
+
+@pytest.fixture
+def db(settings: config.Settings, database_url: str, request):
+    from cli.wiring import extra_models
+    fresh = settings.home / "appliance.db"
+    if database_url == "sqlite:///appliance.db" and not fresh.exists():
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), fresh)
+    runtime.connect(settings)
+    migrate(extra_models())  # still run: it is what a test's box does, and it must find nothing to do
     yield database
     runtime.close()
 
