@@ -59,7 +59,8 @@ def test_an_order_is_answered_only_after_the_writer_saved_it(served):
         sender = threading.Thread(target=lambda: answered.update(result=order(box.client(token), "frozen-1")))
         sender.start()
         sender.join(1.5)
-        assert sender.is_alive() and not answered  # waiting for the writer, not written by the worker
+        # Waiting for the writer, not written by the worker.
+        assert sender.is_alive() and not answered, (answered, writer, box.writer_pid(), box.log_tail())
     finally:
         os.kill(writer, signal.SIGCONT)
     sender.join(30)
