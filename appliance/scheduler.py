@@ -1,8 +1,9 @@
 """Exactly one APScheduler per box, whatever the number of web workers or `serve` processes.
 
-Every worker runs a `SingleScheduler`; the one that holds an exclusive flock on the home's
-run/scheduler.lock runs the jobs. If that process dies, the kernel drops its lock and another
-worker takes over within `retry_seconds`. Packages put their registered operations on a cron with
+`appliance serve` runs a `SingleScheduler` in its background process (cli/background.py); the
+process that holds an exclusive flock on the home's run/scheduler.lock runs the jobs. If it dies,
+the kernel drops its lock and the next claimant (the background process started again, or a
+second `serve` on the same home) takes over within `retry_seconds`. Packages put their registered operations on a cron with
 `schedule_operation` (backups, verifies, retention, drills): one way to schedule an operation.
 """
 from __future__ import annotations
@@ -93,9 +94,9 @@ class SingleScheduler:
         return True
 
 
-# The process holding the scheduler also runs the replica shipper, the monitors and a web worker's
-# threads (about 20): glibc gives each thread's allocations an arena of its own, and the pages they
-# free stay with the process. Measured in the soak (bench/soak_bench.py): its RSS grew ~1 MB a
+# The process holding the scheduler also runs the replica shipper and the monitors (about 20
+# threads): glibc gives each thread's allocations an arena of its own (cli/background.py caps them
+# with MALLOC_ARENA_MAX), and the pages they free stay with the process. Measured in the soak (bench/soak_bench.py): its RSS grew ~1 MB a
 # minute while its Python objects (tracemalloc) stayed flat and malloc's free-but-kept bytes grew.
 RELEASE_MEMORY_SECONDS = 60
 _libc = None

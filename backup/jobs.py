@@ -22,8 +22,9 @@ MISSED_RUN_DELAY = {"backup.run": timedelta(minutes=1), "backup.verify": timedel
 def register(scheduler, settings) -> list[str]:
     """Adds the scheduled operations; returns their job ids (the operation names).
 
-    The scheduler lives in a web worker; a child process keeps a long backup's memory and CPU, and
-    verify's temporary rebinding of models to a scratch database, away from the worker's requests.
+    The scheduler lives in serve's background process; a child process keeps a long backup's memory
+    and CPU, and verify's temporary rebinding of models to a scratch database, away from the
+    scheduler's other jobs (the monitors, the replica shipper).
     """
     jobs = scheduled_jobs(settings)
     for name, params, cron in jobs:
@@ -74,7 +75,10 @@ def _supervise_replication(scheduler, settings) -> None:
     scheduler.add_listener(lambda event: replicating.stop(), EVENT_SCHEDULER_SHUTDOWN)
 
 
-PERMIT_CHECK_SECONDS = 2
+# How often the scheduler looks at the write permit (a small file) to stop or start replication. A
+# planned switchover waits for this box's replication to stop (its Litestream syncing, the shipper
+# shipping the last files) before the lease moves: every second of this interval was a second of it.
+PERMIT_CHECK_SECONDS = 0.5
 
 
 class ReplicatingWhileWriting:

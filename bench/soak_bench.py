@@ -4,8 +4,8 @@ on a short schedule, sampled every few seconds; at the end, every order, copy an
     ./dev bench soak --minutes 30            (or .venv/bin/python -m bench soak --minutes 3)
     .venv/bin/python bench/soak_bench.py --minutes 3 --rate 60 --keep
 
-What runs: a real `appliance serve` (gunicorn workers, the order writer, the scheduler in the worker
-holding run/scheduler.lock, Litestream and the replica shipper), two targets (a local folder and a
+What runs: a real `appliance serve` (gunicorn workers, the order writer, the background process
+holding run/scheduler.lock with the scheduler, the monitors and the replica shipper, Litestream), two targets (a local folder and a
 real sshd on 127.0.0.1 over SFTP), continuous replication to the SFTP server, and on the box's own
 scheduler: `backup run` every minute, `backup verify` and `replication verify` every 2 minutes (in
 alternate minutes, as their defaults are a quarter hour apart),
@@ -15,7 +15,7 @@ The load: --rate orders/s (3 lines each), each with its own Idempotency-Key, thr
 connection error is retried with the same key, as a keyed client does.
 
 Sampled every --sample-seconds: RSS and open fds (sockets apart) of each of the box's processes (gunicorn master and
-workers, the order writer, Litestream, background jobs; sshd is not the box's and is left out), the
+workers, the order writer, the background process, Litestream, background jobs; sshd is not the box's and is left out), the
 WAL and the replica outbox's size, the replication lag, the copies on each target.
 
 At the end (load stopped, the replica caught up): orders in the database = 201 answers; the replica
@@ -85,7 +85,7 @@ def configure(home: Path, workdir: Path, sshd) -> None:
     })
 
 
-def process_kind(proc: psutil.Process, master: int, scheduler_pid: int | None) -> str | None:
+def process_kind(proc: psutil.Process, master: int) -> str | None:
     try:
         if proc.pid == master:
             return "master"
@@ -100,8 +100,8 @@ def process_kind(proc: psutil.Process, master: int, scheduler_pid: int | None) -
         return "litestream"
     if "run-queued" in text:
         return "job"
-    if proc.pid == scheduler_pid:
-        return "worker*"  # the web worker that holds the scheduler, shipper and monitors
+    if "cli.background" in cmd:
+        return "background"  # the scheduler, the replica shipper and the monitors
     return "worker"
 
 
@@ -128,12 +128,11 @@ class Sampler(threading.Thread):
             self.stop_event.wait(max(0.0, self.every - (time.monotonic() - started)))
 
     def sample(self, settings, facts) -> dict:
-        scheduler_pid = _lock_pid(self.home / "run" / "scheduler.lock")
         master = psutil.Process(self.box.pid)
         procs = {}
         for p in [master] + master.children(recursive=True):
             proc = self._procs.setdefault(p.pid, p)  # the same object: cpu_percent needs its last call
-            kind = process_kind(proc, self.box.pid, scheduler_pid)
+            kind = process_kind(proc, self.box.pid)
             if kind is None:
                 continue
             try:
@@ -176,13 +175,6 @@ def open_fds(pid: int) -> dict:
             fds += 1
             opened[re.sub(r"\[\d+\]$", "", target)] += 1
     return {"fds": fds, "sockets": sockets, "open": dict(opened)}
-
-
-def _lock_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def tree_bytes(path: Path) -> int:
@@ -406,9 +398,8 @@ def fds_added(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 
 
 def report(rows: list[dict], growth: list[dict], checks: dict, args, final: dict) -> bool:
-    kinds = sorted({k for r in rows for k in r["rss"]}, key=lambda k: ["master", "worker*", "worker", "writer",
-                                                                       "litestream"].index(k)
-                   if k in ["master", "worker*", "worker", "writer", "litestream"] else 9)
+    order = ["master", "worker", "writer", "background", "litestream"]
+    kinds = sorted({k for r in rows for k in r["rss"]}, key=lambda k: order.index(k) if k in order else 9)
     print(f"\nSoak: {args.minutes} min at {args.rate:.0f} orders/s (3-line keyed orders, HTTP API), backup every "
           f"minute, verify and replica verify every 2 min in alternate minutes, prune every 2 min (keep_last {KEEP_LAST}), replication "
           f"to SFTP on 127.0.0.1; {os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f}"
@@ -429,7 +420,7 @@ def report(rows: list[dict], growth: list[dict], checks: dict, args, final: dict
                 f"{r['targets'].get('nas', 0):7.1f}  {', '.join(r['jobs'])}")
     print("(latency in ms from the scheduled send time; RSS and fds (sockets not counted): the largest sample "
           "of the minute; "
-          "worker* holds the scheduler, the replica shipper and the monitors)")
+          "background holds the scheduler, the replica shipper and the monitors)")
     print("\nper process, from minute 2 (mean RSS of its first minute → of its last minute):")
     for g in growth:
         print(f"  {g['kind']:<10} pid {g['pid']:<7} {g['rss_from']:6.1f} → {g['rss_to']:6.1f} MB "

@@ -1,4 +1,6 @@
-"""`appliance serve`: the web app under gunicorn (gthread workers), one scheduler per box.
+"""`appliance serve`: the web app under gunicorn (gthread workers), beside two processes of the box's
+own: the order writer (appliance/order_writer.py) and the background process that runs the box's
+scheduler (cli/background.py).
 
 Start-up problems are one sentence and exit 1 (`check_start`), never a worker's traceback: what a
 worker or the order writer would fail on (the database, the secret key, the backup key) is checked
@@ -26,6 +28,8 @@ from appliance import config, operations, order_writer, runtime
 from appliance.commandline import CliContext, pass_app
 from appliance.processes import Backoff, ChildSupervisor, ProcessRecord
 
+from .background import Background
+
 
 class ApplianceServer(BaseApplication):
     def __init__(self, settings: config.Settings, options: dict):
@@ -50,23 +54,13 @@ class ApplianceServer(BaseApplication):
 
 
 def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None,
-           redirector: ChildSupervisor | None = None) -> dict:
+           redirector: ChildSupervisor | None = None, background: Background | None = None) -> dict:
     def post_worker_init(worker):
         if writer is not None:
             order_writer.use(settings)
         # The thread holding the database write lock must not wait 5 ms (Python's default switch
         # interval) for the GIL while another request thread parses JSON: measured +20-70% orders/s.
         sys.setswitchinterval(0.0005)
-        from .wiring import configure_scheduler
-        from appliance.scheduler import SingleScheduler
-        worker.scheduler = SingleScheduler(settings.home / "run" / "scheduler.lock",
-                                           lambda scheduler: configure_scheduler(scheduler, settings))
-        worker.scheduler.start()
-
-    def worker_exit(server, worker):
-        scheduler = getattr(worker, "scheduler", None)
-        if scheduler is not None:
-            scheduler.stop()
 
     def child_exit(server, worker):
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -77,6 +71,8 @@ def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None,
         forget_served(settings)
         if redirector is not None:
             redirector.stop()
+        if background is not None:
+            background.stop()
         if writer is not None:
             writer.stop()  # after the workers: their in-flight orders may still need it
 
@@ -88,7 +84,7 @@ def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None,
         scheme = "https" if settings.server.tls_cert_file else "http"
         click.echo(f"Store Appliance serving on {scheme}://{host}:{port}  (home {settings.home})", err=True)
 
-    return {"post_worker_init": post_worker_init, "worker_exit": worker_exit,
+    return {"post_worker_init": post_worker_init,
             "child_exit": child_exit, "when_ready": when_ready, "on_exit": on_exit}
 
 
@@ -295,11 +291,14 @@ def command(app: CliContext, host: str | None, port: int | None, workers: int | 
     writer = order_writer.Supervisor(settings) if s.order_writer else None
     if writer is not None:
         writer.start()
+    # The scheduler (jobs, monitors, replica shipper) runs beside the workers, not in one of them.
+    background = Background(settings).start()
     try:
-        ApplianceServer(settings, options | _hooks(settings, writer, redirector)).run()
+        ApplianceServer(settings, options | _hooks(settings, writer, redirector, background)).run()
     finally:
         if redirector is not None:
             redirector.stop()
+        background.stop()
 
 
 def http_redirector(settings: config.Settings, host: str, https_port: int) -> ChildSupervisor:

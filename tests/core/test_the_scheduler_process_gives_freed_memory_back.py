@@ -1,4 +1,4 @@
-"""The process holding the scheduler (a web worker with the shipper, the monitors and ~20 threads)
+"""The process holding the scheduler (serve's background process: the shipper, the monitors, ~20 threads)
 gives the memory its threads freed back to the system every minute, so its RSS does not creep up
 with the allocator's free pages (issue 17: 77 -> 91 MB in 23 minutes)."""
 import platform

@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -99,12 +100,43 @@ class ServedAppliance:
         return self.proc.pid
 
     def worker_pids(self) -> list[int]:
-        """The gunicorn web workers (not the order writer)."""
-        return [c.pid for c in self._children() if not self._is_writer(c)]
+        """The gunicorn web workers: the master's children but the order writer and the background process."""
+        try:
+            children = psutil.Process(self.proc.pid).children()
+        except psutil.NoSuchProcess:
+            return []
+        return [c.pid for c in children if self._role(c) == "worker"]
 
     def writer_pid(self) -> int | None:
         """The order writer process (appliance.order_writer), if it runs."""
-        return next((c.pid for c in self._children() if self._is_writer(c)), None)
+        return next((c.pid for c in self._children() if self._role(c) == "writer"), None)
+
+    def background_pid(self) -> int | None:
+        """The background process (cli.background: the scheduler, monitors, replica shipper), if it runs."""
+        return next((c.pid for c in self._children() if self._role(c) == "background"), None)
+
+    def scheduler_holders(self) -> list[int]:
+        """Pids holding the flock on the home's run/scheduler.lock, from /proc/locks (one line per lock)."""
+        lock = self.home / "run" / "scheduler.lock"
+        try:
+            inode = os.stat(lock).st_ino
+        except FileNotFoundError:
+            return []
+        holders = []
+        for line in Path("/proc/locks").read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
+                holders.append(int(parts[4]))
+        return holders
+
+    def scheduler_heartbeat(self) -> str | None:
+        """The time the box's scheduler last wrote in its heartbeat row (every 15 s, and when it starts)."""
+        con = sqlite3.connect(f"file:{self.home / 'appliance.db'}?mode=ro", uri=True, timeout=5)
+        try:
+            row = con.execute("SELECT value FROM key_value WHERE key = 'scheduler_heartbeat'").fetchone()
+            return row[0] if row else None
+        finally:
+            con.close()
 
     def _children(self) -> list[psutil.Process]:
         try:
@@ -113,11 +145,16 @@ class ServedAppliance:
             return []
 
     @staticmethod
-    def _is_writer(process: psutil.Process) -> bool:
+    def _role(process: psutil.Process) -> str | None:
         try:
-            return "appliance.order_writer" in process.cmdline()
+            command = process.cmdline()
         except psutil.Error:
-            return False
+            return None
+        if "appliance.order_writer" in command:
+            return "writer"
+        if "cli.background" in command:
+            return "background"
+        return "worker"
 
     def group_pids(self) -> list[int]:
         """Every live process of the server's process group (master + workers)."""

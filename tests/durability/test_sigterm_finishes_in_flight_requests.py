@@ -4,17 +4,15 @@ Six clients have sent an order's headers and half its body, so each request is a
 read by a worker thread when SIGTERM reaches the master. They then send the rest: each must get its
 full 201 (no reset), the orders must be in the database, and the master must exit with status 0.
 Before that, the box's single scheduler is checked: the home's run/scheduler.lock is flocked by
-exactly one process, a worker whose pid the file names, and the scheduler_heartbeat row is written.
+exactly one process, the background process (not a web worker), whose pid the file names, and the
+scheduler_heartbeat row is written.
 """
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
-import sqlite3
 import time
-from pathlib import Path
 
 import psutil
 import pytest
@@ -30,26 +28,6 @@ pytestmark = pytest.mark.slow
 IN_FLIGHT = 6
 
 
-def flock_holders(path: Path) -> list[int]:
-    """Pids holding an flock on `path`, from /proc/locks (one line per lock)."""
-    inode = os.stat(path).st_ino
-    holders = []
-    for line in Path("/proc/locks").read_text().splitlines():
-        parts = line.split()
-        if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
-            holders.append(int(parts[4]))
-    return holders
-
-
-def heartbeat(db_path: Path) -> str | None:
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
-    try:
-        row = con.execute("SELECT value FROM key_value WHERE key = 'scheduler_heartbeat'").fetchone()
-        return row[0] if row else None
-    finally:
-        con.close()
-
-
 def test_sigterm_lets_accepted_requests_finish_and_exits_zero(served):
     box = served(env={"APPLIANCE_SERVER_GRACEFUL_TIMEOUT_SECONDS": "10"})
     token = box.token("manager")
@@ -58,12 +36,13 @@ def test_sigterm_lets_accepted_requests_finish_and_exits_zero(served):
     workers = box.worker_pids()
     assert len(workers) == 2
 
-    # Exactly one scheduler: one flock holder, a worker, named in the lock file; it writes heartbeats.
+    # Exactly one scheduler: one flock holder, the background process, named in the lock file; it
+    # writes heartbeats.
     lock = box.home / "run" / "scheduler.lock"
-    holders = wait_for(lambda: lock.exists() and flock_holders(lock), 15, "the scheduler lock")
-    assert len(holders) == 1 and holders[0] in workers and holders[0] != box.pid, (holders, workers)
+    holders = wait_for(box.scheduler_holders, 15, "the scheduler lock")
+    assert holders == [box.background_pid()] and holders[0] not in workers + [box.pid], (holders, workers)
     assert lock.read_text().strip() == str(holders[0])
-    assert wait_for(lambda: heartbeat(box.home / "appliance.db"), 15, "the scheduler heartbeat")
+    assert wait_for(box.scheduler_heartbeat, 15, "the scheduler heartbeat")
 
     body = json.dumps({"channel": "api", "lines": [{"sku": "TEA", "qty": 1}]}).encode()
     half = len(body) // 2

@@ -72,6 +72,7 @@ def test_two_workers_share_one_metrics_view(served, settings):
     workers = engine.run_check("web_workers", settings)
     assert workers.value == "2" and "2 of" in workers.reason
 
-    # The scheduler (one per box, inside a worker) runs the checks within seconds of start-up.
+    # The scheduler (one per box, in serve's background process) runs the checks within seconds of
+    # start-up; its metrics join the workers' in the same view.
     _wait(lambda: any(s.labels.get("check") == "db_probe"
                       for s in _families(served)["appliance_check_last_run_timestamp_seconds"].samples), 20)
