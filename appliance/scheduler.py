@@ -30,6 +30,12 @@ log = logging.getLogger(__name__)
 HEARTBEAT_KEY = "scheduler_heartbeat"
 
 
+# APScheduler skips (with a warning) a run that starts more than misfire_grace_time late, 1 s by
+# default: on a busy box starting up, the jobs due "now" started 1.06 s late and were dropped. A
+# late run is still wanted; coalesce makes several missed ones a single run.
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
+
+
 class SingleScheduler:
     def __init__(self, lock_path: Path, configure: Callable[[BackgroundScheduler], None], retry_seconds: float = 5):
         self.lock_path = Path(lock_path)
@@ -66,7 +72,7 @@ class SingleScheduler:
                 if self._stop.is_set():
                     return
                 if self._try_lock():
-                    self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+                    self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS)
                     self.configure(self.scheduler)
                     self.scheduler.add_job(release_free_memory, "interval", seconds=RELEASE_MEMORY_SECONDS,
                                            id="release-free-memory", replace_existing=True)
