@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import shutil
 import socket
 import ssl
 import sys
+import threading
 
 import click
 import gunicorn.util
@@ -29,6 +31,8 @@ from appliance.commandline import CliContext, pass_app
 from appliance.processes import Backoff, ChildSupervisor, ProcessRecord
 
 from .background import Background
+
+log = logging.getLogger(__name__)
 
 
 class ApplianceServer(BaseApplication):
@@ -61,6 +65,7 @@ def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None,
         # The thread holding the database write lock must not wait 5 ms (Python's default switch
         # interval) for the GIL while another request thread parses JSON: measured +20-70% orders/s.
         sys.setswitchinterval(0.0005)
+        connect_every_request_thread(worker.tpool, worker.cfg.threads)
 
     def child_exit(server, worker):
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -86,6 +91,33 @@ def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None,
 
     return {"post_worker_init": post_worker_init,
             "child_exit": child_exit, "when_ready": when_ready, "on_exit": on_exit}
+
+
+def connect_every_request_thread(pool, threads: int, timeout: float = 30) -> None:
+    """Starts each of a worker's `threads` request threads now and opens its database connection.
+
+    The pool starts a thread only when none is idle, and each thread opens its connection on its
+    first request and keeps it (SQLite's pragmas are set once per connection): a worker's threads
+    and open files used to creep up over the first minutes of load, as rarer bursts needed one more
+    thread, which looked like a leak in the soak (bench/soak_bench.py) and made those first
+    requests pay for the connection. The barrier holds every task until all are running, so each
+    is on a thread of its own.
+    """
+    from appliance.db import database
+    together = threading.Barrier(threads)
+
+    def connect() -> None:
+        try:
+            database.connect(reuse_if_open=True)
+        except peewee.DatabaseError as e:  # the thread's first request connects (or says why it cannot)
+            log.warning("a request thread could not connect to the database yet: %s", _one_line(e))
+        together.wait(timeout)
+
+    try:
+        for started in [pool.submit(connect) for _ in range(threads)]:
+            started.result(timeout)
+    except (threading.BrokenBarrierError, TimeoutError) as e:  # the worker serves all the same
+        log.warning("not every request thread started before the worker serves: %r", e)
 
 
 # -- the address this box serves on ---------------------------------------------------------------
