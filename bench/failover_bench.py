@@ -98,6 +98,7 @@ def rig_scenario(folder: Path, scenario: str) -> dict:
         rig.start_tills(folder / "history", ["TEA", "COFFEE", "SCARCE"])
         wait_for(lambda: len(history.acks(history.load(folder))) >= 20, timeout=30, what="the tills to sell")
         time.sleep(1)
+        address = AddressWatch(b)
         started = time.time()
         if scenario == "kill":
             a.kill_everything()
@@ -111,18 +112,69 @@ def rig_scenario(folder: Path, scenario: str) -> dict:
                  step=0.1, what="an order acknowledged by box-b")
         time.sleep(2)
         rig.stop_tills()
+        address.stop()
         done = history.load(folder)
         first = history.first_ack_after(done, started, min_epoch=2)
         epochs = {e["epoch"] for e in history.acks(done)}
         lost = history.lost(history.acks(done), b.orders())
-        return {"takeover": first["answered"] - started,
+        return {"at": time.strftime("%H:%M:%S", time.gmtime(started)), "takeover": first["answered"] - started,
+                "phases": breakdown(b, address.moved_at, first, last_ack_before(done, first)),
                 "refused": history.longest_gap(done, started, first["answered"]),
                 "lost": len(lost), "lost_age": max((started - e["answered"] for e in lost), default=0.0),
                 "split": len(history.split_brain(done)),
                 "needless": max(0, len(epochs) - 2),
                 "problems": history.survivor_problems(b.home)}
+    except BaseException:
+        print(rig.logs())
+        raise
     finally:
         rig.close()
+
+
+class AddressWatch:
+    """When the shop address came up on `box` (wall clock), watched on a thread of its own."""
+
+    def __init__(self, box, step: float = 0.05):
+        import threading
+        self.box, self.step, self.moved_at = box, step, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set() and self.moved_at is None:
+            if self.box.holds_shop_address():
+                self.moved_at = time.time()
+            self._stop.wait(self.step)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def last_ack_before(history_: list[dict], first: dict) -> dict | None:
+    """The old primary's last acknowledgement before the new primary's first (the refusals start after it)."""
+    earlier = [e for e in history_ if e["outcome"] == "ack" and e["epoch"] != first["epoch"]
+               and e["answered"] <= first["answered"]]
+    return max(earlier, key=lambda e: e["answered"]) if earlier else None
+
+
+def breakdown(box, address_at: float | None, first: dict, last_old: dict | None) -> dict[str, float]:
+    """The promotion's phases as the new primary recorded them (`failover status --json`
+    last_promotion; a planned one with the old primary's part), then the address and the first order."""
+    from appliance import config
+    from failover import control
+    record = control.last_promotion(config.load(box.home).home) or {"timeline": {}, "phases": {}}
+    timeline, found = record["timeline"], dict(record["phases"])
+    granted = timeline.get("granted_at")
+    if granted is not None and address_at is not None:
+        found["address moved"] = round(address_at - granted, 3)  # negative: it moved before the grant
+    if granted is not None:
+        found["first accepted order"] = round(first["answered"] - max(granted, address_at or granted), 3)
+    if last_old is not None and timeline.get("stopped_writing_at"):
+        found["(last ack of the old primary, from its refusal)"] = round(
+            last_old["answered"] - timeline["stopped_writing_at"], 3)
+    return found
 
 
 def rig_steady(folder: Path, seconds: float = 10) -> dict:
@@ -184,12 +236,13 @@ def rig_lossy(folder: Path, seconds: float) -> dict:
         rig.close()
 
 
-def rig_bench(folder: Path, runs: int, loss_seconds: float = 60) -> None:
+def rig_bench(folder: Path, runs: int, loss_seconds: float = 60,
+              scenarios: tuple[str, ...] = ("kill", "partition", "switchover"), with_steady: bool = True) -> None:
     if os.geteuid() != 0:
         print("namespace rig: skipped (needs root: it creates network namespaces)")
         return
     label = {"kill": "1 primary killed", "partition": "2 primary cut off", "switchover": "5 planned switchover"}
-    for scenario in ("kill", "partition", "switchover") if runs > 0 else ():
+    for scenario in scenarios if runs > 0 else ():
         rows = [rig_scenario(folder / f"rig-{scenario}-{n}", scenario) for n in range(runs)]
         takeover = [r["takeover"] for r in rows]
         refused = [r["refused"] for r in rows]
@@ -200,12 +253,17 @@ def rig_bench(folder: Path, runs: int, loss_seconds: float = 60) -> None:
               f"before the event); split-brain writes {sum(r['split'] for r in rows)} (aim 0); "
               f"needless failovers {sum(r['needless'] for r in rows)}; survivor checks "
               f"{'ok' if not any(r['problems'] for r in rows) else [r['problems'] for r in rows]}")
+        for n, r in enumerate(rows):
+            print(f"  run {n + 1} ({r['at']} UTC, refused {r['refused']:.2f} s, lost {r['lost']}) phases: "
+                  + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in r["phases"].items()))
     if loss_seconds > 0:
         lossy = rig_lossy(folder / "rig-lossy", loss_seconds)
         print(f"rig 4 box-a drops 30 % of what it sends for {loss_seconds:.0f} s (0.1 s bursts; blackhole routes: "
               f"no sch_netem here): {lossy['failovers']} failover(s) (aim <= 1), {lossy['acks']} orders acknowledged, "
               f"{lossy['refused']} refused or unanswered, split-brain writes {lossy['split']}, acknowledged orders "
               f"missing on the box that sells at the end ({lossy['survivor']}): {lossy['lost']}")
+    if not with_steady:
+        return
     steady = rig_steady(folder / "rig-steady")
     lags = steady["lags"] or [float("nan")]
     print(f"rig standby lag at {steady['rate']:.0f} orders/s acknowledged (4 tills asking ~100/s): median "
@@ -224,11 +282,16 @@ def main() -> None:
     parser.add_argument("--rig-runs", type=int, default=3, help="runs of each scenario on the namespace rig")
     parser.add_argument("--rig-only", action="store_true", help="skip the loopback part")
     parser.add_argument("--loss-seconds", type=float, default=60, help="scenario 4's lossy minute (0: skip it)")
+    parser.add_argument("--scenarios", default="kill,partition,switchover",
+                        help="the rig's scenarios to run, comma-separated (kill, partition, switchover; empty: none)")
+    parser.add_argument("--no-steady", action="store_true", help="skip the rig's lag, memory and needless-failover run")
     args = parser.parse_args()
+    chosen = tuple(s for s in args.scenarios.split(",") if s)
+    rig_args = dict(scenarios=chosen, with_steady=not args.no_steady)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.rig_only:
-            rig_bench(folder, args.rig_runs, args.loss_seconds)
+            rig_bench(folder, args.rig_runs, args.loss_seconds, **rig_args)
             return
         print(f"write gate: {gate_cost(folder):.2f} µs per check (two per write transaction)")
         cluster = start_etcd_cluster(folder / "etcd")
@@ -242,7 +305,7 @@ def main() -> None:
                       f"split-brain instants: 0 (asserted: the standby's grant was sent after the expiry)")
         finally:
             cluster.stop()
-        rig_bench(folder, args.rig_runs, args.loss_seconds)
+        rig_bench(folder, args.rig_runs, args.loss_seconds, **rig_args)
 
 
 if __name__ == "__main__":

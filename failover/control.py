@@ -10,7 +10,7 @@ from appliance.config import Settings
 from appliance.errors import Conflict, ServiceUnavailable
 
 from . import standby
-from .holder import DEMOTED_FILE, STATE_FILE, home_epoch, keys
+from .holder import DEMOTED_FILE, PROMOTION_FILE, STATE_FILE, home_epoch, keys, report_key
 from .quorum import Quorum, QuorumUnavailable
 
 
@@ -71,7 +71,45 @@ def status(settings: Settings) -> dict:
         "members_reachable": sum(1 for v in members.values() if v == "ok"),
         "quorum_error": quorum_error,
         "standby": standby.read_facts(settings),  # the follower's last pass (None: this box does not follow)
+        "last_promotion": last_promotion(home),    # its timeline and phases (None: never promoted)
     }
+
+
+# A switchover's steps, each named by the instant that ends it (wall clock: the instants of the old
+# primary's part come from that box, so the phases across the two boxes assume the boxes' clocks
+# agree, as NTP keeps them within milliseconds on a LAN). The follower usually applies the tail before
+# it stops; without a follower to finish, the promotion stops it first and then applies the tail.
+PHASES = (
+    ("primary stops accepting", "stopped_writing_at"),   # from the request: the primary saw it and refuses
+    ("tail shipped", "tail_shipped_at"),                 # its Litestream stopped, the last files in the replica
+    ("lease moved", "took_lease_at"),                    # it gave the lease back, this box took it
+    ("tail received", "tail_received_at"),               # the replica listed, the last files downloaded
+    ("tail applied", "applied_at"),                      # Litestream's follow mode applied them to the copy
+    ("follower stopped", "follower_stopped_at"),         # this box's follower (and its Litestream) stopped
+    ("opened read-write", "granted_at"),                 # the copy moved into place, the write permit granted
+)
+
+
+def phases(timeline: dict) -> list[tuple[str, float]]:
+    """(phase, seconds) for each step the timeline holds, in the order they ended, each from the end
+    of the one before (the first from the request, when there was one)."""
+    ends = sorted((timeline[end], name) for name, end in PHASES if timeline.get(end) is not None)
+    found, previous = [], timeline.get("requested_at")
+    for at, name in ends:
+        if previous is not None:
+            found.append((name, round(at - previous, 3)))
+        previous = at
+    return found
+
+
+def last_promotion(home: Path) -> dict | None:
+    """This box's last promotion: epoch, timeline (with the old primary's part for a planned one), phases."""
+    try:
+        record = json.loads((home / PROMOTION_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    record["phases"] = dict(phases(record.get("timeline", {})))
+    return record
 
 
 def _wait_for(predicate, timeout: float) -> bool:
@@ -118,6 +156,7 @@ def promote(settings: Settings, planned: bool = False) -> str:
                 raise Conflict(f"{holder.get('holder')} holds the lease (epoch {holder.get('epoch')}): "
                                f"use --planned to have it hand over, or wait for its lease to expire.")
             grant = quorum.grant(3 * f.lease_ttl_seconds)  # the request cleans itself up if nobody acts on it
+            requested_at = time.time()
             quorum.put(handover_key, f.box_name, grant)
     except QuorumUnavailable as e:
         raise ServiceUnavailable(f"Cannot promote: the etcd quorum is unreachable ({e}).") from None
@@ -126,7 +165,31 @@ def promote(settings: Settings, planned: bool = False) -> str:
         permit = _granted(home)
     if permit is None:
         raise ServiceUnavailable("This box did not get the lease in time: is its lease holder (failover run) running?")
-    return f"{f.box_name} is the primary with epoch {permit.epoch}."
+    said = f"{f.box_name} is the primary with epoch {permit.epoch}."
+    if planned and holder and holder.get("holder") != f.box_name:
+        breakdown = _record_switchover(home, quorum, report_key(settings), requested_at, permit.epoch)
+        if breakdown:
+            said += " Switchover: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in breakdown) + "."
+    return said
+
+
+def _record_switchover(home: Path, quorum: Quorum, key: str, requested_at: float, epoch: int) -> list:
+    """Adds the request and the old primary's part (its report in etcd) to this box's promotion
+    timeline; returns the phases. Nothing when this box's holder has not recorded this epoch's yet."""
+    record = last_promotion(home)
+    if record is None or record.get("epoch") != epoch:
+        return []
+    try:
+        raw, _, _ = quorum.get(key)
+        report = json.loads(raw) if raw else {}
+    except (QuorumUnavailable, ValueError):
+        report = {}
+    timeline = {**report, **record["timeline"], "requested_at": requested_at}
+    path = home / PROMOTION_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"epoch": epoch, "timeline": timeline}))
+    tmp.replace(path)
+    return phases(timeline)
 
 
 def _patroni_switchover(settings: Settings, to_me: bool) -> str:

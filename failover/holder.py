@@ -21,8 +21,10 @@ import logging
 import os
 import signal
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from appliance import fencing
 from appliance.config import Settings
@@ -35,12 +37,23 @@ log = logging.getLogger(__name__)
 EPOCH_FILE = Path("fence") / "epoch"
 DEMOTED_FILE = Path("fence") / "demoted"       # an operator asked this box to stand by (failover demote)
 STATE_FILE = Path("fence") / "holder.json"    # what the holder last did (failover status)
+PROMOTION_FILE = Path("fence") / "promotion.json"  # the timeline of this box's last promotion
 HANDOVER_SHIP_SECONDS = 15  # a planned switchover waits at most this long for the replica
+# While a switchover or a promotion is under way the holder steps this often instead of every renew
+# interval: each step of a handover waits on another process (the replication stopping, the lease
+# coming free, the tail applied), and every renew interval spent waiting for the next look is a
+# moment the shop takes no orders. A few seconds of etcd requests at this rate cost nothing.
+BUSY_STEP_SECONDS = 0.1
 
 
 def keys(settings: Settings) -> tuple[str, str, str]:
     prefix = settings.failover.key_prefix
     return prefix + "leader", prefix + "epoch", prefix + "handover"
+
+
+def report_key(settings: Settings) -> str:
+    """Where the primary that handed over leaves the timeline of its part (under the request's lease)."""
+    return settings.failover.key_prefix + "handover-report"
 
 
 def home_epoch(home: Path) -> int:
@@ -69,6 +82,15 @@ def remember_epoch(home: Path, epoch: int) -> None:
 
 
 @dataclass
+class Handover:
+    """A planned switchover this box (the primary) is carrying out."""
+    target: str
+    since: float                   # boot clock: when this box saw the request
+    request_lease: int             # the request's lease: the report goes with it
+    timeline: dict = field(default_factory=dict)  # wall clock instants, for the switchover's breakdown
+
+
+@dataclass
 class Held:
     lease_id: int
     epoch: int
@@ -77,7 +99,7 @@ class Held:
 
 
 class LeaseHolder:
-    def __init__(self, settings: Settings, quorum: Quorum | None = None):
+    def __init__(self, settings: Settings, quorum: Quorum | None = None, wall_clock: Callable[[], float] = time.time):
         self.settings = settings
         self.f = settings.failover
         self.home = settings.home
@@ -87,31 +109,41 @@ class LeaseHolder:
         self.held: Held | None = None
         self.hold_off_until = 0.0
         self.stop_event = threading.Event()
-        self._handing_over: tuple[str, float] | None = None  # (to whom, since): a planned switchover
+        self.wall_clock = wall_clock
+        self._handing_over: Handover | None = None  # a planned switchover away from this box
+        self._handover_to_me = False                # a planned switchover to this box is asked for
         self._promotion: threading.Thread | None = None
         self._promotion_result: dict | None = None
         self._promotion_error: str | None = None
+        self._promotion_timeline: dict | None = None  # wall clock instants of the promotion under way
 
     # -- the permit --------------------------------------------------------------------------------
 
     def _grant(self) -> None:
         held = self.held
         if self._promoting():
-            self._refuse(f"it is applying what it received from the primary before it writes (epoch {held.epoch})")
+            if self.held is not None:  # (a failed promotion has given the lease back)
+                # The shop address may come here meanwhile (failover.holds): this box holds the
+                # lease and is the only one that can write next; the permit still decides writes.
+                self._refuse(f"it is applying what it received from the primary before it writes (epoch {held.epoch})",
+                             promoting=True, boot_id=fencing.boot_id(),
+                             fence_at=held.sent + self.f.fence_after_seconds)
             return
         until = held.sent + self.f.fence_after_seconds
         # the state first: whoever sees the permit granted finds the state that goes with it
         self._state(renewed_at=held.sent, taken_at=held.taken, fence_at=until,
                     expires_at=held.sent + self.f.lease_ttl_seconds)
+        if self._promotion_timeline is not None:  # before the permit: whoever sees it granted finds the record
+            self._record_promotion(held.epoch)
         fencing.write_permit(self.home, fencing.Permit(True, until, fencing.boot_id(), held.epoch, self.name,
                                                        f"holds the lease (epoch {held.epoch})"))
 
-    def _refuse(self, reason: str) -> None:
+    def _refuse(self, reason: str, **state) -> None:
         current = fencing.read_permit(self.home)
         if current is None or current.granted or current.reason != reason:
             fencing.write_permit(self.home, fencing.Permit(False, 0.0, fencing.boot_id(), home_epoch(self.home),
                                                            self.name, reason))
-        self._state()
+        self._state(**state)
 
     def _state(self, **extra) -> None:
         state = {"name": self.name, "pid": os.getpid(), "at": fencing.boot_clock(),
@@ -154,28 +186,47 @@ class LeaseHolder:
         self._hand_over_if_asked()
 
     def _hand_over_if_asked(self) -> None:
-        try:
-            target, _, _ = self.quorum.get(self.handover_key)
-        except QuorumUnavailable:
-            return
+        target, _, request_lease = self._get_handover()
         if target and target != self.name:
             # Writes stop now; the lease goes once the last transactions are in the replica the
             # standby applies when it takes over (or after HANDOVER_SHIP_SECONDS). No hold-off
             # afterwards: while the handover key names the other box this one does not contend
             # (_try_take), and once that box holds the key it cannot; if it dies, this one takes over.
-            self._handing_over = (target, fencing.boot_clock())
+            self._handing_over = Handover(target, fencing.boot_clock(), request_lease,
+                                          {"request_seen_at": self.wall_clock()})
             self._finish_hand_over()
 
+    def _get_handover(self) -> tuple[str | None, int, int]:
+        try:
+            return self.quorum.get(self.handover_key)
+        except QuorumUnavailable:
+            return None, 0, 0
+
     def _finish_hand_over(self) -> None:
-        target, since = self._handing_over
-        waited = fencing.boot_clock() - since
+        handover = self._handing_over
+        waited = fencing.boot_clock() - handover.since
         if _last_transactions_shipped(self.settings) or waited >= HANDOVER_SHIP_SECONDS:
             self._handing_over = None
             if waited >= HANDOVER_SHIP_SECONDS:
-                log.warning("failover: handing over to %s without the replica confirming the last transactions", target)
-            self.release(f"it handed over to {target} (planned switchover)")
+                log.warning("failover: handing over to %s without the replica confirming the last transactions",
+                            handover.target)
+            handover.timeline.setdefault("stopped_writing_at", self.wall_clock())  # nothing was left to ship
+            handover.timeline["tail_shipped_at"] = self.wall_clock()
+            handover.timeline["shipped_confirmed"] = waited < HANDOVER_SHIP_SECONDS
+            self._report_hand_over(handover)
+            self.release(f"it handed over to {handover.target} (planned switchover)")
         else:
-            self._refuse(f"it hands over to {target}: its last transactions are being shipped")
+            self._refuse(f"it hands over to {handover.target}: its last transactions are being shipped")
+            handover.timeline.setdefault("stopped_writing_at", self.wall_clock())
+
+    def _report_hand_over(self, handover: Handover) -> None:
+        """Leaves this box's part of the switchover's timeline for the promoting box (`failover
+        promote --planned` prints the breakdown); under the request's lease, so it goes with it."""
+        report = {"by": self.name, **handover.timeline, "released_at": self.wall_clock()}
+        try:
+            self.quorum.put(report_key(self.settings), json.dumps(report), handover.request_lease)
+        except QuorumUnavailable as e:
+            log.warning("failover: could not leave the switchover's timeline in etcd (%s)", e)
 
     def _try_take(self) -> None:
         try:
@@ -185,8 +236,10 @@ class LeaseHolder:
                 if value.get("holder") == self.name and leader_lease and self._adopt(leader_lease, int(value["epoch"])):
                     return
                 self._refuse(f"{value.get('holder', 'another box')} holds the lease (epoch {value.get('epoch')})")
+                self._handover_to_me = self._get_handover()[0] == self.name  # then look again soon
                 return
             target, _, _ = self.quorum.get(self.handover_key)
+            self._handover_to_me = target == self.name
             if target and target != self.name:
                 self._refuse(f"a planned switchover to {target} is under way")
                 return
@@ -207,7 +260,9 @@ class LeaseHolder:
             return
         remember_epoch(self.home, epoch)
         self.held = Held(lease_id, epoch, sent, sent)
+        self._handover_to_me = False
         if standby.has_copy(self.settings):
+            self._promotion_timeline = {"took_lease_at": self.wall_clock(), "planned": target == self.name}
             self._start_promotion(epoch)
         self._grant()
         log.warning("failover: %s took the lease with epoch %s", self.name, epoch)
@@ -241,11 +296,20 @@ class LeaseHolder:
             return True
         self._promotion = None
         if self._promotion_error is not None:
+            self._promotion_timeline = None
             _write_atomically(Path(self.home) / DEMOTED_FILE,
                               f"the promotion failed: {self._promotion_error} (failover promote retries)\n")
             self.release(f"its promotion failed: {self._promotion_error}")
             return True
         return False
+
+    def _record_promotion(self, epoch: int) -> None:
+        """The promotion's timeline once the box may write: taken, follower stopped, tail received,
+        applied, the copy in place, granted (wall clock; `failover promote` and the bench read it)."""
+        timeline = {**self._promotion_timeline, **(self._promotion_result or {}).get("timeline", {}),
+                    "granted_at": self.wall_clock()}
+        self._promotion_timeline = None
+        _write_atomically(Path(self.home) / PROMOTION_FILE, json.dumps({"epoch": epoch, "timeline": timeline}))
 
     def _adopt(self, lease_id: int, epoch: int) -> bool:
         """This box's own lease from before a restart of the holder: renew it rather than wait it out."""
@@ -281,16 +345,20 @@ class LeaseHolder:
             self._refuse("the lease holder is starting")
         if self.f.role == "standby":
             self.hold_off_until = fencing.boot_clock() + self.f.lease_ttl_seconds
-        interval = self.f.renew_interval_seconds
         while not self.stop_event.is_set():
             started = fencing.boot_clock()
             try:
                 self.step()
             except Exception:  # noqa: BLE001 - the loop must go on; the permit runs out if it cannot
                 log.exception("failover: the lease holder's step failed")
-            self.stop_event.wait(max(0.0, started + interval - fencing.boot_clock()))
+            self.stop_event.wait(max(0.0, started + self.step_interval() - fencing.boot_clock()))
         if self.held is not None:
             self.release("its lease holder stopped")
+
+    def step_interval(self) -> float:
+        """The renew interval; BUSY_STEP_SECONDS while a switchover or a promotion is under way."""
+        busy = self._handing_over is not None or self._handover_to_me or self._promotion is not None
+        return min(BUSY_STEP_SECONDS, self.f.renew_interval_seconds) if busy else self.f.renew_interval_seconds
 
     def stop(self, *_args) -> None:
         self.stop_event.set()

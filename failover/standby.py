@@ -46,8 +46,19 @@ FOLDER = "standby"
 FACTS_FILE = "run/standby.json"
 PID_FILE = "run/standby-litestream.pid"
 FOLLOWER_PID_FILE = "run/standby-follower.pid"
+# A promotion asks the running follower to apply the replica's newest transactions before it stops
+# (FINISH_FILE, then SIGTERM); the follower says what it reached in FINISHED_FILE. It is connected to
+# the replica and its Litestream runs: a fresh connection and Litestream cost the promotion 0.5-1 s
+# more on a loaded box (an SSH handshake alone took 0.4-0.7 s on the namespace rig).
+FINISH_FILE = "run/standby-finish.json"
+FINISHED_FILE = "run/standby-finished.json"
 LOG_FILE = "logs/standby-litestream.log"
 CANNOT_RESUME = "cannot resume follow mode"
+# Litestream's follow mode looks for new files in the local mirror this often (a directory listing
+# on this box: cheap); the replica itself is listed every follow_interval_seconds. Each poll it waits
+# is lag, and during a promotion it is time the shop takes no orders.
+APPLY_POLL_SECONDS = 0.2
+TAKE_OVER_POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -86,9 +97,11 @@ def read_facts(settings: Settings) -> dict | None:
 class Follower:
     """Keeps the standby copy current; `run` blocks until `stop()` (or SIGTERM through the CLI)."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time):
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time,
+                 apply_poll: float = APPLY_POLL_SECONDS):
         self.settings, self.clock = settings, clock
         self.interval = settings.failover.follow_interval_seconds
+        self.apply_poll = min(apply_poll, self.interval)
         self.folder, self.mirror_dir, self.copy = paths(settings)
         key = keys.load(settings.path(settings.backup.key_file))
         self.mirror = sealed_replica.Mirror(settings, replica_target(settings), replica_location(settings),
@@ -107,7 +120,7 @@ class Follower:
         if self._restart_copy:  # the copy cannot catch up incrementally: from the newest snapshot again
             self._discard_copy()
         config = write_config(self.settings, self.folder / "litestream.yml", outbox=self.mirror_dir)
-        return [litestream_binary(self.settings), "restore", "-f", "-follow-interval", f"{self.interval}s",
+        return [litestream_binary(self.settings), "restore", "-f", "-follow-interval", f"{self.apply_poll:g}s",
                 "-config", str(config), "-o", str(self.copy), str(database_path(self.settings))]
 
     def _exited(self, exit: ChildExit) -> None:
@@ -126,6 +139,7 @@ class Follower:
 
     def run(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.settings.path(FINISH_FILE).unlink(missing_ok=True)  # a request left for an earlier follower
         PidFile(self.settings.path(FOLLOWER_PID_FILE)).record()
         started = False
         try:
@@ -141,10 +155,33 @@ class Follower:
                     break
         finally:
             if started:
+                self._finish_if_asked()
                 self.litestream.stop()
             self.mirror.close()
             self._write_facts(following=False)
             PidFile(self.settings.path(FOLLOWER_PID_FILE)).remove()
+
+    def _finish_if_asked(self) -> None:
+        """A promotion asked (FINISH_FILE): the replica is listed again until the copy holds its newest
+        transaction (Litestream applying meanwhile); what was reached goes to FINISHED_FILE, with the
+        request's instant so that the promotion knows the listing came after it took the lease."""
+        request = _read_json(self.settings.path(FINISH_FILE))
+        if request is None:
+            return
+        deadline = time.monotonic() + float(request.get("timeout", 30))
+        received = None
+        while time.monotonic() < deadline:
+            facts = self.sync_once()
+            if facts.error is not None and facts.newest_txid is None:
+                return  # the replica cannot be read: the promotion tries on its own and says why
+            received = received or self.clock()
+            if caught_up(facts):
+                _write_json(self.settings.path(FINISHED_FILE), {
+                    "requested_at": request.get("requested_at"), "tail_received_at": received,
+                    "applied_at": self.clock(), "applied_txid": facts.applied_txid,
+                    "newest_txid": facts.newest_txid, "missing": facts.missing})
+                return
+            time.sleep(TAKE_OVER_POLL_SECONDS)
 
     def stop(self) -> None:
         self._stop.set()
@@ -186,6 +223,24 @@ class Follower:
         return sealed_replica.ltx_time(pending[0][1]) if pending else None
 
 
+def caught_up(facts: StandbyFacts) -> bool:
+    return facts.applied_txid is not None and facts.newest_txid is not None and facts.applied_txid >= facts.newest_txid
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, value: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value))
+    os.replace(tmp, path)
+
+
 def has_copy(settings: Settings) -> bool:
     """This box follows a primary (a follower runs, or left a copy or a mirror): a promotion takes it over."""
     _, mirror, copy = paths(settings)
@@ -199,32 +254,16 @@ def follower_running(settings: Settings) -> int | None:
 def take_over(settings: Settings, apply_timeout: float = 30, clock: Callable[[], float] = time.time) -> dict:
     """Promotion: the standby copy, brought to the replica's newest transaction, becomes the box's
     database (the file it replaces is set aside). Returns what was applied."""
-    pid = follower_running(settings)
-    if pid and pid != os.getpid():
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        while follower_running(settings) and time.monotonic() < deadline:
-            time.sleep(0.1)
+    timeline = {"started_at": clock()}  # when each step ended (wall clock): the switchover's breakdown
     _, _, copy = paths(settings)
-    follower = Follower(settings, clock)
-    facts = follower.sync_once()
-    if not copy.exists() and not follower.mirror.held():
-        raise BackupError("There is no standby copy to promote and the replica cannot be read: "
-                          f"{facts.error or 'nothing was received'}.")
-    follower.litestream.start()
-    try:
-        deadline = time.monotonic() + apply_timeout
-        while time.monotonic() < deadline:
-            facts = follower.sync_once()
-            if facts.applied_txid is not None and facts.newest_txid is not None \
-                    and facts.applied_txid >= facts.newest_txid:
-                break
-            time.sleep(0.2)
-    finally:
-        follower.litestream.stop()
-        follower.mirror.close()
-    if facts.applied_txid is None:
-        raise BackupError(f"The standby copy could not be made: {facts.error or 'Litestream applied nothing'}.")
+    finished = _finish_follower(settings, clock, apply_timeout)
+    timeline["follower_stopped_at"] = clock()
+    if finished is not None and (applied_txid(copy) or 0) >= finished["newest_txid"]:
+        timeline.update(tail_received_at=finished["tail_received_at"], applied_at=finished["applied_at"])
+        facts = StandbyFacts(False, applied_txid(copy), finished["newest_txid"], 0.0, None, clock(),
+                             missing=finished.get("missing"))
+    else:
+        facts = _apply_tail(settings, clock, apply_timeout, timeline)
     target = database_path(settings)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(clock()))
     for suffix in ("", "-wal", "-shm"):
@@ -233,9 +272,58 @@ def take_over(settings: Settings, apply_timeout: float = 30, clock: Callable[[],
             os.replace(old, old.with_name(f"{old.name}.before-promotion-{stamp}"))
     Path(f"{copy}-txid").unlink(missing_ok=True)
     os.replace(copy, target)
+    timeline["in_place_at"] = clock()
     shutil.rmtree(paths(settings)[1], ignore_errors=True)  # the mirror: this box follows nobody now
     return {"applied_txid": facts.applied_txid, "newest_txid": facts.newest_txid,
-            "caught_up": facts.applied_txid >= (facts.newest_txid or 0), "missing": facts.missing}
+            "caught_up": facts.applied_txid >= (facts.newest_txid or 0), "missing": facts.missing,
+            "timeline": timeline}
+
+
+def _finish_follower(settings: Settings, clock: Callable[[], float], apply_timeout: float) -> dict | None:
+    """Asks the running follower to apply the newest transactions and stop; what it reached, or None
+    (no follower ran here, or it could not finish: the promotion then applies the tail itself)."""
+    pid = follower_running(settings)
+    if not pid or pid == os.getpid():
+        return None
+    requested = clock()
+    _write_json(settings.path(FINISH_FILE), {"requested_at": requested, "timeout": apply_timeout})
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15 + apply_timeout
+    while follower_running(settings) and time.monotonic() < deadline:
+        time.sleep(TAKE_OVER_POLL_SECONDS)
+    finished = _read_json(settings.path(FINISHED_FILE))
+    for done in (FINISH_FILE, FINISHED_FILE):
+        settings.path(done).unlink(missing_ok=True)
+    return finished if finished is not None and finished.get("requested_at") == requested else None
+
+
+def _apply_tail(settings: Settings, clock: Callable[[], float], apply_timeout: float, timeline: dict) -> StandbyFacts:
+    """Without a follower to finish: lists the replica, downloads its newest files and runs
+    Litestream's follow mode until the copy holds the newest transaction (or `apply_timeout`)."""
+    _, _, copy = paths(settings)
+    follower = Follower(settings, clock, apply_poll=TAKE_OVER_POLL_SECONDS)
+    facts = follower.sync_once()
+    timeline["tail_received_at"] = clock()
+    if not copy.exists() and not follower.mirror.held():
+        follower.mirror.close()
+        raise BackupError("There is no standby copy to promote and the replica cannot be read: "
+                          f"{facts.error or 'nothing was received'}.")
+    follower.litestream.start()
+    try:
+        deadline = time.monotonic() + apply_timeout
+        while time.monotonic() < deadline:
+            facts = follower.sync_once()
+            if caught_up(facts):
+                break
+            time.sleep(TAKE_OVER_POLL_SECONDS)
+        timeline["applied_at"] = clock()
+    finally:
+        follower.litestream.stop()
+        follower.mirror.close()
+    timeline["litestream_stopped_at"] = clock()
+    if facts.applied_txid is None:
+        raise BackupError(f"The standby copy could not be made: {facts.error or 'Litestream applied nothing'}.")
+    return facts
 
 
 def _last_line(output: str) -> str | None:
