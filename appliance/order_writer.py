@@ -37,7 +37,7 @@ import peewee
 from . import errors, orders, runtime
 from .config import Settings
 from .db import database, write_transaction
-from .processes import Backoff, ChildSupervisor, PidFile
+from .processes import PidFile, PipeLinkedChild, wait_for_end_of_file
 
 log = logging.getLogger(__name__)
 
@@ -206,47 +206,30 @@ def serve(settings: Settings, alive_fd: int) -> None:
             threading.Thread(target=_serve_connection, args=(conn, group, settings), daemon=True).start()
 
     threading.Thread(target=accept_forever, name="order-writer-accept", daemon=True).start()
-    while os.read(alive_fd, 1):
-        pass
+    wait_for_end_of_file(alive_fd)
     path.unlink(missing_ok=True)
     PidFile(pid_path(settings)).remove()
     os._exit(0)  # daemon threads may be mid-group for requests nobody waits for any more
 
 
-class Supervisor:
-    """Runs the writer process beside the gunicorn master and starts it again if it dies."""
+class Supervisor(PipeLinkedChild):
+    """Runs the writer process beside the gunicorn master and starts it again if it dies; the writer
+    ignores SIGTERM and leaves at the pipe's end-of-file, once the workers (holding copies of the
+    write end) are gone too: their in-flight orders may still need it."""
 
     def __init__(self, settings: Settings):
+        super().__init__("order writer", "appliance.order_writer", settings.home)
         self.settings = settings
-        # The writer lives while any process holds the write end of this pipe: the master, and the
-        # workers forked from it (so it outlives their in-flight orders). Each writer gets the read end.
-        read_end, self._alive_fd = os.pipe()
-        self._read_end: int | None = read_end
-        self.child = ChildSupervisor(
-            "order writer", [sys.executable, "-m", "appliance.order_writer", str(settings.home), str(read_end)],
-            env={**os.environ, "APPLIANCE_HOME": str(settings.home)}, pass_fds=(read_end,),
-            backoff=Backoff(first=0.5, longest=30), own_session=False)
 
-    def start(self) -> None:
+    def start(self) -> "Supervisor":
         """Returns once the writer listens (or died trying, or 30 s passed): the workers start next."""
         path = socket_path(self.settings)
         path.unlink(missing_ok=True)
-        self.child.start()
+        super().start()
         deadline = time.monotonic() + 30
         while not path.exists() and self.child.pid is not None and time.monotonic() < deadline:
             time.sleep(0.02)
-
-    def stop(self, timeout: float = 10) -> None:
-        """Closes the master's end of the pipe; the writer ignores SIGTERM and exits at end-of-file, once
-        the workers (holding the other copies) are gone too."""
-        if self._alive_fd is not None:
-            os.close(self._alive_fd)
-            self._alive_fd = None
-        self.child.stop_timeout = timeout
-        self.child.stop()
-        if self._read_end is not None:
-            os.close(self._read_end)
-            self._read_end = None
+        return self
 
 
 # -- the web workers' side ------------------------------------------------------------------------

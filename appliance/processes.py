@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -286,3 +287,44 @@ class ChildSupervisor:
         except OSError:
             return ""
 
+
+
+# -- a child that goes with its parent ------------------------------------------------------------
+
+class PipeLinkedChild:
+    """`python -m MODULE HOME FD` kept running beside this process, and gone once this process and
+    every process forked from it are (even killed with -9): the child reads FD, the read end of a
+    pipe whose write end they hold, and exits at end-of-file. `appliance serve` runs its order
+    writer and its background process so; the gunicorn workers forked from the master hold copies
+    of the write end, so the child outlives their in-flight requests."""
+
+    def __init__(self, name: str, module: str, home: Path, env: dict[str, str] | None = None):
+        read_end, self._alive_fd = os.pipe()
+        self._read_end: int | None = read_end
+        self.child = ChildSupervisor(
+            name, [sys.executable, "-m", module, str(home), str(read_end)],
+            env={**os.environ, "APPLIANCE_HOME": str(home), **(env or {})}, pass_fds=(read_end,),
+            backoff=Backoff(first=0.5, longest=30), own_session=False)
+
+    def start(self) -> "PipeLinkedChild":
+        self.child.start()
+        return self
+
+    def stop(self, timeout: float = 10) -> None:
+        """Closes this process's end of the pipe, then stops the child (SIGTERM, SIGKILL after
+        `timeout`); a child that ignores SIGTERM leaves at end-of-file, once the forked copies are
+        closed too."""
+        if self._alive_fd is not None:
+            os.close(self._alive_fd)
+            self._alive_fd = None
+        self.child.stop_timeout = timeout
+        self.child.stop()
+        if self._read_end is not None:
+            os.close(self._read_end)
+            self._read_end = None
+
+
+def wait_for_end_of_file(fd: int) -> None:
+    """The child's side of `PipeLinkedChild`: returns once every holder of the write end is gone."""
+    while os.read(fd, 1):
+        pass

@@ -8,7 +8,7 @@ while it lived in a web worker: its ~20 threads took the GIL from that worker's 
 kept that worker's memory growing. Here no request waits for it, and its arenas are bounded
 (MALLOC_ARENA_MAX, set by the master for this process only).
 
-The master (cli/serve_cmd.py `Background`) starts it once the database is migrated and starts it
+The master (cli/serve_cmd.py, with `background`) starts it once the database is migrated and starts it
 again if it dies; it stops when the master closes its end of the `alive` pipe (or dies), or on
 SIGTERM. The scheduler's flock (appliance/scheduler.py `SingleScheduler`) still makes it one per box
 when two `serve` processes share a home, e.g. while one replaces the other.
@@ -22,7 +22,7 @@ import sys
 import threading
 from pathlib import Path
 
-from appliance.processes import Backoff, ChildSupervisor
+from appliance.processes import PipeLinkedChild, wait_for_end_of_file
 
 log = logging.getLogger(__name__)
 
@@ -32,33 +32,9 @@ log = logging.getLogger(__name__)
 MALLOC_ARENAS = "2"
 
 
-class Background:
-    """The master's side: runs the background process beside the workers, again if it dies."""
-
-    def __init__(self, settings):
-        self.settings = settings
-        # Like the order writer's: the child lives while the master holds the write end of this pipe.
-        read_end, self._alive_fd = os.pipe()
-        os.set_inheritable(self._alive_fd, False)
-        self._read_end: int | None = read_end
-        self.child = ChildSupervisor(
-            "background", [sys.executable, "-m", "cli.background", str(settings.home), str(read_end)],
-            env={**os.environ, "APPLIANCE_HOME": str(settings.home), "MALLOC_ARENA_MAX": MALLOC_ARENAS},
-            pass_fds=(read_end,), backoff=Backoff(first=0.5, longest=30), own_session=False)
-
-    def start(self) -> "Background":
-        self.child.start()
-        return self
-
-    def stop(self, timeout: float = 10) -> None:
-        if self._alive_fd is not None:
-            os.close(self._alive_fd)
-            self._alive_fd = None
-        self.child.stop_timeout = timeout
-        self.child.stop()
-        if self._read_end is not None:
-            os.close(self._read_end)
-            self._read_end = None
+def background(settings) -> PipeLinkedChild:
+    """The master's side: the background process, started again if it dies (not yet started)."""
+    return PipeLinkedChild("background", "cli.background", settings.home, env={"MALLOC_ARENA_MAX": MALLOC_ARENAS})
 
 
 def run(home: Path, alive_fd: int) -> None:
@@ -78,7 +54,7 @@ def run(home: Path, alive_fd: int) -> None:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the master, which stops this in order
-    threading.Thread(target=_wait_for_end_of_file, args=(alive_fd, done), name="alive", daemon=True).start()
+    threading.Thread(target=lambda: (wait_for_end_of_file(alive_fd), done.set()), name="alive", daemon=True).start()
 
     scheduler = SingleScheduler(settings.home / "run" / "scheduler.lock",
                                 lambda s: configure_scheduler(s, settings))
@@ -91,12 +67,6 @@ def run(home: Path, alive_fd: int) -> None:
     # Not a normal exit: it would wait for jobs still running on the scheduler's threads (a monitor
     # probing a dead target); a run in a child process of its own is not stopped by this.
     os._exit(0)
-
-
-def _wait_for_end_of_file(fd: int, done: threading.Event) -> None:
-    while os.read(fd, 1):
-        pass
-    done.set()
 
 
 if __name__ == "__main__":

@@ -28,9 +28,9 @@ from gunicorn.app.base import BaseApplication
 
 from appliance import config, operations, order_writer, runtime
 from appliance.commandline import CliContext, pass_app
-from appliance.processes import Backoff, ChildSupervisor, ProcessRecord
+from appliance.processes import Backoff, ChildSupervisor, PipeLinkedChild, ProcessRecord
 
-from .background import Background
+from .background import background as background_process
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class ApplianceServer(BaseApplication):
 
 
 def _hooks(settings: config.Settings, writer: order_writer.Supervisor | None,
-           redirector: ChildSupervisor | None = None, background: Background | None = None) -> dict:
+           redirector: ChildSupervisor | None = None, background: PipeLinkedChild | None = None) -> dict:
     def post_worker_init(worker):
         if writer is not None:
             order_writer.use(settings)
@@ -324,7 +324,7 @@ def command(app: CliContext, host: str | None, port: int | None, workers: int | 
     if writer is not None:
         writer.start()
     # The scheduler (jobs, monitors, replica shipper) runs beside the workers, not in one of them.
-    background = Background(settings).start()
+    background = background_process(settings).start()
     try:
         ApplianceServer(settings, options | _hooks(settings, writer, redirector, background)).run()
     finally:
