@@ -9,7 +9,7 @@ every run is checked for its role, refused while an exclusive one runs, and reco
 
 A run started from the web or the scheduler runs in a child process (`launcher` + `operations
 run-queued ID`), never inside a web request, at lower CPU and I/O priority than the web workers and
-the order writer (`lower_priority`); its progress lines go to `logs/operations/<id>.log`.
+the order writer (`at_background_priority`); its progress lines go to `logs/operations/<id>.log`.
 A run whose process died (SIGKILL, power cut) is marked `interrupted` by `reap_interrupted`, which
 every start calls, so nothing shows "running" forever.
 """
@@ -20,6 +20,7 @@ import getpass
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -281,9 +282,10 @@ def start_in_background(settings: Settings, name: str, params: dict[str, Any] | 
     log = log_path(settings, run.id)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        subprocess.Popen([*launcher, "--home", str(settings.home), "operations", "run-queued", str(run.id)],
+        prefix, env = at_background_priority()
+        subprocess.Popen([*prefix, *launcher, "--home", str(settings.home), "operations", "run-queued", str(run.id)],
                          stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                         start_new_session=True, close_fds=True)
+                         start_new_session=True, close_fds=True, env=env)
     return run
 
 
@@ -292,7 +294,8 @@ def execute_queued(settings: Settings, run_id: int) -> Any:
     run = OperationRun.get_or_none(OperationRun.id == run_id)
     if run is None or run.outcome != "queued":
         raise Conflict(f"Run #{run_id} is not waiting to start ({run.outcome if run else 'no such run'}).")
-    lower_priority()
+    if not os.environ.get(PRIORITY_LOWERED_ENV):
+        lower_priority()
     values = _read_params(settings, run)
     actor = Actor(run.actor, run.actor_role)
     try:
@@ -309,6 +312,23 @@ def execute_queued(settings: Settings, run_id: int) -> Any:
 # hour. (The I/O class counts only with the BFQ disk scheduler; the CPU share counts everywhere.)
 BACKGROUND_NICE_INCREMENT = 10
 BACKGROUND_IO = ("IOPRIO_CLASS_BE", 7)
+
+
+# Set for a child started through `nice` and `ionice` (it need not lower its priority again).
+PRIORITY_LOWERED_ENV = "APPLIANCE_PRIORITY_LOWERED"
+
+
+def at_background_priority() -> tuple[list[str], dict[str, str] | None]:
+    """The command prefix and environment that start a background run's child at low priority from
+    its first instruction: a Python child that lowers its own starts with a second or so of imports
+    at the web's priority, and on a 2-core box that second is when orders slowed (issue 17: jobs
+    starting together). Without `nice` and `ionice` on PATH, no prefix: the child lowers its own."""
+    nice, ionice = shutil.which("nice"), shutil.which("ionice")
+    if not (nice and ionice):
+        return [], None
+    io_class = {"IOPRIO_CLASS_BE": "2"}[BACKGROUND_IO[0]]
+    return ([nice, "-n", str(BACKGROUND_NICE_INCREMENT), ionice, "-c", io_class, "-n", str(BACKGROUND_IO[1])],
+            {**os.environ, PRIORITY_LOWERED_ENV: "1"})
 
 
 def lower_priority() -> None:

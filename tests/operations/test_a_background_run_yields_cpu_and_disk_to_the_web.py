@@ -1,6 +1,7 @@
 """A background run (a scheduled or /ops-started operation, in its child process) runs at lower CPU
-and I/O priority than the process that started it (a web worker, beside the order writer): a higher
-nice value and the lowest best-effort I/O level, read from the live child with psutil."""
+and I/O priority than the process that started it (the background process, beside the web workers
+and the order writer): a higher nice value and the lowest best-effort I/O level, read from the live
+child with psutil — from its first instruction, so its imports yield to orders too."""
 from __future__ import annotations
 
 import os
@@ -25,6 +26,10 @@ def test_the_child_of_a_background_run_has_a_higher_nice_value_and_the_lowest_io
     mine = psutil.Process()
     queued = operations.start_in_background(settings, "tests.wait", {"seconds": 3},
                                             actor=operations.Actor("ana", "admin"), source="web")
+    starting = wait_for(lambda: next((c for c in mine.children() if "run-queued" in c.cmdline()
+                                      and c.cmdline()[0] == sys.executable), None), timeout=10,
+                        what="Python to start the child's run")
+    assert starting.nice() > mine.nice()  # still importing: it has not reached a line of ours yet
 
     running = wait_for(lambda: (r := OperationRun.get_by_id(queued.id)).outcome == "running" and r,
                        timeout=30, what="the child to begin the run")
