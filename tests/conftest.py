@@ -117,6 +117,15 @@ def calendar_now(request):
         yield shifted
 
 
+@pytest.fixture
+def smtp_server(tmp_path):
+    """A real SMTP server on loopback: STARTTLS, then AUTH as its `username` with "s3cret-pass"."""
+    from tests.monitors.monitor_servers import SmtpServer
+    server = SmtpServer(tmp_path, username="shop", password="s3cret-pass").start()
+    yield server
+    server.stop()
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # the outermost wrapper: after pytest's own summary
 def pytest_terminal_summary(terminalreporter):
     """One line naming the tools whose absence skipped tests (tests/servers/required.py): a local

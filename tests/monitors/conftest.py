@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .monitor_servers import SmtpServer, WebhookReceiver
+from .monitor_servers import WebhookReceiver
 
 
 @pytest.fixture
@@ -11,10 +11,3 @@ def receiver():
     hook = WebhookReceiver().start()
     yield hook
     hook.stop()
-
-
-@pytest.fixture
-def smtp_server(tmp_path):
-    server = SmtpServer(tmp_path, username="alerts", password="s3cret-pass").start()
-    yield server
-    server.stop()

@@ -30,7 +30,7 @@ def test_email_alert_is_delivered_over_starttls_with_auth(db, settings, smtp_ser
     body = mail.get_payload()
     assert "Runbook to follow: database-down" in body
     assert "appliance runbook show database-down" in body
-    assert smtp_server.mailbox.logins == [("alerts", True)]
+    assert smtp_server.mailbox.logins == [(smtp_server.username, True)]
 
 
 def test_wrong_smtp_password_is_recorded_and_kept_without_the_password(db, settings, smtp_server, tmp_path):

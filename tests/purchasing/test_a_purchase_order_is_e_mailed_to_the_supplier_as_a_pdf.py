@@ -8,15 +8,9 @@ from email import message_from_bytes, policy
 import pytest
 
 from appliance import purchasing, replenishment
-from tests.monitors.monitor_servers import SmtpServer, free_port
+from tests.monitors.monitor_servers import free_port
 from tests.web.web_helpers import post_form
 
-
-@pytest.fixture
-def smtp_server(tmp_path):
-    server = SmtpServer(tmp_path, username="shop", password="s3cret-pass").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -16,16 +16,9 @@ from appliance import customers, orders, payments
 from appliance.models import Order, Payment, utcnow
 from monitors import notify
 from monitors.models import Notification
-from tests.monitors.monitor_servers import SmtpServer
 
 from .web_helpers import post_form
 
-
-@pytest.fixture
-def smtp_server(tmp_path):
-    server = SmtpServer(tmp_path, username="till", password="s3cret-pass").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -56,7 +49,7 @@ def test_a_paid_sale_e_mails_the_receipt_to_the_customer(staff, make_product, ma
                   "Paid cash: 7.00 (tendered 10.00, change 3.00)"):
         assert shown in body
     assert 'id="shop-name">Corner Tea House<' in mail.get_body(("html",)).get_content()
-    assert smtp_server.mailbox.logins == [("till", True)]
+    assert smtp_server.mailbox.logins == [(smtp_server.username, True)]
 
 
 def test_the_order_page_sends_the_receipt_again(staff, make_product, mail_settings, smtp_server):
