@@ -1,27 +1,23 @@
 """Fixtures for suppliers, replenishment and purchase orders: products, a supplier, sales in the past."""
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import pytest
 
-from appliance import inventory, orders, suppliers
+from appliance import orders, suppliers
 from appliance.models import Order
 
 # the web tests' fixtures for the pages (users of each role, signed-in clients); the browser test is in
 # tests/web, whose session-wide browser must stay the only one
-from tests.web.conftest import admin, app, client_for, manager, password_hash, staff, users  # noqa: F401
+from tests.web.conftest import admin, app, client_for, make_product, manager, password_hash, staff, users  # noqa: F401
 
 
 @pytest.fixture
-def stock_product(db):
-    def make(sku: str, stock: int = 0, reorder_point: int = 0, reorder_qty: int = 0, cost_cents: int = 100):
-        inventory.create_product({"sku": sku, "name": f"Product {sku}", "price_cents": 250, "cost_cents": cost_cents,
-                                  "reorder_point": reorder_point, "reorder_qty": reorder_qty}, "test")
-        if stock:
-            inventory.receive(sku, stock, "test")
-        return inventory.product_by_sku(sku)
-    return make
+def stock_product(make_product):
+    """make_product with purchasing's defaults: no stock unless asked, a cost of 100."""
+    return functools.partial(make_product, stock=0, cost_cents=100)
 
 
 @pytest.fixture

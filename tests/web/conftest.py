@@ -68,9 +68,10 @@ def admin(client_for):
 @pytest.fixture
 def make_product(db):
     def make(sku: str, price_cents: int = 250, stock: int = 10, barcode: str | None = None,
-             name: str | None = None, reorder_point: int = 0):
+             name: str | None = None, **fields):
+        """A product (any other field of inventory.create_product by name) with `stock` received."""
         inventory.create_product({"sku": sku, "name": name or f"Product {sku}", "price_cents": price_cents,
-                                  "barcode": barcode, "reorder_point": reorder_point}, "test")
+                                  "barcode": barcode, **fields}, "test")
         if stock:
             inventory.receive(sku, stock, "test")
         return inventory.product_by_sku(sku)
