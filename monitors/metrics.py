@@ -22,7 +22,7 @@ from appliance.models import CHANNELS, Order
 
 from .checks import catalog, config_for
 from .checks.host import watched_mounts
-from .models import INTEGRATION_CHANNEL, STATE_VALUES, CheckState, Notification
+from .models import STATE_VALUES, CheckState, Notification
 from .recovery_facts import backup_facts, latest_drills
 
 log = logging.getLogger(__name__)
@@ -99,8 +99,7 @@ class ApplianceCollector(Collector):
             if runbook:
                 runbooks.add_metric([name, runbook], 1)
         undelivered = GaugeMetricFamily("appliance_alerts_undelivered", "Alerts waiting in the outbox.")
-        undelivered.add_metric([], Notification.select().where(Notification.delivered_at.is_null()
-                                                               & (Notification.channel != INTEGRATION_CHANNEL)).count())
+        undelivered.add_metric([], Notification.select().where(Notification.undelivered_alert()).count())
         yield from (status, last_run, runbooks, undelivered)
 
     def _orders(self):

@@ -50,6 +50,7 @@ class StateChange(BaseModel):
 # The outbox's channel for the shop's outbound webhooks (monitors/webhooks.py): its rows are events for
 # other systems, not alerts, so the alert checks and metrics leave them out.
 INTEGRATION_CHANNEL = "integration"
+ALERT_KINDS = ("alert", "reminder", "recovery")  # monitors/engine.py
 
 
 class Notification(BaseModel):
@@ -67,6 +68,13 @@ class Notification(BaseModel):
 
     class Meta:
         table_name = "monitor_notification"
+
+    @classmethod
+    def undelivered_alert(cls):
+        """The outbox's rows that are alerts still waiting: what the alert checks and metrics count.
+        The outbox also delivers the shop's mail (receipts) and its webhooks' events; a customer's
+        address that bounces is not an alert that could not reach IT."""
+        return cls.delivered_at.is_null() & cls.kind.in_(ALERT_KINDS)
 
 
 class Acknowledgement(BaseModel):
