@@ -4,11 +4,19 @@ its signed manifest (`seal`), and the way back (`check_payload`, `extract`).
 Everything streams in fixed-size blocks, so memory stays flat for a multi-GB database. `seal` writes
 the payload to a sink (stream.GrowingFile in `backup run`, read by the uploads while it grows) and
 hashes and counts it on the way, so it is written once and never read back for its checksum.
+
+The payload (format 3, backup/crypto.py) is the snapshot cut into SEGMENT-sized slices, each
+compressed into a zstd frame of its own and sealed as one record: a restore decompresses several
+frames at once and writes each at its own offset (a single zstd stream decodes on one core only,
+which made a 1 GB restore slower than restic's, issue 11). Payloads of formats 1 and 2 (one zstd
+stream, sealed in fixed-size chunks) still restore.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
@@ -23,7 +31,7 @@ from appliance.models import utcnow
 
 from . import manifest as mf
 from . import snapshot
-from .crypto import EncryptingWriter, decrypt_chunks
+from .crypto import MAX_CHUNK, EncryptingWriter, RecordWriter, decrypt_chunks, decrypt_records, read_header
 from .errors import CorruptCopy
 from .keys import BackupKey
 from .progress import Progress
@@ -32,6 +40,14 @@ from .stream import read_ahead
 BLOCK = 1024 * 1024
 # A restore writes the database in pieces this big (zstd's default is 128 KiB: 8,192 writes a GB).
 WRITE_SIZE = 4 * 1024 * 1024
+# The slice of the snapshot in each zstd frame (format 3): big enough that zstd level 1 loses nothing
+# to the cuts (its window is 512 KiB), small enough that a few in flight per thread cost little memory.
+SEGMENT = 4 * 1024 * 1024
+# Decompressed output is written in pieces of this size from a reused buffer (it stays in the cache).
+FRAME_WRITE_SIZE = 1024 * 1024
+MAX_FRAME = SEGMENT + SEGMENT // 128  # above zstd's worst case for a segment (incompressible: +0.4%)
+# What `seal` writes; 2 (one zstd stream in fixed-size chunks) stays for the tests of older payloads.
+PAYLOAD_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -79,8 +95,13 @@ def seal(settings: Settings, key: BackupKey, folder: Path, backup_id: str, sink:
             on_snapshot(snap.how)
         progress = Progress(f"backup {backup_id}: compress + encrypt", snap.size, enabled=show_progress)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-seal") as pool:
-            sealing = pool.submit(_compress_encrypt, snap.source, sink, key, chunk, settings.backup.zstd_level,
-                                  progress)
+            if PAYLOAD_FORMAT == 3:
+                chunk = SEGMENT
+                sealing = pool.submit(_compress_encrypt_frames, snap.source, sink, key, settings.backup.zstd_level,
+                                      progress)
+            else:
+                sealing = pool.submit(_compress_encrypt, snap.source, sink, key, chunk, settings.backup.zstd_level,
+                                      progress)
             counts = snap.counts()  # meanwhile, on this thread (the snapshot's read transaction)
             counted = sealing.result()
     progress.finish()
@@ -97,7 +118,8 @@ def seal(settings: Settings, key: BackupKey, folder: Path, backup_id: str, sink:
         "payload_sha256": counted.sha.hexdigest(),
         "compression": "zstd",
         "cipher": "AES-256-GCM",
-        "chunk_bytes": chunk,
+        "chunk_bytes": chunk,  # format 3: the snapshot bytes in each zstd frame
+        "payload_format": PAYLOAD_FORMAT,
         "key_fingerprint": key.fingerprint,
         "counts": counts,
     }
@@ -120,6 +142,41 @@ def _compress_encrypt(source: BinaryIO, sink: BinaryIO, key: BackupKey, chunk: i
             progress(n)
     encrypting.close()
     return counted
+
+
+def _compress_encrypt_frames(source: BinaryIO, sink: BinaryIO, key: BackupKey, level: int,
+                             progress: Progress) -> _CountingWriter:
+    """Format 3: each SEGMENT of `source` compressed on its own by one of up to 4 threads (zstd
+    releases the GIL), sealed as one record in order."""
+    counted = _CountingWriter(sink)
+    sealing = RecordWriter(counted, key.encryption, MAX_FRAME)
+    workers = min(4, os.cpu_count() or 1)
+    per_thread = threading.local()  # a ZstdCompressor serves one call at a time
+
+    def compress(segment: bytes) -> bytes:
+        if not hasattr(per_thread, "zstd"):
+            per_thread.zstd = zstandard.ZstdCompressor(level=level)  # writes the content size in the frame
+        return per_thread.zstd.compress(segment)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backup-compress") as pool:
+        in_flight: deque = deque()
+        while segment := _read_full(source, SEGMENT):
+            in_flight.append(pool.submit(compress, segment))
+            progress(len(segment))
+            if len(in_flight) > workers:  # one waiting per thread: memory stays at a few segments
+                sealing.write_record(in_flight.popleft().result())
+        while in_flight:
+            sealing.write_record(in_flight.popleft().result())
+    sealing.close()
+    return counted
+
+
+def _read_full(source: BinaryIO, size: int) -> bytes:
+    """`size` bytes of `source` (fewer only at its end): every frame but the last holds a whole segment."""
+    data = source.read(size)
+    while data and len(data) < size and (more := source.read(size - len(data))):
+        data += more
+    return data
 
 
 def check_payload(payload: Path, manifest: dict[str, Any], where: str) -> None:
@@ -166,12 +223,16 @@ def extract(payload: CheckedPayload, manifest: dict[str, Any], key: BackupKey, o
     fsync would make the order writer's next WAL fsync wait behind a flush of a file deleted soon."""
     progress = Progress(f"restore {manifest['backup_id']}: download + decrypt + decompress",
                         manifest["payload_bytes"], enabled=show_progress)
+    def on_read(data: bytes) -> None:
+        progress(len(data))
+
     try:
         with open(out, "wb") as dst:
-            with zstandard.ZstdDecompressor().stream_writer(dst, write_size=WRITE_SIZE, closefd=False) as decompressing:
-                chunks = decrypt_chunks(payload, key.encryption, where, on_read=lambda b: progress(len(b)))
-                for plain in read_ahead(chunks, name="restore-decrypt"):
-                    decompressing.write(plain)
+            header = read_header(payload, key.encryption, where, on_read)
+            if header.format == 3:
+                _decode_frames(decrypt_records(payload, header, where, on_read), dst.fileno(), where)
+            else:
+                _decode_stream(decrypt_chunks(payload, key.encryption, where, on_read, header=header), dst)
             payload.check_end()
             dst.flush()
             if durable:
@@ -181,3 +242,63 @@ def extract(payload: CheckedPayload, manifest: dict[str, Any], key: BackupKey, o
     progress.finish()
     if out.stat().st_size != manifest["snapshot_bytes"]:
         raise CorruptCopy(f"The snapshot in {where} has the wrong size after decompression.")
+
+
+def _decode_stream(chunks, dst: BinaryIO) -> None:
+    """Formats 1 and 2: one zstd stream, decompressed and written in order on this thread while the
+    next chunks are read and decrypted on another."""
+    with zstandard.ZstdDecompressor().stream_writer(dst, write_size=WRITE_SIZE, closefd=False) as decompressing:
+        for plain in read_ahead(chunks, name="restore-decrypt"):
+            decompressing.write(plain)
+
+
+def _decode_frames(frames, fd: int, where: str, workers: int | None = None) -> None:
+    """Format 3: records are read and decrypted ahead on one thread; each frame is decompressed by
+    one of `workers` threads (zstd and os.pwrite release the GIL) and written at its own offset,
+    which this thread works out from the sizes the frames declare, in order."""
+    workers = workers or min(4, os.cpu_count() or 1)
+    per_thread = threading.local()  # a ZstdDecompressor serves one call at a time
+
+    def place(frame: bytes, offset: int, size: int) -> None:
+        if not hasattr(per_thread, "zstd"):
+            per_thread.zstd = zstandard.ZstdDecompressor()
+        # Through the writer's one reused output buffer, not a new one per frame: fresh memory for
+        # each frame cost the kernel more (page faults, ~2x the system time) than its writes did.
+        at = _WritingAt(fd, offset)
+        with per_thread.zstd.stream_writer(at, write_size=FRAME_WRITE_SIZE, closefd=False) as decompressing:
+            decompressing.write(frame)
+        if at.offset - offset != size:
+            raise CorruptCopy(f"A frame of the payload of {where} does not hold the size it declares.")
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="restore-decompress") as pool:
+        in_flight: deque = deque()
+        try:
+            offset = 0
+            for frame in read_ahead(frames, name="restore-decrypt"):
+                size = zstandard.frame_content_size(frame)
+                if not 0 <= size <= MAX_CHUNK:
+                    raise CorruptCopy(f"A frame of the payload of {where} does not declare its size.")
+                in_flight.append(pool.submit(place, frame, offset, size))
+                offset += size
+                if len(in_flight) > 2 * workers:  # bounded: memory stays at a few frames per thread
+                    in_flight.popleft().result()
+            while in_flight:
+                in_flight.popleft().result()
+        except BaseException:
+            for waiting in in_flight:  # a failed restore does not decompress what is still queued
+                waiting.cancel()
+            raise
+
+
+class _WritingAt:
+    """A file object writing from `offset` on with pwrite (threads writing apart share one descriptor)."""
+
+    def __init__(self, fd: int, offset: int):
+        self.fd, self.offset = fd, offset
+
+    def write(self, data) -> int:
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self.fd, view, self.offset)
+            view, self.offset = view[written:], self.offset + written
+        return len(data)

@@ -14,6 +14,14 @@ In both, the AAD binds the header, an optional context (what the caller says the
 replica file's name: a file renamed or swapped for another fails), the chunk index and a
 final-chunk flag: reordered, dropped, duplicated or truncated chunks all fail. Every chunk holds
 exactly `chunk_size` plaintext bytes except the final one (which may be empty).
+
+Format 3 (backup payloads since issue 11): the format 2 header (MAGIC_V3, the largest record's
+plaintext in place of the chunk size), then records of any size up to that, each as a 4-byte
+big-endian length of its ciphertext + tag, then the ciphertext + tag; an empty final record ends the
+file. The AAD also binds each record's length. A record is what the writer hands over as one piece
+(backup/archive.py: one zstd frame of a fixed slice of the snapshot), so a reader can hand records
+to several threads and place their output by itself, where formats 1 and 2 are one stream to be
+decoded in order.
 """
 from __future__ import annotations
 
@@ -31,6 +39,8 @@ from .errors import CorruptCopy
 MAGIC_FAMILY = b"SAPBK\x00"
 MAGIC = b"SAPBK\x00\x02\x00"      # format 2: a key per file
 MAGIC_V1 = b"SAPBK\x00\x01\x00"   # format 1: the backup key itself (read only)
+MAGIC_V3 = b"SAPBK\x00\x03\x00"   # format 3: records of any size (a zstd frame each), a key per file
+RECORD_LENGTH = struct.Struct(">I")
 HEADER = struct.Struct(">8s32s8sI")
 HEADER_V1 = struct.Struct(">8s8sI")
 SALT_BYTES = 32
@@ -44,10 +54,11 @@ def file_key(key: bytes, salt: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=FILE_KEY_INFO).derive(key)
 
 
-def _aad(header: bytes, index: int, final: bool, context: bytes = b"") -> bytes:
+def _aad(header: bytes, index: int, final: bool, context: bytes = b"", length: int | None = None) -> bytes:
     if context:
         header += struct.pack(">I", len(context)) + context
-    return header + struct.pack(">QB", index, 1 if final else 0)
+    aad = header + struct.pack(">QB", index, 1 if final else 0)
+    return aad if length is None else aad + RECORD_LENGTH.pack(length)  # format 3 binds each record's length
 
 
 def _nonce(prefix: bytes, index: int) -> bytes:
@@ -116,16 +127,62 @@ class EncryptingWriter:
             self._closed = True
 
 
+class RecordWriter:
+    """Format 3: each `write_record(plaintext)` is sealed as one record of its own size (up to
+    `max_record` bytes); `close()` writes the empty final record. `context` as for EncryptingWriter."""
+
+    def __init__(self, sink: BinaryIO, key: bytes, max_record: int, context: bytes = b""):
+        if not 0 < max_record <= MAX_CHUNK:
+            raise ValueError(f"a record of up to {max_record} bytes is not allowed")
+        self._sink, self._max, self._context = sink, max_record, context
+        self._prefix = os.urandom(8)
+        salt = os.urandom(SALT_BYTES)
+        self._header = HEADER.pack(MAGIC_V3, salt, self._prefix, max_record)
+        self._aes = AESGCM(file_key(key, salt))
+        self._index = 0
+        self._closed = False
+        sink.write(self._header)
+
+    def write_record(self, plain, final: bool = False) -> None:
+        if not plain and not final:
+            raise ValueError("only the final record is empty")  # how a reader knows it is the final one
+        if len(plain) > self._max:
+            raise ValueError(f"a record of {len(plain)} bytes is over this file's {self._max}")
+        aad = _aad(self._header, self._index, final, self._context, len(plain) + TAG_BYTES)
+        sealed = self._aes.encrypt(_nonce(self._prefix, self._index), plain, aad)
+        self._sink.write(RECORD_LENGTH.pack(len(sealed)))
+        self._sink.write(sealed)
+        self._index += 1
+
+    def close(self) -> None:
+        if not self._closed:
+            self.write_record(b"", final=True)
+            self._closed = True
+
+
 def format_of(head: bytes) -> int | None:
-    """The format of a sealed file from its first bytes (1, 2), or None when it is not one."""
-    return {MAGIC: 2, MAGIC_V1: 1}.get(head[:8])
+    """The format of a sealed file from its first bytes (1, 2, 3), or None when it is not one."""
+    return {MAGIC: 2, MAGIC_V1: 1, MAGIC_V3: 3}.get(head[:8])
 
 
-def decrypt_chunks(source: BinaryIO, key: bytes, where: str,
-                   on_read: Callable[[bytes], None] | None = None, context: bytes = b"") -> Iterator[bytes]:
-    """Yields plaintext chunks of a format 1 or 2 file; raises CorruptCopy on any tampering or truncation."""
+class SealedHeader:
+    """A sealed file's header, read (`read_header`) before its body: `format` says which reader follows."""
+
+    def __init__(self, raw: bytes, key: bytes, context: bytes):
+        self.raw, self.format = raw, format_of(raw)
+        if self.format == 1:
+            _, self.prefix, self.size = HEADER_V1.unpack(raw)
+            self.key, self.context = key, b""  # format 1 bound no context
+        else:
+            _, salt, self.prefix, self.size = HEADER.unpack(raw)
+            self.key, self.context = file_key(key, salt), context
+
+
+def read_header(source: BinaryIO, key: bytes, where: str, on_read: Callable[[bytes], None] | None = None,
+                context: bytes = b"") -> SealedHeader:
+    """The header of a format 1, 2 or 3 file; CorruptCopy when it is truncated, foreign or newer."""
     magic = _read(source, 8, on_read)
-    if magic == MAGIC:
+    if magic in (MAGIC, MAGIC_V3):
         layout = HEADER
     elif magic == MAGIC_V1:
         layout = HEADER_V1
@@ -136,18 +193,57 @@ def decrypt_chunks(source: BinaryIO, key: bytes, where: str,
                           "upgrade the appliance.")
     else:
         raise CorruptCopy(f"The payload of {where} is not an appliance backup payload.")
-    header = magic + _read(source, layout.size - 8, on_read)
-    if len(header) < layout.size:
+    raw = magic + _read(source, layout.size - 8, on_read)
+    if len(raw) < layout.size:
         raise CorruptCopy(f"The payload of {where} is truncated (no header).")
-    if layout is HEADER:
-        _, salt, prefix, chunk_size = HEADER.unpack(header)
-        aes_key = file_key(key, salt)
-    else:
-        _, prefix, chunk_size = HEADER_V1.unpack(header)
-        aes_key, context = key, b""  # format 1 bound no context
-    if not 0 < chunk_size <= MAX_CHUNK:
+    header = SealedHeader(raw, key, context)
+    if not 0 < header.size <= MAX_CHUNK:
         raise CorruptCopy(f"The payload of {where} is not an appliance backup payload.")
-    aes = AESGCM(aes_key)
+    return header
+
+
+def decrypt_records(source: BinaryIO, header: SealedHeader, where: str,
+                    on_read: Callable[[bytes], None] | None = None) -> Iterator[bytes]:
+    """Yields the plaintext of each record of a format 3 file after `header` (not the empty final
+    one); raises CorruptCopy on any tampering, reordering or truncation, or bytes after the end."""
+    if header.format != 3:
+        raise CorruptCopy(f"The payload of {where} is in format {header.format}, not in records.")
+    aes = AESGCM(header.key)
+    index = 0
+    while True:
+        length = _read(source, RECORD_LENGTH.size, on_read)
+        if len(length) < RECORD_LENGTH.size:
+            raise CorruptCopy(f"The payload of {where} is truncated after record {index - 1}.")
+        (size,) = RECORD_LENGTH.unpack(length)
+        if not TAG_BYTES <= size <= header.size + TAG_BYTES:
+            raise CorruptCopy(f"The payload of {where} fails decryption at record {index}: it is damaged.")
+        sealed = _read(source, size, on_read)
+        if len(sealed) < size:
+            raise CorruptCopy(f"The payload of {where} is truncated in record {index}.")
+        final = size == TAG_BYTES  # only the final record is empty: the AAD holds the writer to it
+        try:
+            plain = aes.decrypt(_nonce(header.prefix, index), sealed, _aad(header.raw, index, final, header.context, size))
+        except InvalidTag:
+            raise CorruptCopy(f"The payload of {where} fails decryption at record {index}: "
+                              "it is damaged, truncated or out of order.") from None
+        if final:
+            if source.read(1):
+                raise CorruptCopy(f"The payload of {where} has bytes after its final record.")
+            return
+        yield plain
+        index += 1
+
+
+def decrypt_chunks(source: BinaryIO, key: bytes, where: str,
+                   on_read: Callable[[bytes], None] | None = None, context: bytes = b"",
+                   header: SealedHeader | None = None) -> Iterator[bytes]:
+    """Yields plaintext chunks of a format 1 or 2 file; raises CorruptCopy on any tampering or truncation.
+    `header`: already read from `source` by `read_header`."""
+    header = header or read_header(source, key, where, on_read, context)
+    if header.format == 3:
+        raise CorruptCopy(f"The payload of {where} is in records (format 3), not in chunks.")
+    chunk_size, prefix, context = header.size, header.prefix, header.context
+    aes, raw = AESGCM(header.key), header.raw
     block = chunk_size + TAG_BYTES
     index = 0
     current = _read(source, block, on_read)
@@ -157,7 +253,7 @@ def decrypt_chunks(source: BinaryIO, key: bytes, where: str,
         if len(current) < TAG_BYTES:
             raise CorruptCopy(f"The payload of {where} is truncated.")
         try:
-            yield aes.decrypt(_nonce(prefix, index), current, _aad(header, index, final, context))
+            yield aes.decrypt(_nonce(prefix, index), current, _aad(raw, index, final, context))
         except InvalidTag:
             raise CorruptCopy(f"The payload of {where} fails decryption at chunk {index}: "
                               "it is damaged or truncated.") from None
@@ -167,12 +263,12 @@ def decrypt_chunks(source: BinaryIO, key: bytes, where: str,
 
 
 def _read(source: BinaryIO, size: int, on_read) -> bytes:
-    data = bytearray()
-    while len(data) < size:
-        piece = source.read(size - len(data))
-        if not piece:
-            break
-        data += piece
+    data = source.read(size)  # whole in one read from a file or a TailReader: no copy
+    if len(data) < size and data:
+        gathered = bytearray(data)
+        while len(gathered) < size and (piece := source.read(size - len(gathered))):
+            gathered += piece
+        data = bytes(gathered)
     if on_read and data:
-        on_read(bytes(data))
-    return bytes(data)
+        on_read(data)
+    return data

@@ -68,7 +68,8 @@ def fetch(target: Target, backup_id: str, folder: Path, key: BackupKey,
 
 @contextmanager
 def payload_stream(target: Target, backup_id: str, folder: Path, manifest: dict[str, Any]) -> Iterator[CheckedPayload]:
-    """The payload of an (authenticated) manifest while it downloads into `folder` (stream.downloading);
-    the reader's `check_end` holds size and SHA-256 against the manifest."""
-    with downloading(target, f"{backup_id}/{mf.PAYLOAD_NAME}", folder / mf.PAYLOAD_NAME) as reader:
+    """The payload of an (authenticated) manifest while it downloads (stream.downloading, through
+    memory: decoded as it comes, never written to `folder`); the reader's `check_end` holds size and
+    SHA-256 against the manifest."""
+    with downloading(target, f"{backup_id}/{mf.PAYLOAD_NAME}") as reader:
         yield CheckedPayload(reader, manifest, f"backup {backup_id} on {target.name}")

@@ -117,7 +117,7 @@ def test_a_file_opened_as_another_file_fails_decryption():
 
 
 def test_a_payload_in_a_newer_format_asks_for_an_upgrade_and_a_foreign_file_is_named_as_such():
-    newer = crypto.MAGIC_FAMILY + b"\x03\x00" + _encrypt(b"x")[8:]
+    newer = crypto.MAGIC_FAMILY + b"\x7f\x00" + _encrypt(b"x")[8:]  # 3 is today's (records): see the format 3 test
     with pytest.raises(CorruptCopy, match=r"^The payload of test is in a newer format .*upgrade the appliance\.$"):
         _decrypt(newer)
     with pytest.raises(CorruptCopy, match=r"^The payload of test is not an appliance backup payload\.$"):
