@@ -8,8 +8,13 @@ restic from a local repository (the floor of any restore).
 Aims: each drill's RTO <= 30 s on the 1 GB database; each restore alone no slower than restic's from
 the same server (ratio <= 1.0, both timed until the file is on disk).
 
+The machine's noise is about 2x run to run (restic's own time too), so ours and restic's restores
+alternate for `--rounds` rounds per target (who goes first alternates as well), each round is
+printed, and the verdict goes by the median of the rounds' ratios.
+
     .venv/bin/python -m bench drill                      # 1 GB (several minutes: generation, backup, replica)
     .venv/bin/python -m bench drill -- --size-mb 100     # quick
+    .venv/bin/python -m bench drill -- --size-mb 256 --rounds 5 --no-drills   # the restores alone
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,7 +71,7 @@ def wait_for_replica(settings, timeout: float) -> float:
     raise SystemExit(f"the replica did not catch up within {timeout:.0f} s")
 
 
-def run(size_mb: int, workdir: Path) -> None:
+def run(size_mb: int, workdir: Path, rounds: int = 3, drills: bool = True) -> None:
     from appliance import config
     from cli.wiring import register_settings
     from tests.backup.helpers import s3_target, sftp_target, write_targets
@@ -83,31 +89,35 @@ def run(size_mb: int, workdir: Path) -> None:
     sshd, s3 = start_sshd(workdir / "sshd"), start_s3(workdir / "s3")
     supervisor = None
     rows = []
-    plain_restores: dict[str, tuple[float, tuple[float, float]]] = {}
+    replica_seconds = None
     try:
         targets = [sftp_target("nas", sshd, "shop"), {**s3_target("offsite", s3, s3.new_bucket(), home),
                                                       "timeout_seconds": 60}]
         write_targets(home, targets, {"replication": {"enabled": True, "target": "nas"}})
         settings = config.load(home)
         subprocess.run([appliance, "backup", "run", "--quiet"], env=env, check=True, capture_output=True)
-        supervisor = subprocess.Popen([appliance, "replication", "run"], env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
-        replica_seconds = wait_for_replica(settings, timeout=900)
+        if drills:
+            supervisor = subprocess.Popen([appliance, "replication", "run"], env=env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL)
+            replica_seconds = wait_for_replica(settings, timeout=900)
 
-        restic, restic_synced = restic_restore_seconds(home / "appliance.db", workdir)
+        local = ResticRepo(home / "appliance.db", workdir, str(workdir / "restic-repo"))
+        restic, restic_synced = local.restore()
         # restic from the same servers as our targets: "restore from each target no slower than restic"
-        same_target = {"nas": restic_from_sftp(home / "appliance.db", workdir, sshd),
-                       "offsite": restic_from_s3(home / "appliance.db", workdir, s3)}
-        for target in ("nas", "offsite"):
-            out = workdir / f"restored-{target}.db"
+        same_target = {"nas": restic_on_sftp(home / "appliance.db", workdir, sshd),
+                       "offsite": restic_on_s3(home / "appliance.db", workdir, s3)}
+        plain_restores = {target: [] for target in same_target}
+        for round_number in range(rounds):
+            for target, theirs in same_target.items():
+                plain_restores[target].append(restore_round(appliance, env, workdir, target, theirs,
+                                                            restic_first=round_number % 2 == 1))
+        if drills:
+            for target in ("nas", "offsite"):
+                os.sync()
+                rows.append((f"box-lost from {target}", drill(appliance, env, "box-lost", target),
+                             statistics.median(own for own, _ in plain_restores[target])))
             os.sync()
-            plain = measured([appliance, "restore", "--target", target, "--output", str(out), "--quiet"], env)
-            out.unlink(missing_ok=True)
-            os.sync()
-            plain_restores[target] = (plain.seconds, same_target[target])
-            rows.append((f"box-lost from {target}", drill(appliance, env, "box-lost", target), plain.seconds))
-        os.sync()
-        rows.append(("disk-failed from the replica", drill(appliance, env, "disk-failed", None), None))
+            rows.append(("disk-failed from the replica", drill(appliance, env, "disk-failed", None), None))
     finally:
         if supervisor is not None:
             supervisor.terminate()
@@ -115,16 +125,22 @@ def run(size_mb: int, workdir: Path) -> None:
         sshd.stop()
         s3.stop()
 
-    print(f"database: {db_bytes / MIB:.0f} MiB, {counts['orders']:,} orders; replica caught up in "
-          f"{replica_seconds:.0f} s; restic restores the file from a local repository in {restic:.1f} s "
-          f"({restic_synced:.1f} s until it is on disk: restic does not fsync, our restore does)")
-    print("restore alone against restic restoring the same file from the same server (both until on disk, as "
-          "ours fsyncs; restic's own time, without the sync, in brackets):")
-    for target, (own, (theirs, theirs_synced)) in plain_restores.items():
-        ratio = own / theirs_synced
-        print(f"  {target:<8} ours {own:5.1f} s, restic {theirs_synced:5.1f} s ({theirs:.1f} s): ratio {ratio:.2f}  "
-              f"{'MET' if ratio <= 1.0 else 'NOT MET'} (aim <= 1.0); against the local-repository floor "
-              f"{own / restic_synced:.2f}")
+    caught_up = f"replica caught up in {replica_seconds:.0f} s; " if replica_seconds is not None else ""
+    print(f"database: {db_bytes / MIB:.0f} MiB, {counts['orders']:,} orders; {caught_up}restic restores the file "
+          f"from a local repository in {restic:.1f} s ({restic_synced:.1f} s until it is on disk: restic does not "
+          "fsync, our restore does)")
+    print(f"restore alone against restic restoring the same file from the same server, alternating, {rounds} "
+          "round(s) (both until on disk, as ours fsyncs; restic's own time, without the sync, in brackets):")
+    for target, results in plain_restores.items():
+        for number, (own, (theirs, theirs_synced)) in enumerate(results, 1):
+            print(f"  {target:<8} round {number}: ours {own:5.1f} s, restic {theirs_synced:5.1f} s ({theirs:.1f} s): "
+                  f"ratio {own / theirs_synced:.2f}")
+        ratio = statistics.median(own / theirs_synced for own, (_, theirs_synced) in results)
+        own_median = statistics.median(own for own, _ in results)
+        print(f"  {target:<8} median ratio {ratio:.2f}  {'MET' if ratio <= 1.0 else 'NOT MET'} (aim <= 1.0); "
+              f"median ours {own_median:.1f} s, against the local-repository floor {own_median / restic_synced:.2f}")
+    if not drills:
+        return
     print(f"{'drill':<32}{'RTO s':>8}{'RPO s':>8}{'restore alone s':>17}{'RTO/restic':>12}  aim RTO <= {AIM_SECONDS} s")
     for name, result, plain in rows:
         rto, rpo = result.get("rto_seconds"), result.get("rpo_seconds")
@@ -135,47 +151,69 @@ def run(size_mb: int, workdir: Path) -> None:
         print(f"{'':<4}slowest steps: {slowest_steps(home, result)}")
 
 
-def restic_restore_seconds(db: Path, workdir: Path, repo: str = "", env_extra: dict | None = None,
-                           options: list[str] | None = None) -> tuple[float, float]:
-    """restic's restore of the database file from `repo` (default: a local repository, the floor of
-    any restore), and that plus the `sync` that puts it on disk. Every timed run here starts after a
-    sync: none pays for the writeback of the one before (restic leaves its 1 GB dirty in the page
-    cache, which made the next restore's fsync wait for it)."""
-    env = {**os.environ, "RESTIC_PASSWORD": "bench-password", **(env_extra or {})}
-    repo = repo or str(workdir / "restic-repo")
-    options = options or []
-    src, out = workdir / "restic-src", workdir / "restic-out"
-    src.mkdir(exist_ok=True)
-    shutil.copy(db, src / "appliance.db")
-    subprocess.run(["restic", "init", "-q", "--repo", repo, *options], env=env, check=True, capture_output=True)
-    subprocess.run(["restic", "backup", "-q", "--repo", repo, *options, "appliance.db"], env=env, cwd=src,
-                   check=True, capture_output=True)
-    shutil.rmtree(src)
-    os.sync()
-    started = time.monotonic()
-    seconds = measured(["restic", "restore", "-q", "--repo", repo, *options, "latest", "--target", str(out)],
-                       env).seconds
-    os.sync()
-    synced = time.monotonic() - started
-    shutil.rmtree(out, ignore_errors=True)
-    return seconds, synced
+def restore_round(appliance: str, env: dict, workdir: Path, target: str, theirs: "ResticRepo",
+                  restic_first: bool) -> tuple[float, tuple[float, float]]:
+    """One round on one target: our `appliance restore` (until its fsync is done) and restic's restore
+    from the same server (until `sync` is done), one right after the other in the order given."""
+    def ours() -> float:
+        out = workdir / f"restored-{target}.db"
+        os.sync()
+        seconds = measured([appliance, "restore", "--target", target, "--output", str(out), "--quiet"], env).seconds
+        out.unlink(missing_ok=True)
+        return seconds
+
+    if restic_first:
+        restic = theirs.restore()
+        return ours(), restic
+    own = ours()
+    return own, theirs.restore()
 
 
-def restic_from_sftp(db: Path, workdir: Path, sshd) -> tuple[float, float]:
-    """restic from the same SFTP server as our `nas` target (its sftp backend runs the system ssh)."""
+class ResticRepo:
+    """A restic repository at `repo` holding the database file (made once), restored as often as asked."""
+
+    def __init__(self, db: Path, workdir: Path, repo: str, env_extra: dict | None = None,
+                 options: list[str] | None = None):
+        self.env = {**os.environ, "RESTIC_PASSWORD": "bench-password", **(env_extra or {})}
+        self.repo, self.options, self.out = repo, options or [], workdir / "restic-out"
+        src = workdir / "restic-src"
+        src.mkdir(exist_ok=True)
+        shutil.copy(db, src / "appliance.db")
+        subprocess.run(["restic", "init", "-q", "--repo", repo, *self.options], env=self.env, check=True,
+                       capture_output=True)
+        subprocess.run(["restic", "backup", "-q", "--repo", repo, *self.options, "appliance.db"], env=self.env,
+                       cwd=src, check=True, capture_output=True)
+        shutil.rmtree(src)
+
+    def restore(self) -> tuple[float, float]:
+        """restic's restore of the database file, and that plus the `sync` that puts it on disk. Every
+        timed run here starts after a sync: none pays for the writeback of the one before (restic leaves
+        its 1 GB dirty in the page cache, which made the next restore's fsync wait for it)."""
+        os.sync()
+        started = time.monotonic()
+        seconds = measured(["restic", "restore", "-q", "--repo", self.repo, *self.options, "latest", "--target",
+                            str(self.out)], self.env).seconds
+        os.sync()
+        synced = time.monotonic() - started
+        shutil.rmtree(self.out, ignore_errors=True)
+        return seconds, synced
+
+
+def restic_on_sftp(db: Path, workdir: Path, sshd) -> ResticRepo:
+    """restic on the same SFTP server as our `nas` target (its sftp backend runs the system ssh)."""
     known = workdir / "restic-known-hosts"
     known.write_text(f"[127.0.0.1]:{sshd.port} {sshd.host_key}\n")
     ssh = (f"ssh -p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes "
            f"-o BatchMode=yes {sshd.user}@127.0.0.1 -s sftp")
-    return restic_restore_seconds(db, workdir, f"sftp:{sshd.user}@127.0.0.1:{sshd.root / 'restic'}",
-                                  options=["-o", f"sftp.command={ssh}"])
+    return ResticRepo(db, workdir, f"sftp:{sshd.user}@127.0.0.1:{sshd.root / 'restic'}",
+                      options=["-o", f"sftp.command={ssh}"])
 
 
-def restic_from_s3(db: Path, workdir: Path, s3) -> tuple[float, float]:
-    """restic from the same S3 server as our `offsite` target."""
+def restic_on_s3(db: Path, workdir: Path, s3) -> ResticRepo:
+    """restic on the same S3 server as our `offsite` target."""
     from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
-    return restic_restore_seconds(db, workdir, f"s3:{s3.endpoint}/{s3.new_bucket()}/restic",
-                                  env_extra={"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY})
+    return ResticRepo(db, workdir, f"s3:{s3.endpoint}/{s3.new_bucket()}/restic",
+                      env_extra={"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY})
 
 
 def _num(value) -> str:
@@ -185,11 +223,14 @@ def _num(value) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=1024, help="Size of the generated database (default 1024).")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="Rounds of our restore and restic's, alternating, per target (default 3).")
+    parser.add_argument("--no-drills", action="store_true", help="Only the restores against restic's.")
     parser.add_argument("--keep", action="store_true", help="Keep the work folder.")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="drill-bench-"))
     try:
-        run(args.size_mb, workdir)
+        run(args.size_mb, workdir, max(1, args.rounds), drills=not args.no_drills)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
