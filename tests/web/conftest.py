@@ -7,6 +7,7 @@ Browser tests drive Debian's /usr/bin/chromium through Playwright (never `playwr
 from __future__ import annotations
 
 import os
+import socket
 import threading
 
 import pytest
@@ -140,3 +141,57 @@ def hasher(monkeypatch) -> CountingHasher:
     counting = CountingHasher(accounts._hasher)
     monkeypatch.setattr(accounts, "_hasher", counting)
     return counting
+
+
+class StoppableServer:
+    """The app on one port that can be stopped (listening socket and open connections: the box is
+    gone) and started again on the same port, as a box restarting behind the shop's address."""
+
+    def __init__(self, app):
+        self.app, self.port, self._server, self._thread, self._connections = app, 0, None, None, []
+
+    def start(self) -> None:
+        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.port = self._server.server_port
+        accept = self._server.get_request
+
+        def get_request():
+            conn, address = accept()
+            self._connections.append(conn)
+            return conn, address
+        self._server.get_request = get_request
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        for conn in self._connections:  # kept-alive connections would still answer
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._connections.clear()
+        self._thread.join(timeout=5)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def till_box(app):
+    """The app on a port of its own that a test can stop and start again (the box going away)."""
+    server = StoppableServer(app)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def till(browser, till_box):
+    """A browser context for the till, on `till_box`'s address."""
+    context = browser.new_context(base_url=till_box.url, viewport={"width": 800, "height": 1100})
+    context.set_default_timeout(5000)
+    yield context
+    context.close()

@@ -7,11 +7,8 @@ with the reason, and the screen says so."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from appliance import counter_picks, inventory
 from appliance.models import IdempotencyKey, Order, Payment
@@ -25,59 +22,8 @@ expect = module("playwright.sync_api", "the browser tests drive Chromium with it
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
-class StoppableServer:
-    """The app on one port that can be stopped (listening socket and open connections: the box is
-    gone) and started again on the same port, as a box restarting behind the shop's address."""
-
-    def __init__(self, app):
-        self.app, self.port, self._server, self._thread, self._connections = app, 0, None, None, []
-
-    def start(self) -> None:
-        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
-        self.port = self._server.server_port
-        accept = self._server.get_request
-
-        def get_request():
-            conn, address = accept()
-            self._connections.append(conn)
-            return conn, address
-        self._server.get_request = get_request
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        for conn in self._connections:  # kept-alive connections would still answer
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._connections.clear()
-        self._thread.join(timeout=5)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-@pytest.fixture
-def box(app):
-    server = StoppableServer(app)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def till(browser, box):
-    context = browser.new_context(base_url=box.url, viewport={"width": 800, "height": 1100})
-    context.set_default_timeout(5000)
-    yield context
-    context.close()
-
-
-def test_the_till_keeps_selling_while_the_box_is_away_and_each_sale_arrives_once(till, box, users, make_product):
+def test_the_till_keeps_selling_while_the_box_is_away_and_each_sale_arrives_once(till, till_box, users, make_product):
+    box = till_box
     make_product("TEA", 350, stock=10, barcode="4006381333931", name="Green tea")
     make_product("MILK", 129, stock=1, name="Whole milk")
     counter_picks.pin("MILK", True, "maria")                  # on the touch grid

@@ -1,6 +1,8 @@
 """Signing out ends the session on the server: a copy of the cookie replayed afterwards gets the sign-in
 page (before: it worked for up to 12 h). "Sign out everywhere" on the account page ends every session
-of that user, on every tablet, and nobody else's."""
+of that user, on every tablet, and nobody else's. Both tell the browser to drop its cached pages (the
+till's stay cached for a shift to sell while the box is away), but not its storage (the sales the
+till took offline and has not handed over yet)."""
 from __future__ import annotations
 
 from .web_helpers import PASSWORD, post_form
@@ -25,7 +27,9 @@ def test_a_cookie_replayed_after_sign_out_gets_the_sign_in_page(app, users):
     cookie = client.get_cookie("session").value
     assert replay(app, cookie).get("/orders").status_code == 200  # a copy works while signed in
 
-    assert post_form(client, "/logout").headers["Location"] == "/login"
+    signed_out = post_form(client, "/logout")
+    assert signed_out.headers["Location"] == "/login"
+    assert signed_out.headers["Clear-Site-Data"] == '"cache"'
 
     replayed = replay(app, cookie).get("/orders")
     assert replayed.status_code == 302
@@ -40,7 +44,7 @@ def test_sign_out_everywhere_ends_the_users_other_sessions_and_no_one_elses(app,
     assert 'action="/account/sign-out-everywhere"' in account_page
 
     response = post_form(counter, "/account/sign-out-everywhere")
-    assert response.headers["Location"] == "/login"
+    assert response.headers["Location"] == "/login" and response.headers["Clear-Site-Data"] == '"cache"'
 
     for client in (counter, office):
         page = client.get("/orders")

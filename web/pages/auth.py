@@ -68,7 +68,7 @@ def logout():
         return render_template("logout.html")
     end_session()
     flash("You are signed out.", "info")
-    return redirect(url_for("auth.login"))
+    return _forgetting_cached_pages(redirect(url_for("auth.login")))
 
 
 @blueprint.post("/account/sign-out-everywhere")
@@ -78,7 +78,16 @@ def sign_out_everywhere():
     accounts.end_all_web_sessions(g.user, g.user.username)
     end_session()
     flash("You are signed out everywhere.", "info")
-    return redirect(url_for("auth.login"))
+    return _forgetting_cached_pages(redirect(url_for("auth.login")))
+
+
+def _forgetting_cached_pages(response):
+    """The till's pages stay in the browser's cache for a shift (web/pages/orders.py
+    TILL_CACHE_SECONDS), so that it sells while the box is away: signed out, this browser must not
+    open the last user's till from that cache. Only the cache: "storage" would also drop the sales
+    the till took offline and has not handed over yet (IndexedDB)."""
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @blueprint.route("/account/password", methods=["GET", "POST"])
