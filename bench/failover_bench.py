@@ -267,7 +267,8 @@ def rig_bench(folder: Path, runs: int, loss_seconds: float = 60,
     steady = rig_steady(folder / "rig-steady")
     lags = steady["lags"] or [float("nan")]
     print(f"rig standby lag at {steady['rate']:.0f} orders/s acknowledged (4 tills asking ~100/s): median "
-          f"{statistics.median(lags):.2f} s, max {max(lags):.2f} s (aim <= {AIMS['lag']:.0f}); the pair's memory "
+          f"{statistics.median(lags):.2f} s, 90th percentile {sorted(lags)[int(0.9 * (len(lags) - 1))]:.2f} s, max "
+          f"{max(lags):.2f} s (aim <= {AIMS['lag']:.0f}; {len(lags)} samples, {time.strftime('%H:%M', time.gmtime())} UTC); the pair's memory "
           f"(etcd + lease holder, + follower with its Litestream on the standby): "
           + ", ".join(f"{box} {sum(parts.values()):.0f} MB ("
                       + " + ".join(f"{name} {mb:.0f}" for name, mb in parts.items()) + ")"

@@ -14,6 +14,13 @@ from appliance.db import open_database
 from ..errors import BackupError
 
 CONFIG_FILE = "run/litestream.yml"
+# On a box of a SQLite pair (failover on the lease engine) Litestream reads the WAL and syncs at
+# least this often: a primary that dies loses what it had not yet synced and shipped, and the pair
+# promises that is at most its last second (issue 12). Litestream v0.5 turns the WAL into files only
+# every `monitor-interval` (1 s by default, whatever the sync interval: the rig saw files a second
+# apart with a 250 ms sync interval), then the shipper's quarter second and the upload come on top.
+# A single box keeps backup.replication.sync_interval_seconds and Litestream's monitor interval.
+PAIR_SYNC_INTERVAL_SECONDS = 0.25
 
 
 class ReplicationError(BackupError):
@@ -74,6 +81,18 @@ def describe_replica(settings: Settings) -> str:
     return f"s3://{t.bucket}/{replica_location(settings)} at {t.endpoint or 'AWS'} (target {t.name})"
 
 
+def _in_a_sqlite_pair(settings: Settings) -> bool:
+    pair = getattr(settings, "failover", None)
+    return pair is not None and pair.enabled and pair.engine == "lease"
+
+
+def sync_interval_seconds(settings: Settings) -> float:
+    """Litestream's sync interval for this box: the configured one, at most PAIR_SYNC_INTERVAL_SECONDS
+    on a box of a SQLite pair."""
+    configured = settings.backup.replication.sync_interval_seconds
+    return min(configured, PAIR_SYNC_INTERVAL_SECONDS) if _in_a_sqlite_pair(settings) else configured
+
+
 def _q(value) -> str:
     return json.dumps(str(value))  # a JSON string is a valid YAML scalar
 
@@ -82,9 +101,12 @@ def config_text(settings: Settings, db_path: Path, outbox: Path | None = None) -
     """Litestream's YAML: the one database and its outbox, a `file` replica (v0.5: `replica:`). No secrets."""
     r = settings.backup.replication
     lines = ["snapshot:", f"  interval: {r.snapshot_interval_seconds}s", f"  retention: {r.retention_seconds}s",
-             "dbs:", f"  - path: {_q(db_path)}", f"    meta-path: {_q(meta_dir(db_path))}", "    replica:",
-             "      type: file", f"      path: {_q(outbox or outbox_dir(settings))}",
-             f"      sync-interval: {int(r.sync_interval_seconds * 1000)}ms"]
+             "dbs:", f"  - path: {_q(db_path)}", f"    meta-path: {_q(meta_dir(db_path))}"]
+    sync_ms = int(sync_interval_seconds(settings) * 1000)
+    if _in_a_sqlite_pair(settings):
+        lines.append(f"    monitor-interval: {sync_ms}ms")
+    lines += ["    replica:", "      type: file", f"      path: {_q(outbox or outbox_dir(settings))}",
+              f"      sync-interval: {sync_ms}ms"]
     return "\n".join(lines) + "\n"
 
 

@@ -1,7 +1,8 @@
 """A planned switchover (`failover promote --planned` on the standby): the primary stops writing,
 its replication stops (Litestream syncing, the shipper shipping the last transactions), and only then
-does it give the lease back; the standby applies everything when it takes over. No order the primary
-acknowledged is missing on the new primary, and orders are refused only for a few seconds."""
+does it give the lease back; the standby's follower applies everything before it stops and the copy
+becomes the database. No order the primary acknowledged is missing on the new primary, orders are
+refused only for a few seconds, and the promotion records how long each phase took."""
 from __future__ import annotations
 
 import sqlite3
@@ -77,6 +78,13 @@ def test_every_order_the_old_primary_acknowledged_is_on_the_new_one(settings, db
             conn.close()
         assert acknowledged and set(acknowledged) <= numbers
         assert time.monotonic() - refused_at[0] < 20  # refused from the hand-over to the new primary's grant
+        # the breakdown: every phase, the old primary's part from its report; the running follower
+        # applied the tail before it stopped (the promotion ran no Litestream of its own)
+        promotion = control.last_promotion(b_home)
+        assert list(promotion["phases"]) == [name for name, _ in control.PHASES], promotion
+        assert promotion["timeline"]["by"] == "box-a" and promotion["timeline"]["shipped_confirmed"]
+        assert "litestream_stopped_at" not in promotion["timeline"], promotion
+        assert "Switchover: primary stops accepting" in said
     finally:
         scheduler_stops.set()
         replicating.stop()

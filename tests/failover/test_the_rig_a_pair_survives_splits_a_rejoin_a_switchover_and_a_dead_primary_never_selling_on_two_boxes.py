@@ -10,11 +10,10 @@ rig for the whole story: building one costs 10-25 s.
 6. The network heals: box-a stays fenced and never takes the address; `failover rejoin` lists the
    orders it acknowledged that box-b never received (what it could not ship once cut off); it then
    follows box-b.
-5. A planned switchover back to box-a: no acknowledged order lost; orders refused for ≤ 10 s (the
-   issue asks ≤ 5 s: see SWITCHOVER_REFUSALS).
+5. A planned switchover back to box-a: no acknowledged order lost; orders refused for ≤ 5 s.
 1. Every process of box-a SIGKILLed: orders acknowledged again through the shop address within
-   10 s, by box-b with epoch 4; box-b lacks only orders acknowledged in the last 2 s before the kill
-   (the issue asks for the last second: see LOSS_WINDOW).
+   10 s, by box-b with epoch 4; box-b lacks only orders acknowledged in the last second before the
+   kill.
 7. No two epochs ever acknowledged orders at overlapping times; box-b, the survivor, has every
    order it or box-a acknowledged except those, once each; its stock equals its ledger, nothing is
    oversold, its audit chain is intact.
@@ -35,14 +34,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("netns-rig")]
 
 SKUS = ["TEA", "COFFEE", "SCARCE"]  # SCARCE runs out: refusals the oversell check covers
 QUIET = TTL + 1.5  # longer than a lease can outlive its last renewal: a failover would have happened
-# The issue asks for ≤ 5 s. The rig measures 7-8 s: box-b ships its last transactions (~1.5 s),
-# box-a applies them (~3 s: the follower stops, the replica is listed over SFTP, Litestream applies),
-# keepalived moves the address (~1.5 s), and a till waits out its 2 s timeout on the address nobody
-# holds meanwhile. Held to 10 s here; the gap is in docs/failover.md.
-SWITCHOVER_REFUSALS = 10.0
-# The issue asks for "those of the last second"; the rig measures 1.3-1.5 s (Litestream's 1 s sync
-# interval, then sealing and the SFTP upload; a 0.5 s interval still lost 1.37 s). Held to 2 s.
-LOSS_WINDOW = 2.0
+# The issue's figures. The bench measures 2.1-2.5 s without an accepted order in a switchover and
+# losses reaching 0.3 s back after a kill, on the loaded 2-core machine (docs/failover.md): the
+# margins are for a CI machine busier still.
+SWITCHOVER_REFUSALS = 5.0
+LOSS_WINDOW = 1.0
 
 
 def test_a_pair_survives_splits_a_rejoin_a_switchover_and_a_dead_primary_never_selling_on_two_boxes(rig, tmp_path):  # noqa: F811
