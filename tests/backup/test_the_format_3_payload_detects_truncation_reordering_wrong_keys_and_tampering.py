@@ -149,3 +149,15 @@ def test_a_payload_of_many_frames_decodes_identical_on_several_threads(tmp_path,
         cut = payload[:spans[3][0]] + payload[spans[4][0]:]
         archive.extract(archive.CheckedPayload(io.BytesIO(cut), {**manifest, "payload_bytes": len(cut)}, "test"),
                         manifest, KEY, tmp_path / "cut.db", "test", show_progress=False, durable=False)
+
+
+def test_a_restored_file_is_preallocated_and_a_snapshot_shorter_than_the_manifest_says_is_still_refused(tmp_path):
+    snapshot = os.urandom(100_000)
+    sink = io.BytesIO()
+    counted = archive._compress_encrypt_frames(io.BytesIO(snapshot), sink, KEY, 1, lambda n: None)
+    payload = sink.getvalue()
+    manifest = {"backup_id": "test", "payload_bytes": len(payload), "payload_sha256": counted.sha.hexdigest(),
+                "snapshot_bytes": len(snapshot) + 4096}  # as if a frame were missing: the file is made this big
+    with pytest.raises(CorruptCopy, match="wrong size after decompression"):
+        archive.extract(archive.CheckedPayload(io.BytesIO(payload), manifest, "test"), manifest, KEY,
+                        tmp_path / "short.db", "test", show_progress=False, durable=False)
