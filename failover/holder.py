@@ -38,6 +38,15 @@ EPOCH_FILE = Path("fence") / "epoch"
 DEMOTED_FILE = Path("fence") / "demoted"       # an operator asked this box to stand by (failover demote)
 STATE_FILE = Path("fence") / "holder.json"    # what the holder last did (failover status)
 PROMOTION_FILE = Path("fence") / "promotion.json"  # the timeline of this box's last promotion
+# keepalived's track_file (deploy/keepalived/keepalived.conf): what this box adds to its VRRP
+# priority. The lease holder (writing, or applying the tail in a promotion) adds HOLDER_VRRP_WEIGHT,
+# so in a switchover the new holder, once its check passes, preempts the old one at its next
+# advertisement: the address moves from box to box instead of leaving one box and coming to the
+# other a master-down interval later, meanwhile held by nobody (a till's connection attempt then is
+# lost, and TCP tries again only a second later). Priorities decide nothing else: a box whose check
+# fails is in FAULT whatever its priority.
+VRRP_WEIGHT_FILE = Path("fence") / "vrrp-weight"
+HOLDER_VRRP_WEIGHT = 50
 HANDOVER_SHIP_SECONDS = 15  # a planned switchover waits at most this long for the replica
 # While a switchover or a promotion is under way the holder steps this often instead of every renew
 # interval: each step of a handover waits on another process (the replication stopping, the lease
@@ -116,6 +125,7 @@ class LeaseHolder:
         self._promotion_result: dict | None = None
         self._promotion_error: str | None = None
         self._promotion_timeline: dict | None = None  # wall clock instants of the promotion under way
+        self._vrrp_weight: int | None = None  # what VRRP_WEIGHT_FILE says now (None: not written yet)
 
     # -- the permit --------------------------------------------------------------------------------
 
@@ -137,6 +147,7 @@ class LeaseHolder:
             self._record_promotion(held.epoch)
         fencing.write_permit(self.home, fencing.Permit(True, until, fencing.boot_id(), held.epoch, self.name,
                                                        f"holds the lease (epoch {held.epoch})"))
+        self._announce(holding=True)
 
     def _refuse(self, reason: str, **state) -> None:
         current = fencing.read_permit(self.home)
@@ -144,6 +155,14 @@ class LeaseHolder:
             fencing.write_permit(self.home, fencing.Permit(False, 0.0, fencing.boot_id(), home_epoch(self.home),
                                                            self.name, reason))
         self._state(**state)
+        self._announce(holding=bool(state.get("promoting")))
+
+    def _announce(self, holding: bool) -> None:
+        """VRRP_WEIGHT_FILE, rewritten only when it changes (keepalived reads it on each change)."""
+        weight = HOLDER_VRRP_WEIGHT if holding else 0
+        if weight != self._vrrp_weight:
+            _write_atomically(Path(self.home) / VRRP_WEIGHT_FILE, f"{weight}\n")
+            self._vrrp_weight = weight
 
     def _state(self, **extra) -> None:
         state = {"name": self.name, "pid": os.getpid(), "at": fencing.boot_clock(),

@@ -199,14 +199,17 @@ class Box(Machine):
 
 
 def render_keepalived(home: Path) -> str:
-    """deploy/keepalived/keepalived.conf as a box of the rig runs it: the track script pointed at the
-    box's home and this checkout's `appliance`, run as root (the rig's homes are root's). The
-    interface (eth0), the shop address and every timing are the shipped ones."""
+    """deploy/keepalived/keepalived.conf as a box of the rig runs it: the track script and the track
+    file pointed at the box's home and this checkout's `appliance`, run as root (the rig's homes are
+    root's). The interface (eth0), the shop address and every timing are the shipped ones."""
     text = KEEPALIVED_CONF.read_text()
     shipped = "/usr/bin/env APPLIANCE_HOME=/var/lib/appliance /opt/appliance/venv/bin/python -m failover.holds"
     assert shipped in text, "deploy/keepalived/keepalived.conf's track script changed: update the rig"
     ours = f"/usr/bin/env APPLIANCE_HOME={home} PYTHONPATH={REPO} {sys.executable} -m failover.holds"
-    return text.replace(shipped, ours).replace("script_user appliance", "script_user root")
+    weight_file = '"/var/lib/appliance/fence/vrrp-weight"'
+    assert weight_file in text, "deploy/keepalived/keepalived.conf's track file changed: update the rig"
+    return text.replace(shipped, ours).replace(weight_file, f'"{home}/fence/vrrp-weight"') \
+        .replace("script_user appliance", "script_user root")
 
 
 class Rig:
@@ -376,6 +379,10 @@ class Rig:
         self.start_etcd(box)
         box.start_holder()
         box.start_serve()
+        # keepalived drops a track file whose folder is missing when it starts: the holder makes
+        # fence/ at its first step (a box's home keeps it from then on, across reboots)
+        wait_for(lambda: (box.home / "fence" / "vrrp-weight").exists(), timeout=60,
+                 what=f"{box.role}'s lease holder to write its VRRP weight ({box.log('holder')})")
         box.start_keepalived(self.keepalived)
 
     def ask(self, method: str, path: str, body: dict | None = None, timeout: float = 3) -> tuple[int, dict]:

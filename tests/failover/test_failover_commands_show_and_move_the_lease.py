@@ -2,7 +2,8 @@
 `appliance failover status --json` shows role, epoch, lease holder and age, fenced, members
 reachable; `failover demote` makes the primary stand by (the other box takes over with a higher
 epoch); `failover promote` refuses while the other box holds the lease, in one sentence; `promote
---planned` has the holder hand over. Both are recorded as operations."""
+--planned` has the holder hand over, and the new primary's VRRP weight (keepalived's track file) is
+the higher one from then on. Both are recorded as operations."""
 from __future__ import annotations
 
 import json
@@ -22,6 +23,10 @@ pytestmark = pytest.mark.slow
 def appliance(box, *args):
     return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, env={**os.environ, "APPLIANCE_HOME": str(box.home)})
+
+
+def vrrp_weight(box) -> str:
+    return (box.home / "fence" / "vrrp-weight").read_text().strip()
 
 
 def status(box) -> dict:
@@ -46,6 +51,7 @@ def test_status_demote_and_promote(tmp_path, etcd_cluster):
         holds, stands_by = appliance(a, "failover", "holds"), appliance(b, "failover", "holds")
         assert holds.returncode == 0 and f"box-a holds the lease (epoch {first.epoch})" in holds.stdout
         assert stands_by.returncode == 1 and "This box is fenced: box-a holds the lease" in stands_by.stderr
+        assert (vrrp_weight(a), vrrp_weight(b)) == ("50", "0")
         text = appliance(a, "failover", "status")
         assert text.returncode == 0 and "box-a (primary)" in text.stdout and "3 of 3 reachable" in text.stdout
 
@@ -63,7 +69,8 @@ def test_status_demote_and_promote(tmp_path, etcd_cluster):
         done = appliance(a, "failover", "promote", "--planned")
         assert done.returncode == 0, done.stderr
         assert f"box-a is the primary with epoch {first.epoch + 2}" in done.stdout
-        assert a.writes() and not b.writes()
+        assert a.writes() and not b.writes() and vrrp_weight(a) == "50"
+        wait_for(lambda: vrrp_weight(b) == "0", timeout=2 * TTL, what="box-b's VRRP weight to drop", step=0.05)
         # box-b's own holder may still be on its way out ("a planned switchover … is under way"): wait
         # for the reason it settles on, never writing meanwhile.
         settled = ("it handed over to box-a (planned switchover)", f"box-a holds the lease (epoch {first.epoch + 2})")

@@ -1,9 +1,10 @@
 """deploy/keepalived/keepalived.conf passes Debian keepalived's own check (`--config-test`; nothing is
 started, no address is added), and the address follows the lease: its only track script is `python
 -m failover.holds` (the fast form of `appliance failover holds`), run as the appliance user, a
-failure puts the instance in FAULT (no weight), and both boxes start as BACKUP with nopreempt. The
-script line itself, run against a box whose lease holder never ran, fails (so that box would give
-the address up)."""
+failure puts the instance in FAULT (no weight), and both boxes start as BACKUP with equal
+priorities (the lease holder's track file adds its weight: a switchover's preemption). The script
+line itself, run against a box whose lease holder never ran, fails (so that box would give the
+address up)."""
 import os
 import re
 import shutil
@@ -85,7 +86,13 @@ def test_the_address_follows_appliance_failover_holds_and_a_failing_check_means_
     assert int(_setting(check, "rise")) >= 1 and _setting(check, "weight") is None  # FAULT, never outvoted
     instance = instances[0]
     assert "appliance_holds" in instance.split("track_script")[1]
-    assert _setting(instance, "state") == "BACKUP" and _setting(instance, "nopreempt") == ""
+    # equal priorities, both BACKUP; the lease holder's track file adds its weight (a switchover's
+    # preemption), which never outvotes the check (FAULT)
+    assert _setting(instance, "state") == "BACKUP" and _setting(instance, "priority") == "100"
+    assert "appliance_lease" in instance.split("track_file")[1]
+    weight_file = blocks["track_file appliance_lease"]
+    assert _setting(weight_file, "file") == '"/var/lib/appliance/fence/vrrp-weight"'
+    assert _setting(weight_file, "weight") == "1"
     assert _setting(blocks["global_defs"], "script_user") == "appliance"
     assert _setting(blocks["global_defs"], "enable_script_security") == ""
 
