@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("netns-rig")]
 
 SKUS = ["TEA", "COFFEE", "SCARCE"]  # SCARCE runs out: refusals the oversell check covers
 QUIET = TTL + 1.5  # longer than a lease can outlive its last renewal: a failover would have happened
-# The figures. The bench measures 2.1-3.0 s without an accepted order in a switchover and
+# The figures. The bench measures 1.2-2.9 s without an accepted order in a switchover and
 # losses reaching 0.3 s back after a kill, on the shared 2-core machine (docs/failover.md): the
 # margins are for a CI machine busier still.
 SWITCHOVER_REFUSALS = 5.0
