@@ -13,11 +13,15 @@ serve` on both boxes, tills ordering through the shop address; the rig's timings
 rig for each run of issue 12's scenarios 1 (every process of the primary SIGKILLed), 2 (the primary
 cut off from box-b and the witness, the tills still reaching it) and 5 (planned switchover), and
 one more for the standby's lag under ~100 orders/s, the pair's memory, and needless failovers
-(the link between the boxes down, then the witness down, each for longer than a lease).
+(the link between the boxes down, then the witness down, each for longer than a lease). Each
+scenario run also prints the new primary's promotion phase by phase (`failover status --json`
+last_promotion: for a switchover from the request on, with the old primary's part), then when the
+shop address came up on it and when a till's order was first acknowledged.
 
     .venv/bin/python -m bench failover                          # both parts, 3 runs each
     .venv/bin/python -m bench failover --runs 1 --rig-runs 2
     .venv/bin/python -m bench failover --rig-only --rig-runs 2
+    .venv/bin/python -m bench failover --rig-only --rig-runs 5 --loss-seconds 0 --scenarios switchover --no-steady
 """
 from __future__ import annotations
 
