@@ -3,7 +3,6 @@ standby's copy of the primary's database (see docs/failover.md)."""
 from __future__ import annotations
 
 import json
-import logging
 
 import click
 
@@ -87,18 +86,20 @@ def holds(app: CliContext) -> None:
 @command.command("run")
 @pass_app
 def run(app: CliContext) -> None:
-    """Hold (or wait for) the leader lease until stopped: one per box, beside `appliance serve`."""
-    from failover.holder import run_until_signalled
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    settings = _settings(app, database=False)
-    _lease_engine_only(settings, "run")
-    run_until_signalled(settings)
+    """Hold (or wait for) the leader lease until stopped: one per box, beside `appliance serve`.
+
+    Its systemd unit runs `python -m failover.service run`, the same process without this command
+    line's start-up and memory (failover/service.py)."""
+    from failover import service
+    _run_service(service.run, config.load(app.home))
 
 
-def _lease_engine_only(settings: config.Settings, what: str) -> None:
-    if settings.failover.engine != "lease":
-        raise click.ClickException(f"`failover {what}` is for SQLite pairs: on this {settings.failover.engine} pair "
-                                   "Patroni elects the primary and keeps the standby (`failover patroni-config`).")
+def _run_service(process, settings: config.Settings) -> None:
+    from failover import service
+    try:
+        process(settings)
+    except service.Refused as e:
+        raise click.ClickException(str(e)) from None
 
 
 @command.command("patroni-config")
@@ -157,18 +158,8 @@ def rejoin(app: CliContext, as_json: bool) -> None:
 def follow(app: CliContext) -> None:
     """Keep this standby's copy of the primary's database current from the replica, until stopped.
 
-    One per standby box (a systemd unit); a promotion stops it and applies what it has received.
+    One per standby box (a systemd unit, `python -m failover.service follow`: the same process without
+    this command line's start-up and memory); a promotion stops it and applies what it has received.
     """
-    import signal
-
-    from failover.standby import Follower
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    settings = _settings(app, database=False)
-    _lease_engine_only(settings, "follow")
-    if not settings.backup.replication.target:
-        raise click.ClickException("A standby follows the primary's replica: set [backup.replication] target to the "
-                                   "target the primary replicates to (both boxes share the [backup] section and key).")
-    follower = Follower(settings)
-    signal.signal(signal.SIGTERM, lambda *_: follower.stop())
-    signal.signal(signal.SIGINT, lambda *_: follower.stop())
-    follower.run()
+    from failover import service
+    _run_service(service.follow, config.load(app.home))

@@ -29,16 +29,23 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+from urllib.parse import unquote, urlparse
 
 from appliance import fencing
 from appliance.config import Settings
 from appliance.processes import Backoff, ChildExit, ChildSupervisor, PidFile
 
-from backup import keys, sealed_replica
 from backup.errors import BackupError
-from backup.replication.config import (child_env, database_path, describe_replica, litestream_binary,
-                                       replica_location, replica_target, write_config)
+
+if TYPE_CHECKING:
+    from backup import sealed_replica
+
+# The backup package's replica code (the sealed mirror, Litestream's config, the database layer under
+# `database_path`: cryptography, zstandard, peewee, ~18 MB resident) is imported where it is used, not
+# here: the lease holder imports this module for `has_copy` and keeps it loaded on every box of the
+# pair, and needs the rest only on the day it promotes (docs/failover.md "Memory").
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +83,19 @@ class StandbyFacts:
 def paths(settings: Settings) -> tuple[Path, Path, Path]:
     """(the standby folder, its unsealed mirror, the copy of the database)."""
     folder = settings.path(FOLDER)
-    return folder, folder / "replica", folder / database_path(settings).name
+    return folder, folder / "replica", folder / database_file(settings).name
+
+
+def database_file(settings: Settings) -> Path:
+    """backup.replication.config.database_path(settings) for an SQLite URL, without loading the
+    database layer (see the imports); any other URL goes there (it refuses it)."""
+    parsed = urlparse(settings.database.url)
+    raw = unquote(parsed.path)
+    if parsed.scheme != "sqlite" or raw in ("/:memory:", ":memory:") or raw in ("", "/"):
+        from backup.replication.config import database_path
+        return database_path(settings)
+    relative = Path(raw[1:] if raw.startswith("/") else raw)  # sqlite:///x.db relative, sqlite:////x.db absolute
+    return (relative if relative.is_absolute() else Path(settings.home) / relative).resolve()
 
 
 def applied_txid(copy: Path) -> int | None:
@@ -102,6 +121,8 @@ class Follower:
         self.settings, self.clock = settings, clock
         self.interval = settings.failover.follow_interval_seconds
         self.apply_poll = min(apply_poll, self.interval)
+        from backup import keys, sealed_replica
+        from backup.replication.config import child_env, describe_replica, replica_location, replica_target
         self.folder, self.mirror_dir, self.copy = paths(settings)
         key = keys.load(settings.path(settings.backup.key_file))
         self.mirror = sealed_replica.Mirror(settings, replica_target(settings), replica_location(settings),
@@ -119,9 +140,10 @@ class Follower:
     def _command(self) -> list[str]:
         if self._restart_copy:  # the copy cannot catch up incrementally: from the newest snapshot again
             self._discard_copy()
+        from backup.replication.config import litestream_binary, write_config
         config = write_config(self.settings, self.folder / "litestream.yml", outbox=self.mirror_dir)
         return [litestream_binary(self.settings), "restore", "-f", "-follow-interval", f"{self.apply_poll:g}s",
-                "-config", str(config), "-o", str(self.copy), str(database_path(self.settings))]
+                "-config", str(config), "-o", str(self.copy), str(database_file(self.settings))]
 
     def _exited(self, exit: ChildExit) -> None:
         if CANNOT_RESUME in exit.output:
@@ -218,6 +240,7 @@ class Follower:
 
     def _oldest_pending(self, applied: int) -> float | None:
         """Capture time of the first file after `applied` the mirror holds (its transactions wait)."""
+        from backup import sealed_replica
         pending = sorted((sealed_replica.max_txid(k), p) for k, p in self.mirror.held().items()
                          if sealed_replica.max_txid(k) > applied)
         return sealed_replica.ltx_time(pending[0][1]) if pending else None
@@ -264,7 +287,7 @@ def take_over(settings: Settings, apply_timeout: float = 30, clock: Callable[[],
                              missing=finished.get("missing"))
     else:
         facts = _apply_tail(settings, clock, apply_timeout, timeline)
-    target = database_path(settings)
+    target = database_file(settings)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(clock()))
     for suffix in ("", "-wal", "-shm"):
         old = Path(f"{target}{suffix}")

@@ -39,7 +39,8 @@ class Box:
 
     def start(self) -> "Box":
         env = {**os.environ, "APPLIANCE_HOME": str(self.home), "PYTHONPATH": str(ROOT)}
-        self.process = subprocess.Popen([sys.executable, "-m", "cli", "failover", "run"], env=env, cwd=ROOT,
+        # the lease holder as its systemd unit runs it (failover/service.py; `appliance failover run` calls the same)
+        self.process = subprocess.Popen([sys.executable, "-m", "failover.service", "run"], env=env, cwd=ROOT,
                                         stdout=subprocess.DEVNULL, stderr=open(self.home / "holder.log", "ab"))
         return self
 
@@ -103,7 +104,7 @@ def warm_pair(home: Path, tmp_path: Path, endpoints: list[str], replica_target: 
 
 
 def start_follower(box: Box) -> subprocess.Popen:
-    """`appliance failover follow` on the box, as its systemd unit runs it."""
+    """The follower on the box, as its systemd unit runs it (`python -m failover.service follow`)."""
     env = {**os.environ, "APPLIANCE_HOME": str(box.home), "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "cli", "failover", "follow"], env=env, cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "failover.service", "follow"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=open(box.home / "follow.log", "ab"))

@@ -108,18 +108,28 @@ class Machine:
 
     def rss_mb(self, *names: str) -> float:
         """Resident memory of the named processes with their children (Litestream under the follower)."""
+        return sum(row["rss"] for name in names for row in self.memory(name))
+
+    def memory(self, name: str) -> list[dict]:
+        """Each process of the named one's tree (itself, then its children: Litestream under the
+        follower, keepalived's VRRP child) with its RSS, PSS and USS in MB. PSS counts a page shared
+        by n processes 1/n: the interpreter's pages shared by serve's workers and the holder are
+        counted once in all, where RSS counts them in each."""
         import psutil
-        total = 0
-        for name in names:
-            process = self.processes.get(name)
-            if process is None or process.poll() is not None:
-                continue
-            try:
-                root = psutil.Process(process.pid)
-                total += sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
-            except psutil.NoSuchProcess:
-                pass
-        return total / 2**20
+        process = self.processes.get(name)
+        if process is None or process.poll() is not None:
+            return []
+        rows = []
+        try:
+            # `ip netns exec` execs the command: the Popen's pid is the process itself
+            root = psutil.Process(process.pid)
+            for p in [root, *root.children(recursive=True)]:
+                info = p.memory_full_info()
+                rows.append({"process": p.name(), "rss": info.rss / 2**20, "pss": info.pss / 2**20,
+                             "uss": info.uss / 2**20})
+        except psutil.NoSuchProcess:
+            pass
+        return rows
 
     def pids(self) -> list[int]:
         """Every process in the namespace (whoever started it: keepalived's scripts, Litestream…)."""
@@ -169,14 +179,14 @@ class Box(Machine):
         return f" {SHOP_ADDRESS}/" in shown
 
     def start_holder(self) -> None:
-        self.start("holder", [*APPLIANCE, "--home", str(self.home), "failover", "run"], self.env)
+        self.start("holder", [sys.executable, "-m", "failover.service", "run"], self.env)  # as its unit runs it
 
     def start_serve(self) -> None:
         self.start("serve", [*APPLIANCE, "--home", str(self.home), "serve", "--host", "0.0.0.0",
                              "--port", str(PORT), "--workers", "1"], self.env)
 
     def start_follower(self) -> None:
-        self.start("follow", [*APPLIANCE, "--home", str(self.home), "failover", "follow"], self.env)
+        self.start("follow", [sys.executable, "-m", "failover.service", "follow"], self.env)
 
     def start_keepalived(self, keepalived: str) -> None:
         conf = self.folder / "keepalived.conf"

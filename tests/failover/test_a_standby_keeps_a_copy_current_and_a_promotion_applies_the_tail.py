@@ -47,7 +47,7 @@ def numbers_in(db, tmp_path) -> set[str]:
 
 
 def test_the_copy_follows_the_primary_the_lag_is_reported_and_a_promotion_has_every_shipped_order(
-        settings, db, home, sshd_server, tmp_path):
+        settings, db, home, sshd_server, tmp_path):  # noqa: F811
     make_shop(settings)
     write_targets(home, [sftp_target("nas", sshd_server, "pair")], replication_options("nas"))
     primary = config.load(home, environ={"APPLIANCE_DATABASE_URL": settings.database.url})
@@ -74,7 +74,7 @@ def test_the_copy_follows_the_primary_the_lag_is_reported_and_a_promotion_has_ev
         follower_thread.join(30)
         assert standby.read_facts(second)["following"] is False
         unapplied = add_orders(primary, 2, start=7)  # shipped, but nobody applies them yet
-        wait_for(lambda: caught_up(primary) and caught_up(primary)["local_txid"] > facts["applied_txid"],
+        wait_for(lambda: (shipped := caught_up(primary)) and shipped["local_txid"] > facts["applied_txid"],
                  what="the primary to ship them")
         behind = standby.Follower(second, clock=lambda: 4_000_000_000.0)
         pending = behind.sync_once()  # the mirror has the new file; Litestream is not applying it
