@@ -6,7 +6,7 @@ from appliance.operations import Context, Operation, Outcome, Param, register
 from . import facts, fence  # noqa: F401  (fence registers failover's write gate)
 
 
-# The etcd client (etcd3gw, requests) is imported when an operation runs, not by every `appliance`
+# The etcd client (failover.quorum) is imported when an operation runs, not by every `appliance`
 # command that registers the operations (~0.2-0.4 s).
 
 def _promote(ctx: Context, planned: bool = False) -> str:

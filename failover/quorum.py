@@ -1,25 +1,88 @@
-"""The pair's etcd cluster, reached through its members' JSON gateways (etcd3gw).
+"""The pair's etcd cluster, reached through its members' JSON gateways (etcd's /v3 HTTP API).
 
 One request goes to one member; when it fails or times out the next request goes to the next
 member, so a member that is down or stopped costs one timeout, not every request. etcd forwards
 what needs the quorum to the leader; a member cut off from the quorum answers with an error or not
 at all, which is a failed request here.
+
+Each member is one kept-alive HTTP connection (http.client): the lease holder runs all day on both
+boxes and sends a few small POSTs a second, for which requests and etcd3gw cost ~10 MB resident
+(issue 12: the pair's extra memory; docs/failover.md "Memory"). The requests and answers are the
+ones etcd3gw sent and read before.
 """
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import logging
+import select
 from typing import Any, Callable
 from urllib.parse import urlparse
 
-import requests
-from etcd3gw.client import Etcd3Client
-from etcd3gw import exceptions as etcd_exceptions
-
 log = logging.getLogger(__name__)
 
-ERRORS = (etcd_exceptions.Etcd3Exception, requests.RequestException, OSError, ValueError, KeyError)
+
+class MemberError(Exception):
+    """A member answered with an HTTP error (etcd's gateway: 4xx/5xx with a JSON error body)."""
+
+
+ERRORS = (MemberError, http.client.HTTPException, OSError, ValueError, KeyError)
+
+
+class Member:
+    """One etcd member's gateway over one HTTP connection, made again after any failure."""
+
+    def __init__(self, url: str, timeout: float):
+        parsed = urlparse(url)
+        self.url, self.scheme, self.host, self.port = url, parsed.scheme, parsed.hostname, parsed.port
+        self.timeout = timeout
+        self._connection: http.client.HTTPConnection | None = None
+
+    def post(self, path: str, body: dict, timeout: float | None = None) -> dict:
+        """POST /v3<path> with a JSON body; the JSON answer (MemberError when it is not 200 OK)."""
+        connection = self._connected(self.timeout if timeout is None else timeout)
+        try:
+            connection.request("POST", "/v3" + path, body=json.dumps(body).encode(),
+                               headers={"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            text = answer.read()
+        except BaseException:
+            self.close()  # a timed-out or broken connection may hold half an answer: never reuse it
+            raise
+        if answer.status != 200:
+            raise MemberError(f"{answer.status} {answer.reason}: {text[:200].decode(errors='replace')}")
+        return json.loads(text)
+
+    def _connected(self, timeout: float) -> http.client.HTTPConnection:
+        connection = self._connection
+        if connection is not None and connection.sock is not None and _closed_by_peer(connection.sock):
+            self.close()  # an idle connection the member closed: the next request would fail on it
+            connection = None
+        if connection is None:
+            if self.scheme == "https":
+                connection = http.client.HTTPSConnection(self.host, self.port, timeout=timeout)
+            else:
+                connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            self._connection = connection
+        connection.timeout = timeout  # each connect, send and read waits at most this long
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
+        return connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _closed_by_peer(sock) -> bool:
+    """An idle kept-alive socket that is readable has been closed (or broken) by the other end."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 class QuorumUnavailable(Exception):
@@ -37,16 +100,12 @@ def _unb64(text: str) -> str:
 class Quorum:
     def __init__(self, endpoints: list[str], timeout: float):
         self.endpoints = list(endpoints)
-        self.clients = []
-        for url in self.endpoints:
-            parsed = urlparse(url)
-            self.clients.append(Etcd3Client(host=parsed.hostname, port=parsed.port, protocol=parsed.scheme,
-                                            timeout=timeout, api_path="/v3/"))
+        self.clients = [Member(url, timeout) for url in self.endpoints]
         self.current = 0
 
     # -- one request to one member, the next member next time when it fails ----------------------
 
-    def once(self, fn: Callable[[Etcd3Client], Any]) -> Any:
+    def once(self, fn: Callable[[Member], Any]) -> Any:
         client = self.clients[self.current]
         try:
             return fn(client)
@@ -55,7 +114,7 @@ class Quorum:
             self.current = (self.current + 1) % len(self.clients)
             raise QuorumUnavailable(f"etcd member {failed} did not answer: {_short(e)}") from None
 
-    def any(self, fn: Callable[[Etcd3Client], Any]) -> Any:
+    def any(self, fn: Callable[[Member], Any]) -> Any:
         """Tries each member once, starting with the current one."""
         last: Exception | None = None
         for _ in self.clients:
@@ -67,8 +126,8 @@ class Quorum:
 
     # -- the calls the pair needs ------------------------------------------------------------------
 
-    def post(self, client: Etcd3Client, path: str, body: dict) -> dict:
-        return client.post(client.get_url(path), json=body)
+    def post(self, client: Member, path: str, body: dict) -> dict:
+        return client.post(path, body)
 
     def get(self, key: str) -> tuple[str | None, int, int]:
         """(value or None, mod_revision, lease id) of a key, read through the quorum (linearizable)."""
@@ -119,7 +178,7 @@ class Quorum:
             ],
             "failure": [],
         }
-        answer = self.any(lambda c: c.post(c.get_url("/kv/txn"), data=json.dumps(txn)))
+        answer = self.any(lambda c: self.post(c, "/kv/txn", txn))
         return bool(answer.get("succeeded"))
 
     def put(self, key: str, value: str, lease_id: int = 0) -> None:
@@ -136,19 +195,17 @@ class Quorum:
         found = {}
         for url, client in zip(self.endpoints, self.clients):
             try:
-                answer = client.session.post(client.get_url("/maintenance/status"), json={}, timeout=timeout)
-                answer.raise_for_status()
-                body = answer.json()
+                body = client.post("/maintenance/status", {}, timeout=timeout)
                 found[url] = "ok" if int(body.get("leader", 0)) else "no leader"
-            except (requests.RequestException, ValueError) as e:
+            except ERRORS as e:
                 found[url] = f"unreachable ({_short(e)})"
         return found
 
 
 def _short(error: Exception) -> str:
     text = " ".join(str(error).split())
-    if isinstance(error, requests.Timeout) or "timed out" in text.lower():
+    if isinstance(error, TimeoutError) or "timed out" in text.lower():
         return "timed out"
-    if isinstance(error, requests.ConnectionError) or "connection refused" in text.lower():
+    if isinstance(error, ConnectionRefusedError) or "connection refused" in text.lower():
         return "connection refused"
     return text[:160] or type(error).__name__

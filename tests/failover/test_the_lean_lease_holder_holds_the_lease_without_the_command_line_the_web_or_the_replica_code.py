@@ -1,8 +1,9 @@
 """`python -m failover.service run` (the lease holder's systemd unit) takes the lease and writes the
 box's permit like `appliance failover run`, without loading what it does not use: the command line
-(click, cli), the web, the monitors and runbooks, the database layer (peewee) and the backup
-package's replica code (cryptography, zstandard). Those cost ~20 MB resident in a process that runs
-all day on both boxes (issue 12: the pair's extra memory); a promotion imports the replica code then."""
+(click, cli), the web, the monitors and runbooks, requests and etcd3gw, the database layer (peewee)
+and the backup package's replica code (cryptography, zstandard). Those cost ~30 MB resident in a
+process that runs all day on both boxes (issue 12: the pair's extra memory); a promotion imports the
+replica code then."""
 from __future__ import annotations
 
 import json
@@ -40,8 +41,8 @@ threading.Thread(target=list_modules_once_writing, daemon=True).start()
 sys.exit(service.main(["run"]))
 """
 
-NOT_NEEDED = ("click", "cli", "web", "monitors", "runbooks", "peewee", "cryptography", "zstandard",
-              "backup.replication", "backup.sealed_replica")
+NOT_NEEDED = ("click", "cli", "web", "monitors", "runbooks", "peewee", "cryptography", "zstandard", "requests",
+              "etcd3gw", "backup.replication", "backup.sealed_replica")
 
 
 def test_the_lean_lease_holder_holds_the_lease_and_loads_nothing_it_does_not_use(tmp_path, etcd_cluster):  # noqa: F811
