@@ -13,17 +13,29 @@ appliance.fencing: about 0.05 s of CPU, where the whole `appliance` command line
 holds`, the same answer) registers every setting and operation first and took 0.6 s of CPU and over
 2 s on a loaded 2-core box, past keepalived's `timeout 2` (the namespace rig, tests/failover/rig.py,
 found it: the shop address never came up).
+
+On a PostgreSQL pair (`[failover] engine = "patroni"`) there is no permit: Patroni decides. Exit 0
+only while this box's Patroni answers its REST API's `GET /primary` with 200 (it holds the leader
+key) and says its PostgreSQL runs as the primary (`role`: not in recovery, so it accepts writes); a
+replica, a Patroni that demoted itself, or one that does not answer within a second exits 1 with
+the reason, so the address follows Patroni's leader. The engine and the REST API's address are read
+from appliance.toml with tomllib (no settings model: pydantic alone costs more than the check).
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import sys
+import tomllib
 from pathlib import Path
 
 from appliance import fencing
 
 HOLDER_STATE = Path("fence") / "holder.json"  # failover.holder.STATE_FILE (not imported: it loads etcd's client)
+CONFIG_FILE = "appliance.toml"  # appliance.config.CONFIG_FILE (not imported: it loads pydantic)
+PATRONI_REST_API = "127.0.0.1:8008"  # failover.settings.PatroniSettings.rest_api's default
+PATRONI_TIMEOUT = 1.0  # keepalived counts a check slower than its `timeout 2` as a failure anyway
 
 
 def promoting(home: Path | str, permit: fencing.Permit) -> bool:
@@ -37,8 +49,51 @@ def promoting(home: Path | str, permit: fencing.Permit) -> bool:
         and state.get("boot_id") == fencing.boot_id() and fencing.boot_clock() < float(state.get("fence_at") or 0)
 
 
+def patroni_rest_api(home: Path | str, environ: dict | None = None) -> str | None:
+    """This box's Patroni REST API (host:port) when the pair runs under Patroni, else None. The
+    engine may be overridden from the environment as `appliance.config.load` allows."""
+    environ = os.environ if environ is None else environ
+    try:
+        failover = tomllib.loads((Path(home) / CONFIG_FILE).read_text()).get("failover", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return None  # no readable settings: the permit (absent, so no address) answers
+    if environ.get("APPLIANCE_FAILOVER_ENGINE", failover.get("engine", "lease")) != "patroni":
+        return None
+    return failover.get("patroni", {}).get("rest_api", PATRONI_REST_API)
+
+
+def patroni_verdict(rest_api: str, timeout: float = PATRONI_TIMEOUT) -> tuple[bool, str]:
+    """Is this box's Patroni the primary, with its PostgreSQL accepting writes? `GET /primary` is 200
+    only while Patroni holds the leader key; the role in its answer comes from pg_is_in_recovery(),
+    so a leader still promoting (or demoting) its PostgreSQL does not count yet."""
+    host, _, port = rest_api.rpartition(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        connection.request("GET", "/primary")
+        answer = connection.getresponse()
+        code, body = answer.status, answer.read()
+    except (OSError, http.client.HTTPException) as e:
+        return False, (f"This box's Patroni does not answer at {rest_api} ({e or type(e).__name__}): "
+                       "a box whose Patroni cannot be asked never keeps the shop address.")
+    finally:
+        connection.close()
+    try:
+        state = json.loads(body)
+    except ValueError:
+        state = {}
+    role, running, timeline = state.get("role"), state.get("state"), state.get("timeline")
+    if code == 200 and role in ("primary", "master") and running == "running":
+        return True, (f"This box's Patroni is the primary (timeline {timeline}) and its PostgreSQL accepts "
+                      "writes.")
+    return False, (f"This box's Patroni is not the primary with a writable PostgreSQL (HTTP {code}, "
+                   f"role {role}, state {running}).")
+
+
 def verdict(home: Path | str) -> tuple[bool, str]:
     """(may this box keep the shop address, the sentence that says why)."""
+    rest_api = patroni_rest_api(home)
+    if rest_api is not None:
+        return patroni_verdict(rest_api)
     permit = fencing.read_permit(home)
     if permit is None:
         return False, ("This box holds no lease: it has no write permit "

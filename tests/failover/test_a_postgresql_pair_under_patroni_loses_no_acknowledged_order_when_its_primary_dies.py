@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -28,37 +26,16 @@ from appliance.schema import migrate
 from cli.wiring import extra_models
 from tests.conftest import make_home
 from tests.servers.etcd import start_etcd_cluster
-from tests.servers.patroni import PatroniNode, owned_by_postgres
+from tests.servers.patroni import APPLIANCE, SUPERUSER_PASSWORD, PatroniNode, owned_by_postgres, patroni_box
 from tests.servers.ports import free_port
-from tests.servers.postgres import find_bin_dir
 from tests.servers.waiting import wait_for
 
 pytestmark = pytest.mark.xdist_group("patroni")
 
-APPLIANCE = str(Path(sys.executable).parent / "appliance")
-SUPERUSER_PASSWORD = "pair-" + uuid.uuid4().hex
-REPLICATION_PASSWORD = "replication-" + uuid.uuid4().hex  # the same on both boxes, as the settings say
-
-
 def _box(tmp_path: Path, base: Path, name: str, etcd: list[str], rest: dict[str, str], pg: dict[str, int],
          url: str) -> tuple[Path, PatroniNode]:
     home = make_home(tmp_path / name)
-    (home / "keys" / "pg-superuser.secret").write_text(SUPERUSER_PASSWORD + "\n")
-    (home / "keys" / "pg-replication.secret").write_text(REPLICATION_PASSWORD + "\n")
-    folder = owned_by_postgres(base / name)
-    toml = home / config.CONFIG_FILE
-    toml.write_text(toml.read_text().replace('url = "sqlite:///appliance.db"', f"url = {json.dumps(url)}", 1))
-    with open(toml, "a") as f:
-        f.write(f"\n[failover]\nenabled = true\nengine = \"patroni\"\nname = \"{name}\"\n"
-                f"etcd_endpoints = {json.dumps(etcd)}\n"
-                f"\n[failover.patroni]\nrest_api = \"{rest[name]}\"\nmembers_rest_api = {json.dumps(list(rest.values()))}\n"
-                f"postgres_address = \"127.0.0.1:{pg[name]}\"\ndata_dir = \"{folder / 'data'}\"\n"
-                f"bin_dir = \"{find_bin_dir()}\"\nttl_seconds = 20\nloop_wait_seconds = 1\nretry_timeout_seconds = 3\n")
-    written = subprocess.run([APPLIANCE, "failover", "patroni-config", "--output", str(folder / "patroni.yml")],
-                             env={**os.environ, "APPLIANCE_HOME": str(home)}, capture_output=True, text=True)
-    assert written.returncode == 0, written.stderr
-    assert oct((folder / "patroni.yml").stat().st_mode)[-3:] == "600"
-    return home, PatroniNode(name, folder / "patroni.yml", rest[name], folder / "patroni.log")
+    return home, patroni_box(home, base / name, name, etcd, rest, f"127.0.0.1:{pg[name]}", url)
 
 
 def _wait_for_role(node: PatroniNode, role: str, timeout: float = 60) -> None:

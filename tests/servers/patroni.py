@@ -11,10 +11,19 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .postgres import find_bin_dir
 from .required import need
+
+APPLIANCE = str(Path(sys.executable).parent / "appliance")
+# The two passwords are the same on both boxes (docs/failover-postgresql.md, step 3)
+SUPERUSER_PASSWORD = "pair-" + uuid.uuid4().hex
+REPLICATION_PASSWORD = "replication-" + uuid.uuid4().hex
+# The fastest timings Patroni accepts (TTL 20 s is its minimum) within its rule loop + 2 x retry <= TTL
+FAST_TIMINGS = {"ttl_seconds": 20, "loop_wait_seconds": 1, "retry_timeout_seconds": 3}
 
 
 def python_for_postgres() -> tuple[str, dict]:
@@ -44,6 +53,33 @@ def owned_by_postgres(folder: Path) -> Path:
     return folder
 
 
+def patroni_box(home: Path, folder: Path, name: str, etcd: list[str], rest: dict[str, str], postgres_address: str,
+                url: str, timings: dict | None = None) -> "PatroniNode":
+    """Makes `home` (an initialised appliance home) a box of a Patroni pair writing through the
+    multi-host `url`: the password files, [failover] engine = "patroni" with this box's REST API
+    (`rest[name]`) and PostgreSQL address, then `appliance failover patroni-config` writes its Patroni
+    YAML in `folder` (owned by postgres, its data folder inside). Returns the node, not started."""
+    (home / "keys" / "pg-superuser.secret").write_text(SUPERUSER_PASSWORD + "\n")
+    (home / "keys" / "pg-replication.secret").write_text(REPLICATION_PASSWORD + "\n")
+    owned_by_postgres(folder)
+    toml = home / "appliance.toml"
+    text = toml.read_text()
+    assert 'url = "sqlite:///appliance.db"' in text, "the home's database.url is not the one `appliance init` writes"
+    toml.write_text(text.replace('url = "sqlite:///appliance.db"', f"url = {json.dumps(url)}", 1))
+    timing_lines = "".join(f"{k} = {v}\n" for k, v in (timings or FAST_TIMINGS).items())
+    with open(toml, "a") as f:
+        f.write(f"\n[failover]\nenabled = true\nengine = \"patroni\"\nname = \"{name}\"\n"
+                f"etcd_endpoints = {json.dumps(etcd)}\n"
+                f"\n[failover.patroni]\nrest_api = \"{rest[name]}\"\nmembers_rest_api = {json.dumps(list(rest.values()))}\n"
+                f"postgres_address = \"{postgres_address}\"\ndata_dir = \"{folder / 'data'}\"\n"
+                f"bin_dir = \"{find_bin_dir()}\"\n{timing_lines}")
+    written = subprocess.run([APPLIANCE, "failover", "patroni-config", "--output", str(folder / "patroni.yml")],
+                             env={**os.environ, "APPLIANCE_HOME": str(home)}, capture_output=True, text=True)
+    assert written.returncode == 0, written.stderr
+    assert oct((folder / "patroni.yml").stat().st_mode)[-3:] == "600"
+    return PatroniNode(name, folder / "patroni.yml", rest[name], folder / "patroni.log")
+
+
 @dataclass
 class PatroniNode:
     name: str
@@ -51,13 +87,14 @@ class PatroniNode:
     rest_api: str
     log: Path
     process: subprocess.Popen | None = None
+    wrap: list[str] = field(default_factory=list)  # e.g. `ip netns exec <box>`: where it runs
 
     def start(self) -> "PatroniNode":
         python, extra = python_for_postgres()
         out = open(self.log, "ab")
         self.process = subprocess.Popen(
             # -S: without Debian's dist-packages (its pyOpenSSL does not match the venv's cryptography)
-            ["runuser", "-u", "postgres", "--", python, "-S", "-m", "patroni", str(self.config)],
+            [*self.wrap, "runuser", "-u", "postgres", "--", python, "-S", "-m", "patroni", str(self.config)],
             env={**os.environ, **extra}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         out.close()
         return self

@@ -1,0 +1,70 @@
+"""keepalived's track script on a PostgreSQL pair (`[failover] engine = "patroni"`): `python -m
+failover.holds`, run as keepalived runs it, exits 0 only on the box whose Patroni holds the leader key
+and whose PostgreSQL accepts writes (Patroni's `GET /primary`); the synchronous standby exits 1, and so
+does a box whose Patroni is gone (it cannot be asked, so it never keeps the shop address). Real etcd
+and two real Patroni nodes on 127.0.0.1 (tests/servers/patroni.py)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_home
+from tests.durability.served import REPO
+from tests.servers.etcd import start_etcd_cluster
+from tests.servers.patroni import PatroniNode, owned_by_postgres, patroni_box
+from tests.servers.ports import free_port
+from tests.servers.waiting import wait_for
+
+pytestmark = pytest.mark.xdist_group("patroni")
+
+
+def _track_script(home: Path) -> tuple[int, str]:
+    """The check as deploy/keepalived/keepalived.conf runs it: its exit status and its sentence."""
+    done = subprocess.run([sys.executable, "-m", "failover.holds"], capture_output=True, text=True, timeout=10,
+                          cwd=REPO, env={**os.environ, "APPLIANCE_HOME": str(home), "PYTHONPATH": str(REPO)})
+    return done.returncode, (done.stdout + done.stderr).strip()
+
+
+def _wait_for_role(node: PatroniNode, role: str) -> None:
+    try:
+        wait_for(lambda: node.role() == role, 60, f"{node.name} to be {role}", step=0.2)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n{node.name}'s Patroni log:\n{node.log_tail()}") from None
+
+
+def test_the_leader_passes_the_check_and_the_standby_and_a_dead_patroni_fail_it(tmp_path):
+    etcd = start_etcd_cluster(tmp_path / "etcd")
+    base = owned_by_postgres(Path(tempfile.mkdtemp(prefix="appliance-patroni-holds-")))
+    rest = {name: f"127.0.0.1:{free_port()}" for name in ("box-a", "box-b")}
+    pg = {name: free_port() for name in ("box-a", "box-b")}
+    url = (f"postgresql://postgres:x@127.0.0.1:{pg['box-a']},127.0.0.1:{pg['box-b']}/postgres"
+           "?target_session_attrs=read-write&connect_timeout=2")
+    homes = {name: make_home(tmp_path / name) for name in rest}
+    a, b = (patroni_box(homes[name], base / name, name, etcd.endpoints, rest, f"127.0.0.1:{pg[name]}", url)
+            for name in ("box-a", "box-b"))
+    try:
+        a.start()
+        _wait_for_role(a, "leader")
+        b.start()
+        _wait_for_role(b, "sync_standby")
+
+        code, said = _track_script(homes["box-a"])
+        assert code == 0, said
+        assert "Patroni is the primary (timeline 1)" in said
+
+        code, said = _track_script(homes["box-b"])
+        assert code == 1 and "not the primary" in said and "role replica" in said, said
+
+        a.kill()
+        code, said = _track_script(homes["box-a"])
+        assert code == 1 and "does not answer" in said and rest["box-a"] in said, said
+    finally:
+        for node in (a, b):
+            node.kill()
+        etcd.stop()
+        subprocess.run(["rm", "-rf", str(base)], check=False)
