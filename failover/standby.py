@@ -45,7 +45,10 @@ if TYPE_CHECKING:
 # The backup package's replica code (the sealed mirror, Litestream's config, the database layer under
 # `database_path`: cryptography, zstandard, peewee, ~18 MB resident) is imported where it is used, not
 # here: the lease holder imports this module for `has_copy` and keeps it loaded on every box of the
-# pair, and needs the rest only on the day it promotes (docs/failover.md "Memory").
+# pair, and needs the rest only on the day it promotes (docs/failover.md "Memory"). The follower loads
+# only what a pass uses: the sealed mirror, its target's module (paramiko for SFTP) and config.py,
+# never the database layer (backup.replication imports its modules on first use; the copy's file is
+# found by `database_file`).
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +144,10 @@ class Follower:
         if self._restart_copy:  # the copy cannot catch up incrementally: from the newest snapshot again
             self._discard_copy()
         from backup.replication.config import litestream_binary, write_config
-        config = write_config(self.settings, self.folder / "litestream.yml", outbox=self.mirror_dir)
+        database = database_file(self.settings)
+        config = write_config(self.settings, self.folder / "litestream.yml", outbox=self.mirror_dir, db_path=database)
         return [litestream_binary(self.settings), "restore", "-f", "-follow-interval", f"{self.apply_poll:g}s",
-                "-config", str(config), "-o", str(self.copy), str(database_file(self.settings))]
+                "-config", str(config), "-o", str(self.copy), str(database)]
 
     def _exited(self, exit: ChildExit) -> None:
         if CANNOT_RESUME in exit.output:

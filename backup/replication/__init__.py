@@ -31,16 +31,42 @@ backup key and ships it to the replica target (Litestream v0.5 cannot encrypt: s
 """
 from __future__ import annotations
 
-from .config import (CONFIG_FILE, ReplicationError, child_env, config_text, database_path, describe_replica,
-                     litestream_binary, meta_dir, outbox_dir, replica_location, replica_target, write_config)
-from .restoring import ReplicaRestore, restore, verify
-from .state import STATE_FILE, LocalLtx, facts, local_ltx, read_state
-from .supervisor import LOCK_FILE, LOG_FILE, PID_FILE, Supervisor
+# Each name is imported from its module on first use (PEP 562), not here: the standby's follower uses
+# a few functions of config.py, and importing restoring.py with them would load the restore code, the
+# database layer and the models (peewee, psycopg2, zstandard: ~10 MB resident) into a process that
+# runs all day on the standby (issue 12: the pair's extra memory; docs/failover.md "Memory").
+_NAMES = {
+    "config": ("CONFIG_FILE", "ReplicationError", "child_env", "config_text", "database_path", "describe_replica",
+               "litestream_binary", "meta_dir", "outbox_dir", "replica_location", "replica_target", "write_config"),
+    "restoring": ("ReplicaRestore", "restore", "verify"),
+    "state": ("STATE_FILE", "LocalLtx", "facts", "local_ltx", "read_state"),
+    "supervisor": ("LOCK_FILE", "LOG_FILE", "PID_FILE", "Supervisor"),
+}
+_MODULE_OF = {name: module for module, names in _NAMES.items() for name in names}
 
-__all__ = [
-    "CONFIG_FILE", "LOCK_FILE", "LOG_FILE", "PID_FILE", "STATE_FILE",
-    "LocalLtx", "ReplicaRestore", "ReplicationError", "Supervisor",
-    "child_env", "config_text", "database_path", "describe_replica", "facts", "litestream_binary", "local_ltx",
-    "meta_dir", "outbox_dir", "read_state", "replica_location", "replica_target", "restore", "verify",
-    "write_config",
-]
+__all__ = sorted(_MODULE_OF)
+
+
+def _module(which: str):
+    # plain imports, not importlib: the layering check (tests/core) reads them
+    if which == "config":
+        from . import config as module
+    elif which == "restoring":
+        from . import restoring as module
+    elif which == "state":
+        from . import state as module
+    else:
+        from . import supervisor as module
+    return module
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_module(_MODULE_OF[name]), name)
+    globals()[name] = value  # once: later lookups find it without coming here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULE_OF))

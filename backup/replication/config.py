@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from appliance.config import Settings
-from appliance.db import open_database
 
 from ..errors import BackupError
 
@@ -44,6 +43,7 @@ def database_path(settings: Settings) -> Path:
     if not url.startswith("sqlite:"):
         raise ReplicationError("Continuous replication with Litestream works with SQLite only; on PostgreSQL "
                                "use streaming replication.")
+    from appliance.db import open_database  # here: the database layer (peewee) only where it is needed
     return Path(open_database(url, settings.home).database).resolve()
 
 
@@ -116,12 +116,15 @@ def child_env() -> dict[str, str]:
             if not k.startswith(("AWS_", "LITESTREAM_ACCESS", "LITESTREAM_SECRET"))}
 
 
-def write_config(settings: Settings, path: Path | None = None, outbox: Path | None = None) -> Path:
+def write_config(settings: Settings, path: Path | None = None, outbox: Path | None = None,
+                 db_path: Path | None = None) -> Path:
+    """`db_path`: the database's file when the caller knows it (the standby's follower finds it without
+    the database layer: failover.standby.database_file); database_path(settings) otherwise."""
     path = path or settings.path(CONFIG_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(config_text(settings, database_path(settings), outbox))
+        f.write(config_text(settings, db_path or database_path(settings), outbox))
     os.replace(tmp, path)
     return path
