@@ -55,12 +55,21 @@ def run(settings: config.Settings) -> None:
 
 def follow(settings: config.Settings) -> None:
     """Keeps the standby copy current until SIGTERM or SIGINT (or until this box may write)."""
+    _without_invoke()
     from failover.standby import Follower
     _log_warnings()
     follower = Follower(checked(settings, "follow"))
     signal.signal(signal.SIGTERM, lambda *_: follower.stop())
     signal.signal(signal.SIGINT, lambda *_: follower.stop())
     follower.run()
+
+
+def _without_invoke() -> None:
+    """paramiko (the SFTP target's) imports invoke, and with it unittest, asyncio and yaml (~5 MB
+    resident), only to run an ssh_config's `Match exec`; it does without it where invoke is not
+    installed. The follower never reads an ssh_config (over `ssh`: -F /dev/null; over paramiko's own
+    transport: the target's key and pinned host key), so it lets paramiko do without it here too."""
+    sys.modules.setdefault("invoke", None)  # None: `import invoke` raises ImportError
 
 
 def _log_warnings() -> None:

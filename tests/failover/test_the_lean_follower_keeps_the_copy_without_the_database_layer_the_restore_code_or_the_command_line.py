@@ -2,8 +2,9 @@
 current from an SFTP replica without loading what it does not use: the database layer and the models
 (peewee, psycopg2), the restore and backup code (zstandard, backup.restore, backup.snapshot), the
 replication's supervisor, the other kinds of target (S3: boto3), the command line (click) and the web
-(flask). Those cost ~10 MB resident in a process that runs all day on the standby (issue 12: the pair's
-extra memory). It loads the SFTP target, paramiko with it, because its replica is on SFTP."""
+(flask), nor invoke (paramiko's, for ssh_config files it never reads). Those cost ~15 MB resident in a
+process that runs all day on the standby (issue 12: the pair's extra memory). It loads the SFTP
+target, paramiko with it, because its replica is on SFTP."""
 from __future__ import annotations
 
 import json
@@ -44,14 +45,15 @@ def list_modules_once_applied():
         except (OSError, ValueError):
             pass
         time.sleep(0.05)
-    (home / "modules.json").write_text(json.dumps(sorted(sys.modules)))
+    loaded = [name for name, module in list(sys.modules.items()) if module is not None]  # None: refused
+    (home / "modules.json").write_text(json.dumps(sorted(loaded)))
     os.kill(os.getpid(), signal.SIGTERM)
 
 threading.Thread(target=list_modules_once_applied, daemon=True).start()
 sys.exit(service.main(["follow"]))
 """
 
-NOT_NEEDED = ("peewee", "playhouse", "psycopg2", "zstandard", "boto3", "botocore", "click", "flask", "cli", "web",
+NOT_NEEDED = ("peewee", "playhouse", "psycopg2", "zstandard", "boto3", "botocore", "click", "flask", "cli", "web", "invoke",
               "monitors", "runbooks", "appliance.db", "appliance.models", "backup.restore", "backup.snapshot",
               "backup.archive", "backup.verify", "backup.models", "backup.targets.s3",
               "backup.replication.restoring", "backup.replication.supervisor", "backup.replication.state")
