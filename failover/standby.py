@@ -65,9 +65,11 @@ FINISHED_FILE = "run/standby-finished.json"
 LOG_FILE = "logs/standby-litestream.log"
 CANNOT_RESUME = "cannot resume follow mode"
 # Litestream's follow mode looks for new files in the local mirror this often (a directory listing
-# on this box: cheap); the replica itself is listed every follow_interval_seconds. Each poll it waits
-# is lag, and during a promotion it is time the shop takes no orders.
-APPLY_POLL_SECONDS = 0.2
+# on this box: ~0.5 % of a core at 0.1 s, 0.2 % at 0.2 s, 1 % at 0.05 s); the replica itself is listed
+# every follow_interval_seconds. Each poll it waits is lag, and during a promotion it is time the shop
+# takes no orders.
+APPLY_POLL_SECONDS = 0.1
+MIN_PAUSE_SECONDS = 0.05  # between two passes of the follower, however long the first one took
 TAKE_OVER_POLL_SECONDS = 0.05
 
 
@@ -173,11 +175,12 @@ class Follower:
                 if fencing.permits_writes(self.settings.home):
                     log.warning("this box may write (it holds the lease): it follows no primary; the follower stops")
                     break
-                self.sync_once()
+                pass_started = time.monotonic()
+                facts = self.sync_once()
                 if not started and self.mirror.held():
                     self.litestream.start()
                     started = True
-                if self._stop.wait(self.interval):
+                if self._stop.wait(self._pause_after(pass_started, read=facts.newest_txid is not None)):
                     break
         finally:
             if started:
@@ -186,6 +189,15 @@ class Follower:
             self.mirror.close()
             self._write_facts(following=False)
             PidFile(self.settings.path(FOLLOWER_PID_FILE)).remove()
+
+    def _pause_after(self, pass_started: float, read: bool) -> float:
+        """Passes start every `interval` (not `interval` after the previous one ended: on a loaded box a
+        pass took 0.05-0.35 s, and that much more lag each time), at least MIN_PAUSE_SECONDS apart; after
+        a pass that could not read the replica, a whole interval (a target that times out is not asked
+        again at once)."""
+        if not read:
+            return self.interval
+        return max(MIN_PAUSE_SECONDS, pass_started + self.interval - time.monotonic())
 
     def _finish_if_asked(self) -> None:
         """A promotion asked (FINISH_FILE): the replica is listed again until the copy holds its newest
