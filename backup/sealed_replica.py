@@ -539,10 +539,17 @@ class Mirror:
                     found[remote_key(int(level.name), plain.name)] = plain
         return found
 
-    def sync(self, applied: int | None) -> MirrorReport:
-        """One pass; `applied`: the TXID the follower has applied (None: it has not restored yet)."""
+    def sync(self, applied: int | None, listing: bool = True) -> MirrorReport:
+        """One pass; `applied`: the TXID the follower has applied (None: it has not restored yet).
+        `listing` False: once a copy exists, the files are those the signed index names (the shipper
+        writes it after the uploads it lists and after its deletions): one request to the target
+        instead of two. The replica is listed all the same while nothing is applied (the restore plan
+        wants the listing) and when the index is missing or fails its check."""
         index = _fetch_index(self._target, self._download_path, self._key)
-        keys = [k for k in self._target.list() if REMOTE_KEY.match(k)]
+        if listing or applied is None or not isinstance(index, dict):
+            keys = [k for k in self._target.list() if REMOTE_KEY.match(k)]
+        else:
+            keys = [k for k in index["files"] if REMOTE_KEY.match(k)]
         if not keys:
             raise BackupError(f"The replica {self.description} holds no files: nothing to follow.")
         plan, gap = restore_plan(keys)

@@ -53,7 +53,7 @@ class FailoverSettings(Section):
     renew_interval_seconds: float = Field(1.0, gt=0, description="How often the holder renews the lease; also each etcd request's timeout.")
     retries: int = Field(2, ge=0, description="Failed renewals tolerated before the fence: the rule is renew_interval_seconds x (retries + 1) + fence_margin_seconds < lease_ttl_seconds.")
     fence_margin_seconds: float = Field(2.0, gt=0, description="The box stops writing this long before its lease can expire (covers a COMMIT in flight and clock rate differences).")
-    follow_interval_seconds: float = Field(0.5, gt=0, le=60, description="How often a standby lists the replica and downloads the primary's new files (`appliance failover follow`); Litestream's follow mode applies them from the local mirror within 0.2 s. The standby's lag is about this plus the primary's quarter-second sync and shipping (issue 12 aims at <= 1 s). Each pass is two requests to the replica's target (its signed index and a listing): on S3, mind the request charges before going lower.")
+    follow_interval_seconds: float = Field(0.25, gt=0, le=60, description="How often a standby reads the replica's signed index and downloads the primary's new files (`appliance failover follow`); Litestream's follow mode applies them from the local mirror within 0.1 s. The standby's lag is about this plus the primary's quarter-second sync and shipping (issue 12 aims at <= 1 s). Each pass is one request to the replica's target (the index, which names every file shipped), and every 2 s one more (a listing): on S3, mind the request charges before going lower.")
 
     @field_validator("etcd_endpoints")
     @classmethod

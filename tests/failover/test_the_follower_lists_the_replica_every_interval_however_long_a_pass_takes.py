@@ -20,12 +20,12 @@ def test_the_next_pass_starts_one_interval_after_the_previous_one_started(home, 
     follower = standby.Follower(config.load(home, environ={"APPLIANCE_DATABASE_URL": "sqlite:///appliance.db"}))
     try:
         interval = follower.interval
-        assert interval == 0.5  # the default the figures below are for
+        assert interval == 0.25  # the default the figures below are for
 
         now = time.monotonic()
-        short_pass = follower._pause_after(now - 0.2, read=True)
-        assert interval - 0.2 - 0.05 <= short_pass <= interval - 0.2
+        short_pass = follower._pause_after(now - 0.1, read=True)
+        assert interval - 0.1 - 0.04 <= short_pass <= interval - 0.1
         assert follower._pause_after(now - 2.0, read=True) == standby.MIN_PAUSE_SECONDS
-        assert follower._pause_after(now - 0.2, read=False) == interval
+        assert follower._pause_after(now - 0.1, read=False) == interval
     finally:
         follower.mirror.close()
