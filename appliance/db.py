@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import select
 import sqlite3
 import threading
 import time
@@ -80,14 +81,50 @@ def _postgres(url: str, parsed) -> peewee.PostgresqlDatabase:
     if "," in parsed.netloc or parsed.query:
         # Several hosts (a Patroni pair) or libpq options such as target_session_attrs=read-write:
         # libpq reads the URL itself (urlparse knows one host and one port).
-        return peewee.PostgresqlDatabase(unquote(name), dsn=url)
-    return peewee.PostgresqlDatabase(
+        return ReconnectingPostgresqlDatabase(unquote(name), dsn=url)
+    return ReconnectingPostgresqlDatabase(
         unquote(name),
         user=unquote(parsed.username) if parsed.username else None,
         password=unquote(parsed.password) if parsed.password else None,
         host=parsed.hostname,
         port=parsed.port,
     )
+
+
+class ReconnectingPostgresqlDatabase(peewee.PostgresqlDatabase):
+    """A connection the server dropped (its PostgreSQL died, restarted, or a failover demoted it) is
+    replaced before the next statement that starts outside a transaction, instead of failing every
+    request of that worker from then on (peewee keeps a broken connection as if it were open). With a
+    multi-host URL libpq then connects to whichever host accepts writes now: after a Patroni failover
+    or switchover the same process writes to the promoted box. A connection that breaks in the middle
+    of a transaction fails it (what it wrote went with the connection); the next one reconnects."""
+
+    def cursor(self, *args, **kwargs):
+        if not self.is_closed() and not self.in_transaction() and _dropped(self._state.conn):
+            try:
+                self._state.conn.close()
+            except Exception:  # noqa: BLE001 - it is being thrown away
+                pass
+            self._state.reset()
+        return super().cursor(*args, **kwargs)
+
+    def rollback(self):
+        if not self.is_closed() and self._state.conn.closed:
+            return  # the server rolled the transaction back when the connection went: nothing to undo
+        return super().rollback()
+
+
+def _dropped(conn) -> bool:
+    """Closed, or the server has sent something while the connection sat idle between statements:
+    there that is its goodbye (the FATAL of a shutdown or a demotion, or the end of the stream when
+    the box died). One poll of the socket, no round trip."""
+    if conn.closed:
+        return True
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def init_database(url: str, home: Path | str = ".", busy_timeout_ms: int = 5000) -> peewee.Database:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -216,9 +217,32 @@ def switchover(settings: Settings, candidate: str | None) -> str:
             last = f"{address}: {e}"
             continue
         if code == 200:
-            return f"Patroni switched the primary over from {leader}: {text.strip()}"
+            new = _wait_for_writable_primary(settings, leader)
+            return f"Patroni switched the primary over from {leader}: {text.strip()} ({new} accepts writes)."
         raise PatroniError(f"Patroni refused the switchover (HTTP {code}): {text.strip()}")
     raise PatroniError(f"No Patroni REST API took the switchover ({last}).")
+
+
+def _wait_for_writable_primary(settings: Settings, old: str, timeout: float = 30.0) -> str:
+    """The new primary's name once its PostgreSQL accepts writes (keepalived's check passes there).
+    Patroni answers the switchover when the new leader holds the key, which may be before its
+    PostgreSQL has left recovery: whatever the caller writes next (the operation's own record, through
+    the multi-host URL) would find no writable host."""
+    from .holds import patroni_verdict
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            view, _ = cluster(settings, timeout=1.0)
+        except PatroniError:
+            view = {}
+        for member in view.get("members", []):
+            if member.get("role") == "leader" and member.get("name") != old:
+                address = urlparse(member.get("api_url", "")).netloc
+                if address and patroni_verdict(address)[0]:
+                    return member["name"]
+        time.sleep(0.2)
+    raise PatroniError(f"Patroni took the switchover from {old}, but no other member's PostgreSQL accepted writes "
+                       f"within {timeout:.0f} s: see `appliance failover status`.")
 
 
 def _timeline(view: dict, name: str):

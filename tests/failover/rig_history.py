@@ -75,16 +75,22 @@ def longest_gap(history: list[dict], start: float, end: float) -> float:
 
 def survivor_problems(home: Path) -> list[str]:
     """Stock = ledger, nothing oversold, audit chain intact: what is wrong on the box, if anything."""
-    problems = []
     with box_database(home):
-        mismatches = inventory.ledger_mismatches()
-        if mismatches:
-            problems.append(f"stock levels differ from the ledger: {mismatches[:3]}")
-        oversold = [(level.product_id, level.on_hand, level.reserved) for level in StockLevel.select()
-                    if level.reserved > level.on_hand or level.on_hand < 0 or level.reserved < 0]
-        if oversold:
-            problems.append(f"oversold levels (product, on hand, reserved): {oversold[:3]}")
-        chain = audit.verify()
-        if not chain.ok:
-            problems.append(f"audit chain broken: {chain.reason}")
+        return database_problems()
+
+
+def database_problems() -> list[str]:
+    """survivor_problems on the open database (a PostgreSQL pair's checker reads it in one snapshot:
+    the tills may still be writing, tests/failover/pg_rig.py)."""
+    problems = []
+    mismatches = inventory.ledger_mismatches()
+    if mismatches:
+        problems.append(f"stock levels differ from the ledger: {mismatches[:3]}")
+    oversold = [(level.product_id, level.on_hand, level.reserved) for level in StockLevel.select()
+                if level.reserved > level.on_hand or level.on_hand < 0 or level.reserved < 0]
+    if oversold:
+        problems.append(f"oversold levels (product, on hand, reserved): {oversold[:3]}")
+    chain = audit.verify()
+    if not chain.ok:
+        problems.append(f"audit chain broken: {chain.reason}")
     return problems

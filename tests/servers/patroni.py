@@ -12,7 +12,7 @@ import subprocess
 import sys
 import urllib.request
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .postgres import find_bin_dir
@@ -87,15 +87,19 @@ class PatroniNode:
     rest_api: str
     log: Path
     process: subprocess.Popen | None = None
-    wrap: list[str] = field(default_factory=list)  # e.g. `ip netns exec <box>`: where it runs
+
+    def command(self) -> tuple[list[str], dict]:
+        """Patroni as the postgres user: its command line and environment (the namespace rig runs it
+        in a box's namespace, tests/failover/pg_rig.py)."""
+        python, extra = python_for_postgres()
+        # -S: without Debian's dist-packages (its pyOpenSSL does not match the venv's cryptography)
+        return (["runuser", "-u", "postgres", "--", python, "-S", "-m", "patroni", str(self.config)],
+                {**os.environ, **extra})
 
     def start(self) -> "PatroniNode":
-        python, extra = python_for_postgres()
+        args, env = self.command()
         out = open(self.log, "ab")
-        self.process = subprocess.Popen(
-            # -S: without Debian's dist-packages (its pyOpenSSL does not match the venv's cryptography)
-            [*self.wrap, "runuser", "-u", "postgres", "--", python, "-S", "-m", "patroni", str(self.config)],
-            env={**os.environ, **extra}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         out.close()
         return self
 
