@@ -145,6 +145,7 @@ class Follower:
         self._litestream_error: str | None = None  # why Litestream last exited
         self._restart_copy = False
         self._listing_due = 0.0  # time.monotonic() when the next pass lists the replica
+        self._missing: str | None = None  # what the last listing found missing (a pass by the index cannot tell)
         self.litestream = ChildSupervisor(
             "standby litestream", self._command, env=child_env(), log_file=settings.path(LOG_FILE),
             pid_file=settings.path(PID_FILE), stop_timeout=10, on_exit=self._exited,
@@ -244,6 +245,9 @@ class Follower:
             return self._write_facts(following=True, applied=applied)
         if listing:
             self._listing_due = time.monotonic() + LISTING_SECONDS
+        # A pass by the index finds nothing missing (it lists what the index names): what the last
+        # listing found stays until the next listing says otherwise.
+        self._missing = report.missing if listing else (report.missing or self._missing)
         self._listed_at, self._sync_error = self.clock(), None
         return self._write_facts(following=True, applied=applied_txid(self.copy) if self.copy.exists() else None,
                                  report=report)
@@ -259,7 +263,7 @@ class Follower:
             lag = now - self._listed_at  # the replica cannot be listed: at least this far behind
         error = self._sync_error or (self._litestream_error if self.litestream.record is None else None)
         facts = StandbyFacts(following, applied, newest, lag, self._listed_at, now, error,
-                             report.missing if report else None)
+                             self._missing if report else None)
         path = self.settings.path(FACTS_FILE)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
