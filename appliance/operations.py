@@ -21,8 +21,10 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -194,14 +196,14 @@ def execute(settings: Settings, name: str, params: dict[str, Any] | None = None,
     if operation.replaces_database:
         return _execute_replacing_database(settings, operation, values, actor, source, show_progress)
     reap_interrupted(settings)
-    with _exclusive(settings, operation):
+    with _exclusive(settings, operation, source):
         run = _begin(operation, values, actor, source, queued_run)
-        _hold(settings, operation, run)
+        _hold(settings, operation, run, source)
         started = time.monotonic()
         try:
             result = operation.run(Context(settings, actor, run.id, show_progress), **values)
         except BaseException as error:
-            _finish(run, started, Outcome("failed", _one_line(error)))
+            _finish(run, started, Outcome("interrupted" if isinstance(error, GaveWay) else "failed", _one_line(error)))
             raise
         outcome = operation.record(result)
         _finish(run, started, outcome)
@@ -215,7 +217,7 @@ def _execute_replacing_database(settings: Settings, operation: Operation, values
     """A restore may run on a box without a database, and replaces the one that would hold a
     "running" row: its run is written when it ends, into the database then in place, if it has a
     ledger (a database restored from an older release gets its ledger at the next start)."""
-    with _exclusive(settings, operation):
+    with _exclusive(settings, operation, source):
         started, began = time.monotonic(), utcnow()
         try:
             result = operation.run(Context(settings, actor, None, show_progress), **values)
@@ -275,7 +277,7 @@ def start_in_background(settings: Settings, name: str, params: dict[str, Any] | 
     _check_role(operation, actor)
     values = operation.parse(params or {})
     reap_interrupted(settings)
-    _refuse_while_busy(settings, operation)
+    _refuse_while_busy(settings, operation, source)
     run = OperationRun.create(operation=name, actor=actor.name, actor_role=actor.role, source=source,
                               params_json=json.dumps(operation.masked(values)), outcome="queued")
     _write_params(settings, run, values)
@@ -430,15 +432,17 @@ def _alive(pid: int | None, started: float | None) -> bool:
 
 
 # -- exclusive groups --------------------------------------------------------------------------
+# The group's lock file names its holder as JSON: the run (when it has one yet), its process (pid
+# and start time, so a reused pid is never taken for it) and whether it gives way (below).
 
 def _lock_file(settings: Settings, group: str) -> Path:
     return settings.home / "run" / "operations" / f"{group}.lock"
 
 
 @contextmanager
-def _exclusive(settings: Settings, operation: Operation) -> Iterator[None]:
+def _exclusive(settings: Settings, operation: Operation, source: str) -> Iterator[None]:
     """An flock per exclusive group: the kernel drops it when the holder dies, so a killed run never
-    blocks the next one."""
+    blocks the next one. A drill holding it is asked to give way to any other run (`giving_way`)."""
     if operation.exclusive is None:
         yield
         return
@@ -446,33 +450,137 @@ def _exclusive(settings: Settings, operation: Operation) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise _busy(operation, _holder_run(fd)) from None
+        if not _try_lock(fd):
+            holder = _read_holder(fd)
+            if not _gives_way_to(holder, source) or not _made_to_give_way(fd, holder, operation):
+                raise _busy(operation, _holder_run(holder)) from None
+        _write_holder(fd, None, source)
         yield
     finally:
         os.close(fd)  # releases the lock
 
 
-def _hold(settings: Settings, operation: Operation, run: OperationRun) -> None:
-    """Writes the run id into the group's lock file, so a refused run can name the one holding it."""
-    if operation.exclusive is not None:
-        _lock_file(settings, operation.exclusive).write_text(f"{run.id}\n")
-
-
-def _refuse_while_busy(settings: Settings, operation: Operation) -> None:
-    """Refuses now what the child would refuse later: the group's lock is held."""
-    with _exclusive(settings, operation):
-        pass
-
-
-def _holder_run(fd: int) -> OperationRun | None:
+def _try_lock(fd: int) -> bool:
     try:
-        text = os.pread(fd, 32, 0).decode().strip()
-        return OperationRun.get_or_none(OperationRun.id == int(text))
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _write_holder(fd: int, run: OperationRun | None, source: str) -> None:
+    me = ProcessRecord.of(os.getpid())
+    text = json.dumps({"run": run.id if run else None, "pid": me.pid, "started": me.started,
+                       "gives_way": source == "drill" and _giving_way_now()})
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, text.encode(), 0)
+
+
+def _read_holder(fd: int) -> dict:
+    try:
+        holder = json.loads(os.pread(fd, 512, 0) or b"{}")
+        return holder if isinstance(holder, dict) else {}
     except (ValueError, OSError):
+        return {}
+
+
+def _hold(settings: Settings, operation: Operation, run: OperationRun, source: str) -> None:
+    """Names the run in the group's lock file, so a refused run can name the one holding it."""
+    if operation.exclusive is not None:
+        fd = os.open(_lock_file(settings, operation.exclusive), os.O_RDWR)
+        try:
+            _write_holder(fd, run, source)
+        finally:
+            os.close(fd)
+
+
+def _refuse_while_busy(settings: Settings, operation: Operation, source: str) -> None:
+    """Refuses now what the child would refuse later: the group's lock is held (by a run that does
+    not give way to this one)."""
+    if operation.exclusive is None:
+        return
+    path = _lock_file(settings, operation.exclusive)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        holder = None if _try_lock(fd) else _read_holder(fd)
+        if holder is not None and not _gives_way_to(holder, source):
+            raise _busy(operation, _holder_run(holder))
+    finally:
+        os.close(fd)
+
+
+def _holder_run(holder: dict) -> OperationRun | None:
+    try:
+        return OperationRun.get_or_none(OperationRun.id == int(holder["run"]))
+    except (KeyError, TypeError, ValueError):
         return None
+
+
+# -- a drill gives way -------------------------------------------------------------------------
+# A restore drill is practice; a restore of the shop is the incident it practises for. When an IT
+# person's restore needs the lock a drill holds (one restore at a time), waiting for the drill, or
+# being told to try again later, would spend the incident's RTO on practice: the drill is stopped
+# instead, records that it gave way, and the restore starts within seconds.
+
+GIVE_WAY_SIGNAL = signal.SIGUSR1
+GIVE_WAY_SECONDS = 30      # how long a run waits for a drill to let go before it is refused after all
+
+
+class GaveWay(BaseException):
+    """Raised in a drill's main thread when another run needs a lock it holds. A BaseException, so
+    that no step's `except Exception` takes it for a failure and carries on with the next step."""
+
+
+_giving_way = False
+
+
+@contextmanager
+def giving_way() -> Iterator[None]:
+    """The body of a drill: while it runs, a run that needs a lock it holds sends GIVE_WAY_SIGNAL and
+    GaveWay is raised here. Only in the main thread (where Python runs signal handlers); elsewhere the
+    drill's locks are held as any run's."""
+    global _giving_way
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(GIVE_WAY_SIGNAL, _give_way)
+    _giving_way = True
+    try:
+        yield
+    finally:
+        _giving_way = False
+        signal.signal(GIVE_WAY_SIGNAL, previous)
+
+
+def _give_way(signum, frame) -> None:
+    raise GaveWay("it gave way to a restore of the shop's own that needed its lock (a drill is practice)")
+
+
+def _giving_way_now() -> bool:
+    return _giving_way
+
+
+def _gives_way_to(holder: dict, source: str) -> bool:
+    return bool(holder.get("gives_way")) and source != "drill"
+
+
+def _made_to_give_way(fd: int, holder: dict, operation: Operation) -> bool:
+    """Signals the drill holding the lock and waits for it to let go; True once this run holds it."""
+    record = ProcessRecord(int(holder.get("pid") or 0), float(holder.get("started") or 0))
+    if not record.running():
+        return _try_lock(fd)  # its holder is gone: the kernel has dropped the lock, or is about to
+    log.warning("%s: asking the drill holding its lock (pid %s) to give way", operation.name, record.pid)
+    try:
+        os.kill(record.pid, GIVE_WAY_SIGNAL)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + GIVE_WAY_SECONDS
+    while time.monotonic() < deadline:
+        if _try_lock(fd):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _busy(operation: Operation, holder: OperationRun | None) -> Conflict:

@@ -46,6 +46,8 @@ def run_command(app, runbook_id: str, target: str | None, params: tuple[str, ...
         rpo = f"{result.rpo_seconds:.1f} s" if result.rpo_seconds is not None else "unknown"
         click.echo(f"drill {result.drill_id}: RTO {rto} (budget {result.rto_budget_seconds} s), "
                    f"RPO {rpo} (target {result.rpo_target_seconds} s): {'MET' if result.met else 'NOT MET'}")
+    if result.gave_way:
+        raise click.ClickException(f"Drill {result.drill_id} stopped: {result.reason}")
     if not result.succeeded:
         raise click.ClickException(f"Drill {result.drill_id} failed: {result.reason}")
 

@@ -60,6 +60,7 @@ class DrillResult:
     phases: dict[str, float] = field(default_factory=dict)   # seconds from the drill's start
     run_status: str = ""
     evidence_sha256: str = ""
+    gave_way: bool = False   # stopped for a restore of the shop's own: no measurement, not a failure
 
     @property
     def met(self) -> bool:
@@ -209,8 +210,9 @@ def run_drill(settings: Settings, runbook_id: str, actor: operations.Actor, *, t
     if target and any(p.name == "target" for p in runbook.params):
         params.setdefault("target", target)
     try:
-        view = engine.start(settings, runbook.id, params, actor, assume_yes=True, say=say, run_id=drill_id,
-                            drill=steps)
+        with operations.giving_way():
+            view = engine.start(settings, runbook.id, params, actor, assume_yes=True, say=say, run_id=drill_id,
+                                drill=steps)
         result.run_status = view.status
         result.phases = _phases(view, runbook, started_at)
         if not steps.restored:
@@ -226,6 +228,12 @@ def run_drill(settings: Settings, runbook_id: str, actor: operations.Actor, *, t
             result.reason = "the restored instance did not accept a test order"
         elif view.status != "completed":
             result.reason = f"the runbook ended {view.status}: {view.reason}"
+        return result
+    except operations.GaveWay as gave:
+        result.gave_way, result.reason = True, str(gave)
+        Journal(settings.home, drill_id).append({"type": "run", "event": "ended", "status": "aborted",
+                                                 "reason": result.reason})
+        say(f"drill {drill_id} stopped: {result.reason}")
         return result
     except Exception as error:  # noqa: BLE001 - a drill that breaks is a failed drill, recorded as such
         result.reason = f"{type(error).__name__}: {error}"
@@ -288,6 +296,8 @@ def _record(settings: Settings, sandbox: Sandbox, result: DrillResult) -> None:
     with database.connection_context():
         if journal.exists():  # the run's copy belongs in the live database, not the sandbox's
             mirror(Journal(settings.home, result.drill_id).view())
+        if result.gave_way:
+            return  # it measured nothing: the last drill that did still stands (drill_age, the report)
         record_drill(result.runbook, succeeded=result.succeeded, rto_seconds=result.rto_seconds,
                      rpo_seconds=result.rpo_seconds,
                      note=(f"drill {result.drill_id} from {result.target or 'the runbook default'} by {result.actor}; "

@@ -46,11 +46,17 @@ def _drill(ctx: Context, runbook: str | None, targets: str | None) -> list:
     from .drill import run_drill
     chosen = [t.strip() for t in (targets or "").split(",") if t.strip()] or \
         ctx.settings.runbooks.drill_targets or [t.name for t in ctx.settings.backup.targets]
-    return [run_drill(ctx.settings, runbook or ctx.settings.runbooks.drill_runbook, ctx.actor, target=target)
-            for target in chosen]
+    results = []
+    for target in chosen:
+        results.append(run_drill(ctx.settings, runbook or ctx.settings.runbooks.drill_runbook, ctx.actor, target=target))
+        if results[-1].gave_way:
+            break  # the shop's restore needs the box: the other targets' drills wait for the next time
+    return results
 
 
 def _drilled(results: list) -> Outcome:
+    if any(r.gave_way for r in results):
+        return Outcome("interrupted", "; ".join(f"{r.target}: {r.reason}" for r in results if r.gave_way))
     missed = [r for r in results if not r.met]
     text = "; ".join(f"{r.target}: {'met' if r.met else 'NOT met'} (RTO {r.rto_seconds}, RPO {r.rpo_seconds}"
                      f"{', ' + r.reason if r.reason else ''})" for r in results)

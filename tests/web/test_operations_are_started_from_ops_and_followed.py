@@ -50,7 +50,7 @@ def test_an_admin_starts_a_backup_and_follows_it_to_its_end(admin, settings, mak
 
 def test_a_start_refused_by_the_registry_is_explained_on_ops(admin, settings):
     OperationRun.create(operation="backup.run", actor="ada", actor_role="admin", source="web", outcome="queued")
-    with operations._exclusive(settings, operations.get("backup.run")):  # another process holds the box
+    with operations._exclusive(settings, operations.get("backup.run"), "cli"):  # another process holds the box
         response = post_form(admin, "/ops/operations/backup.prune", {"dry_run__present": "1"}, follow_redirects=True)
 
     assert response.status_code == 200
