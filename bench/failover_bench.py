@@ -22,6 +22,14 @@ shop address came up on it and when a till's order was first acknowledged.
     .venv/bin/python -m bench failover --runs 1 --rig-runs 2
     .venv/bin/python -m bench failover --rig-only --rig-runs 2
     .venv/bin/python -m bench failover --rig-only --rig-runs 5 --loss-seconds 0 --scenarios switchover --no-steady
+
+`--engine postgresql` runs the PostgreSQL pair under Patroni instead (tests/failover/pg_rig.py; no
+loopback part, no lag or memory run): one rig per round, and in each round the chosen scenarios in
+turn on whichever box is the primary then (1 killed, 2 cut off, 5 planned switchover to the standby),
+the old primary brought back as the synchronous standby between them. Same table; "first accepted
+order" is the first acknowledgement after the refusals the event started.
+
+    .venv/bin/python -m bench failover --engine postgresql --rig-runs 3
 """
 from __future__ import annotations
 
@@ -306,6 +314,92 @@ def rig_bench(folder: Path, runs: int, loss_seconds: float = 60,
     print("\n".join(memory_lines(steady["memory"])))
 
 
+# -- the PostgreSQL pair (Patroni) on the namespace rig ----------------------------------------------
+
+def first_ack_after_refusals(history_: list[dict], started: float) -> dict | None:
+    """The first acknowledgement after the first refusal (or unanswered order) sent after `started`:
+    on a Patroni pair both boxes' serve write to whichever PostgreSQL is primary, so an order is not
+    tied to a box; the event's effect is the refusals, the new primary's the acknowledgements after."""
+    refused = [e for e in history_ if e["sent"] >= started and e["outcome"] != "ack"]
+    if not refused:
+        return None
+    first_refusal = min(e["sent"] for e in refused)
+    later = [e for e in history_ if e["outcome"] == "ack" and e["sent"] > first_refusal]
+    return min(later, key=lambda e: e["answered"]) if later else None
+
+
+def pg_rig_round(folder: Path, scenarios: tuple[str, ...]) -> list[dict]:
+    """One PostgreSQL rig, the scenarios in turn; each one's figures."""
+    from tests.failover import rig_history as history
+    from tests.failover.pg_rig import PgRig
+    rig = PgRig(folder)
+    rows = []
+    try:
+        rig.build().start_pair().stock_the_shop({"TEA": 1_000_000, "COFFEE": 1_000_000})
+        rig.start_tills(folder / "history", ["TEA", "COFFEE"])
+        sold = lambda: history.load(folder)  # noqa: E731
+        wait_for(lambda: len(history.acks(sold())) >= 20, timeout=30, what="the tills to sell")
+        primary, standby = rig.a, rig.b
+        for scenario in scenarios:
+            time.sleep(1)
+            timeline = rig.patroni_state(primary)["timeline"]
+            started = time.time()
+            if scenario == "kill":
+                primary.kill_everything()
+            elif scenario == "partition":
+                rig.cut_between(primary, standby)
+                rig.cut_between(primary, rig.witness)
+            else:
+                promoted = standby.appliance("failover", "promote", "--planned")
+                assert promoted.returncode == 0, promoted.stderr
+            first = wait_for(lambda: first_ack_after_refusals(sold(), started), timeout=90, step=0.1,
+                             what=f"orders acknowledged again after {scenario}")
+            rig.wait_for_role(standby, "primary", timeout=30)
+            done, orders = sold(), rig.orders(standby)
+            rows.append({"scenario": scenario, "at": time.strftime("%H:%M:%S", time.gmtime(started)),
+                         "takeover": first["answered"] - started,
+                         "refused": history.longest_gap(done, started, first["answered"]),
+                         "lost": len(history.lost(history.acks(done), orders)),
+                         "split": len(history.duplicated(history.acks(done))),
+                         "needless": rig.patroni_state(standby)["timeline"] - timeline - 1,
+                         "problems": rig.problems(standby), "load": os.getloadavg()[0]})
+            # the old primary back as the synchronous standby before the next scenario
+            if scenario == "kill":
+                rig.start_box(primary)
+            elif scenario == "partition":
+                rig.heal()
+            rig.wait_for_role(primary, "sync_standby", timeout=120)
+            primary, standby = standby, primary
+        rig.stop_tills()
+        return rows
+    except BaseException:
+        print(rig.logs())
+        raise
+    finally:
+        rig.close()
+
+
+def pg_rig_bench(folder: Path, runs: int, scenarios: tuple[str, ...]) -> None:
+    if os.geteuid() != 0:
+        print("namespace rig: skipped (needs root: it creates network namespaces)")
+        return
+    label = {"kill": "1 primary killed", "partition": "2 primary cut off", "switchover": "5 planned switchover"}
+    rows = [row for n in range(runs) for row in pg_rig_round(folder / f"pg-rig-{n}", scenarios)]
+    print("PostgreSQL pair under Patroni (TTL 20 s, loop_wait 1 s, retry_timeout 3 s), namespace rig:")
+    print("| scenario | first order accepted after | longest without an acknowledgement | acknowledged orders lost "
+          "| split-brain writes | needless failovers |")
+    print("|---|---|---|---|---|---|")
+    for scenario in scenarios:
+        mine = [r for r in rows if r["scenario"] == scenario]
+        takeover, refused = [r["takeover"] for r in mine], [r["refused"] for r in mine]
+        print(f"| {label[scenario]} | {statistics.median(takeover):.2f} s median (max {max(takeover):.2f}) "
+              f"| {statistics.median(refused):.2f} s (max {max(refused):.2f}) | {', '.join(str(r['lost']) for r in mine)} "
+              f"| {sum(r['split'] for r in mine)} | {sum(r['needless'] for r in mine)} |")
+    for r in rows:
+        print(f"  {r['scenario']} at {r['at']} UTC (load {r['load']:.1f}): first order {r['takeover']:.2f} s after, "
+              f"refused {r['refused']:.2f} s, lost {r['lost']}, survivor checks {r['problems'] or 'ok'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -315,11 +409,16 @@ def main() -> None:
     parser.add_argument("--scenarios", default="kill,partition,switchover",
                         help="the rig's scenarios to run, comma-separated (kill, partition, switchover; empty: none)")
     parser.add_argument("--no-steady", action="store_true", help="skip the rig's lag, memory and needless-failover run")
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="postgresql: the Patroni pair on the namespace rig (scenarios 1, 2, 5) instead")
     args = parser.parse_args()
     chosen = tuple(s for s in args.scenarios.split(",") if s)
     rig_args = dict(scenarios=chosen, with_steady=not args.no_steady)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.engine == "postgresql":
+            pg_rig_bench(folder, args.rig_runs, chosen)
+            return
         if args.rig_only:
             rig_bench(folder, args.rig_runs, args.loss_seconds, **rig_args)
             return

@@ -39,6 +39,8 @@ from tests.servers.waiting import wait_for
 
 PG_PORT = 5432
 REST_PORT = 8008
+URL_OPTIONS = ("target_session_attrs=read-write&connect_timeout=2"
+               "&keepalives_idle=2&keepalives_interval=1&keepalives_count=3&tcp_user_timeout=5000")
 
 
 class PgRig(Rig):
@@ -56,9 +58,10 @@ class PgRig(Rig):
         return self.a, self.b
 
     def url(self) -> str:
+        """The multi-host URL of docs/failover-postgresql.md, libpq's timeouts included (without them a
+        connection to a primary cut off from this box hangs for TCP's ~15 minutes)."""
         hosts = ",".join(f"{box.address}:{PG_PORT}" for box in self.boxes)
-        return (f"postgresql://postgres:{SUPERUSER_PASSWORD}@{hosts}/postgres"
-                "?target_session_attrs=read-write&connect_timeout=2")
+        return f"postgresql://postgres:{SUPERUSER_PASSWORD}@{hosts}/postgres?{URL_OPTIONS}"
 
     def rest_api(self, box: Box) -> str:
         return f"{box.address}:{REST_PORT}"
