@@ -13,7 +13,9 @@ serve` on both boxes, tills ordering through the shop address; the rig's timings
 rig for each run of issue 12's scenarios 1 (every process of the primary SIGKILLed), 2 (the primary
 cut off from box-b and the witness, the tills still reaching it) and 5 (planned switchover), and
 one more for the standby's lag under ~100 orders/s, the pair's memory, and needless failovers
-(the link between the boxes down, then the witness down, each for longer than a lease). Each
+(the link between the boxes down, then the witness down, each for longer than a lease). The lag twice:
+end to end, from each order's acknowledgement to the tills until it is in box-b's copy
+(bench/standby_delay.py), and as the follower reports it (what it has not applied of the replica). Each
 scenario run also prints the new primary's promotion phase by phase (`failover status --json`
 last_promotion: for a switchover from the request on, with the old primary's part), then when the
 shop address came up on it and when a till's order was first acknowledged.
@@ -50,6 +52,7 @@ register_settings()
 register_operations()
 
 from appliance import fencing  # noqa: E402
+from bench import standby_delay  # noqa: E402
 from tests.failover.pair import make_box  # noqa: E402
 from tests.servers.etcd import start_etcd_cluster  # noqa: E402
 from tests.servers.waiting import wait_for  # noqa: E402
@@ -193,6 +196,8 @@ def rig_steady(folder: Path, seconds: float = 10) -> dict:
     """Lag under a stream of orders, the pair's memory per box, and needless failovers."""
     from tests.failover import rig_history as history
     from tests.failover.pair import TTL
+    from appliance import config
+    from failover import standby
     from tests.failover.rig import Rig, standby_caught_up, standby_lag
     rig = Rig(folder)
     try:
@@ -201,13 +206,17 @@ def rig_steady(folder: Path, seconds: float = 10) -> dict:
         wait_for(lambda: standby_caught_up(b), timeout=60, what="box-b's copy")
         rig.start_tills(folder / "history", ["TEA", "COFFEE"], tills=4, pause=0.03)  # ~100 orders/s asked
         time.sleep(2)
+        watch = standby_delay.CopyWatch(standby.paths(config.load(b.home))[2])  # end to end, beside the follower's
         lags, started = [], time.time()
         while time.time() - started < seconds:
             lag = standby_lag(b)
             if lag is not None:
                 lags.append(lag)
             time.sleep(0.2)
-        rate = len([e for e in history.acks(history.load(folder)) if e["answered"] >= started]) / seconds
+        time.sleep(3)  # the orders acknowledged last reach the copy
+        watch.stop()
+        end_to_end = standby_delay.delays(history.acks(history.load(folder)), watch.seen, started, started + seconds)
+        rate = len([e for e in history.acks(history.load(folder)) if started <= e["answered"] <= started + seconds]) / seconds
         memory = {box.role: pair_memory(box) for box in (a, b)}
         memory["at"] = time.strftime("%H:%M", time.gmtime())
         epoch = a.permit().epoch
@@ -219,7 +228,8 @@ def rig_steady(folder: Path, seconds: float = 10) -> dict:
         time.sleep(1)
         needless = max(a.permit().epoch, b.permit().epoch) - epoch + (0 if a.writes() else 1)
         rig.stop_tills()
-        return {"lags": lags, "rate": rate, "memory": memory, "needless": needless}
+        return {"lags": lags, "rate": rate, "memory": memory, "needless": needless, "end_to_end": end_to_end,
+                "copy_looks": (watch.looks, watch.refused)}
     finally:
         rig.close()
 
@@ -305,6 +315,10 @@ def rig_bench(folder: Path, runs: int, loss_seconds: float = 60,
         return
     steady = rig_steady(folder / "rig-steady")
     lags = steady["lags"] or [float("nan")]
+    print(f"rig acknowledged -> on the standby (each order from the tills' acknowledgement to the first look, every "
+          f"{standby_delay.LOOK_SECONDS} s, that found it in box-b's copy; {steady['copy_looks'][0]} looks, "
+          f"{steady['copy_looks'][1]} refused): {standby_delay.summary(steady['end_to_end'])}; "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"rig standby lag at {steady['rate']:.0f} orders/s acknowledged (4 tills asking ~100/s): median "
           f"{statistics.median(lags):.2f} s, 90th percentile {sorted(lags)[int(0.9 * (len(lags) - 1))]:.2f} s, max "
           f"{max(lags):.2f} s (aim <= {AIMS['lag']:.0f}; {len(lags)} samples, {time.strftime('%H:%M', time.gmtime())} UTC); "
