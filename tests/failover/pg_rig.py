@@ -34,7 +34,8 @@ from tests.conftest import make_home
 from tests.durability.served import APPLIANCE, REPO
 from tests.failover.rig import PASSWORD, Box, Rig
 from tests.servers.patroni import SUPERUSER_PASSWORD, owned_by_postgres, patroni_box
-from tests.servers.required import tool_path
+from tests.servers.postgres import PostgresNotInstalled, find_bin_dir
+from tests.servers.required import need, tool_path
 from tests.servers.waiting import wait_for
 
 PG_PORT = 5432
@@ -48,8 +49,7 @@ class PgRig(Rig):
 
     def __init__(self, folder: Path, prefix: str | None = None):
         super().__init__(folder, prefix)
-        # PostgreSQL (as postgres) cannot enter pytest's tmp_path (root's, mode 700)
-        self.data = owned_by_postgres(Path(tempfile.mkdtemp(prefix="appliance-pg-rig-")))
+        self.data: Path | None = None  # the data folders, made once the rig knows it can run
         self.patroni: dict[str, list[str]] = {}
         self.patroni_env: dict[str, str] = {}
 
@@ -71,6 +71,9 @@ class PgRig(Rig):
     def make_homes(self, **timings) -> None:
         """Each box's home as `appliance init` makes it, [failover] engine = "patroni" and its Patroni
         YAML (`appliance failover patroni-config`, tests/servers/patroni.py)."""
+        require_patroni()
+        # PostgreSQL (as postgres) cannot enter pytest's tmp_path (root's, mode 700)
+        self.data = owned_by_postgres(Path(tempfile.mkdtemp(prefix="appliance-pg-rig-")))
         rest = {box.role: self.rest_api(box) for box in self.boxes}
         for box in self.boxes:
             box.home = make_home(box.folder / "home")
@@ -186,11 +189,28 @@ class PgRig(Rig):
         try:
             super().close()
         finally:
-            shutil.rmtree(self.data, ignore_errors=True)
+            if self.data is not None:
+                shutil.rmtree(self.data, ignore_errors=True)
 
     def logs(self) -> str:
         return "\n".join(f"--- {m.role} {name}\n{m.log(name, 2500)}" for m in self.boxes
                          for name in ("patroni", "serve", "keepalived"))
+
+
+def require_patroni() -> None:
+    """Skips (fails under CI=true) without Patroni, PostgreSQL's server programs or their user."""
+    import importlib.util
+    import pwd
+    if importlib.util.find_spec("patroni") is None:
+        need("patroni", "the PostgreSQL pair runs under Patroni (the patroni[etcd3] dependency)")
+    try:
+        find_bin_dir()
+    except PostgresNotInstalled as e:
+        need("postgresql", str(e))
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        need("postgres user", "PostgreSQL refuses to run as root: Debian's postgresql package makes its user")
 
 
 def role(state: dict) -> str | None:
