@@ -120,11 +120,12 @@ def _dropped(conn) -> bool:
     the box died). One poll of the socket, no round trip."""
     if conn.closed:
         return True
+    poller = select.poll()  # not select(): no limit on the descriptor's number
     try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        poller.register(conn.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
-    return bool(readable)
 
 
 def init_database(url: str, home: Path | str = ".", busy_timeout_ms: int = 5000) -> peewee.Database:
