@@ -123,29 +123,73 @@ def max_txid(key: str) -> int:
     return int(REMOTE_KEY.match(key).group(3), 16)
 
 
-def outbox_files(outbox: Path) -> dict[str, OutboxFile]:
-    """Every complete LTX file in the outbox, by remote key."""
+# A level folder listed this long after its last change is listed again only once it changes (its
+# mtime): a folder's mtime comes from the kernel's coarse clock (a tick late at most), so a change
+# made just after a listing could carry the mtime the listing saw; a second is far beyond a tick.
+SETTLED_NS = 1_000_000_000
+
+
+@dataclass
+class OutboxListing:
+    """What `outbox_files` found in each level folder, and the folder's mtime then: a shipper's pass
+    that finds nothing new lists no folder again (Litestream keeps minutes of level-0 files, ~4 a
+    second on a pair: over a thousand, each a stat, ~15 ms a pass)."""
+    levels: dict[str, tuple[int, int, dict[str, OutboxFile]]] = field(default_factory=dict)  # path -> (mtime, listed at, files)
+
+    def files(self, level: os.DirEntry) -> dict[str, OutboxFile] | None:
+        """The files listed before, while the folder has not changed since a listing made after it settled."""
+        known = self.levels.get(level.path)
+        if known is None:
+            return None
+        mtime, listed_at, files = known
+        try:
+            unchanged = level.stat().st_mtime_ns == mtime
+        except OSError:
+            return None
+        return files if unchanged and mtime < listed_at - SETTLED_NS else None
+
+
+def outbox_files(outbox: Path, listing: OutboxListing | None = None) -> dict[str, OutboxFile]:
+    """Every complete LTX file in the outbox, by remote key; with `listing`, a level folder that has
+    not changed since `listing` last saw it is not listed again (Litestream writes each file under a
+    temporary name and renames it, and removes files whole: either changes the folder's mtime)."""
     found = {}
     try:
         levels = [entry for entry in os.scandir(outbox / "ltx") if entry.is_dir() and entry.name.isdigit()]
     except OSError:
         return {}
+    if listing is not None:
+        listing.levels = {path: known for path, known in listing.levels.items() if path in {e.path for e in levels}}
     for level in levels:
+        if listing is not None and (known := listing.files(level)) is not None:
+            found.update(known)
+            continue
+        listed_at = time.time_ns()
         try:
+            mtime = level.stat().st_mtime_ns
             entries = list(os.scandir(level.path))
         except OSError:
             continue  # removed by Litestream right now
-        for entry in entries:
-            match = LOCAL_NAME.match(entry.name)
-            if not match:
-                continue  # a temporary file Litestream is writing
-            try:
-                st = entry.stat()
-            except OSError:
-                continue
-            key = remote_key(int(level.name), entry.name)
-            found[key] = OutboxFile(key, Path(entry.path), st.st_size, st.st_mtime_ns,
-                                    int(match.group(1), 16), int(match.group(2), 16))
+        files = _level_files(level, entries)
+        found.update(files)
+        if listing is not None:
+            listing.levels[level.path] = (mtime, listed_at, files)
+    return found
+
+
+def _level_files(level: os.DirEntry, entries: list[os.DirEntry]) -> dict[str, OutboxFile]:
+    found = {}
+    for entry in entries:
+        match = LOCAL_NAME.match(entry.name)
+        if not match:
+            continue  # a temporary file Litestream is writing
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        key = remote_key(int(level.name), entry.name)
+        found[key] = OutboxFile(key, Path(entry.path), st.st_size, st.st_mtime_ns,
+                                int(match.group(1), 16), int(match.group(2), 16))
     return found
 
 
@@ -258,6 +302,8 @@ class Shipper:
         self._strays: set[str] = set()
         self._undeletable: set[str] = set()
         self._listed_at = 0.0
+        self._outbox_listing = OutboxListing()  # what the outbox held at the last pass, folder by folder
+        self._shipped_changed = True  # since replica_txid was worked out
         # Read by the supervisor's thread: plain values, replaced whole at the end of each good pass.
         self.replica_txid: int | None = None  # the newest transaction the remote holds; None before a pass
         self.confirmed_at: float | None = None  # when the remote was last known to hold it
@@ -267,7 +313,7 @@ class Shipper:
         next pass starts from what the journal says)."""
         if time.time() - self._listed_at >= self.settings.backup.replication.probe_interval_seconds:
             self._reconcile()
-        local = outbox_files(self.outbox)
+        local = outbox_files(self.outbox, self._outbox_listing)
         pending = sorted((f for f in local.values() if self._shipped.get(f.key) != f.fingerprint),
                          key=lambda f: (f.mtime_ns, f.key))
         if pending:
@@ -285,7 +331,9 @@ class Shipper:
         deleted = self._delete_gone(local)
         if not self._index_current and self._shipped:
             self._write_index()
-        self.replica_txid = max((max_txid(k) for k in self._shipped), default=0)
+        if self._shipped_changed or self.replica_txid is None:  # a pass that found nothing new: as it was
+            self.replica_txid = max((max_txid(k) for k in self._shipped), default=0)
+            self._shipped_changed = False
         self.confirmed_at = time.time()
         return bool(pending or deleted)
 
@@ -304,6 +352,7 @@ class Shipper:
         missing = set(self._shipped) - remote
         if missing:
             log.warning("replica %s lost %d file(s); shipping them again", self.description, len(missing))
+            self._shipped_changed = True
             for key in missing:
                 del self._shipped[key]
                 self._digests.pop(key, None)
@@ -325,6 +374,7 @@ class Shipper:
         finally:
             sealed.unlink(missing_ok=True)
         self._shipped[f.key] = f.fingerprint
+        self._shipped_changed = True
         self._digests[f.key] = digest
         self._times[f.key] = captured
         self._strays.discard(f.key)
@@ -342,6 +392,7 @@ class Shipper:
                 log.warning("replica file %s is under Object Lock; left in place", key)
                 self._undeletable.add(key)
             self._shipped.pop(key, None)
+            self._shipped_changed = True
             self._digests.pop(key, None)
             self._times.pop(key, None)
             self._strays.discard(key)
