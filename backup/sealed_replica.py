@@ -133,7 +133,7 @@ SETTLED_NS = 1_000_000_000
 class OutboxListing:
     """What `outbox_files` found in each level folder, and the folder's mtime then: a shipper's pass
     that finds nothing new lists no folder again (Litestream keeps minutes of level-0 files, ~4 a
-    second on a pair: over a thousand, each a stat, ~15 ms a pass)."""
+    second on a pair: 286 after a minute of orders and growing, each a stat, ~11 µs a file)."""
     levels: dict[str, tuple[int, int, dict[str, OutboxFile]]] = field(default_factory=dict)  # path -> (mtime, listed at, files)
 
     def files(self, level: os.DirEntry) -> dict[str, OutboxFile] | None:

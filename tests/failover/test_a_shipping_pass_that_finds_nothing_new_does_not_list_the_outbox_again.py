@@ -1,6 +1,6 @@
 """The primary's shipper runs a pass four times a second, and Litestream keeps minutes of level-0 files
-in the outbox (~4 a second on a pair, 286 after a minute of orders): listing them all, a stat each,
-cost a pass ~15 ms once there are a thousand. A level folder that has not changed since a listing
+in the outbox (~4 a second on a pair, 286 after a minute of orders and growing): listing them all,
+a stat each, cost a pass ~11 µs a file. A level folder that has not changed since a listing
 made after it settled (its mtime, a second old then) is not listed again: a pass that finds nothing
 new stats a handful of folders. A file Litestream renames into a folder, or removes, changes the
 folder: the next pass lists that folder again and finds it."""
