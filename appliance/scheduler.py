@@ -225,6 +225,35 @@ def write_heartbeat() -> None:
 BUSY_RETRY = timedelta(minutes=5)
 
 
+# -- the primary's duties ----------------------------------------------------------------------
+# On a pair of boxes, the scheduled jobs that act for the shop (backups, verifies, retention, drills)
+# are the primary's: a standby's own database is not the shop's, and on a PostgreSQL pair both boxes
+# write through one URL to the same primary, so a job would run twice. Whoever knows which box is the
+# primary says so here: the write permit (a lease pair, below) and what a package registers (the
+# failover package registers Patroni's answer).
+
+_not_primary_checks: dict[str, Callable[[object], str | None]] = {}
+
+
+def register_not_primary_check(name: str, check: Callable[[object], str | None]) -> None:
+    """check(settings) returns why this box is not the pair's primary now, or None."""
+    _not_primary_checks[name] = check
+
+
+def not_the_primary(settings) -> str | None:
+    """Why this box skips the primary's scheduled jobs now; None on a single box and on the primary."""
+    from . import fencing
+    permit = fencing.read_permit(settings.home)
+    refusal = permit.refusal() if permit is not None else None
+    if refusal:
+        return f"this box may not write ({refusal.rstrip('.')}): the primary of the pair runs this"
+    for check in list(_not_primary_checks.values()):
+        reason = check(settings)
+        if reason:
+            return reason
+    return None
+
+
 def schedule_operation(scheduler: BackgroundScheduler, settings, name: str, params: dict, cron: str,
                        missed_delay: timedelta, job_id: str | None = None,
                        skip_when: Callable[[], str | None] | None = None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from appliance.scheduler import schedule_operation
+from appliance.scheduler import not_the_primary, schedule_operation
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def register(scheduler, settings) -> list[str]:
     jobs = scheduled_jobs(settings)
     for name, params, cron in jobs:
         schedule_operation(scheduler, settings, name, params, cron, MISSED_RUN_DELAY[name],
-                           skip_when=lambda: not_writing(settings))
+                           skip_when=lambda: not_the_primary(settings))
     _supervise_replication(scheduler, settings)
     return [name for name, _, _ in jobs]
 
@@ -42,17 +42,6 @@ def scheduled_jobs(settings) -> list[tuple[str, dict, str]]:
     if _replicating(settings):
         jobs.append(("replication.verify", {}, settings.backup.replication.verify_schedule))
     return jobs
-
-
-def not_writing(settings) -> str | None:
-    """Why this box skips its scheduled backup jobs now: on a pair only the box that may write backs
-    up. A standby's database is not the shop's (its own from before it followed, or an old copy): its
-    backups would become the newest on the targets the pair shares, and retention would prune by
-    them. None on a single box (no permit) and on the primary."""
-    from appliance import fencing
-    permit = fencing.read_permit(settings.home)
-    refusal = permit.refusal() if permit is not None else None
-    return f"this box may not write ({refusal.rstrip('.')}): the primary of the pair backs up" if refusal else None
 
 
 def _replicating(settings) -> bool:

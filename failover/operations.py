@@ -1,6 +1,8 @@
-"""The failover package's operations (see appliance/operations.py): promote and demote this box."""
+"""The failover package's operations (see appliance/operations.py): promote and demote this box; and
+which box of a PostgreSQL pair runs the primary's scheduled jobs (appliance/scheduler.py)."""
 from __future__ import annotations
 
+from appliance import scheduler as box_scheduler
 from appliance.operations import Context, Operation, Outcome, Param, register
 
 from . import facts, fence  # noqa: F401  (fence registers failover's write gate)
@@ -35,3 +37,17 @@ DEMOTE = register(Operation(
     "failover.demote", "Demote this box to standby", "admin", _demote, exclusive="failover",
     record=lambda text: Outcome("ok", text), background=False,
     help="Stop writing on this box and give the leader lease back; it stays standby until promoted."))
+
+
+def _patroni_not_primary(settings) -> str | None:
+    """On a PostgreSQL pair both boxes write through one URL to Patroni's primary: the scheduled jobs
+    run once, on the box whose Patroni is the primary (the one keepalived gives the shop address)."""
+    failover = settings.failover
+    if not (failover.enabled and failover.engine == "patroni"):
+        return None
+    from .holds import patroni_verdict
+    primary, said = patroni_verdict(failover.patroni.rest_api)
+    return None if primary else f"{said.rstrip('.')}: the primary's box runs this"
+
+
+box_scheduler.register_not_primary_check("patroni", _patroni_not_primary)

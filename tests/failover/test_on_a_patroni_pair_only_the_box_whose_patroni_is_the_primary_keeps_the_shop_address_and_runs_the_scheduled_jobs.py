@@ -2,7 +2,11 @@
 failover.holds`, run as keepalived runs it, exits 0 only on the box whose Patroni holds the leader key
 and whose PostgreSQL accepts writes (Patroni's `GET /primary`); the synchronous standby exits 1, and so
 does a box whose Patroni is gone (it cannot be asked, so it never keeps the shop address). Real etcd
-and two real Patroni nodes on 127.0.0.1 (tests/servers/patroni.py)."""
+and two real Patroni nodes on 127.0.0.1 (tests/servers/patroni.py).
+
+The same answer decides which box runs the primary's scheduled jobs (backups, verifies, retention,
+drills; appliance/scheduler.py `not_the_primary`): both boxes write through one URL to the same
+primary, so on the standby's box they are skipped, saying why, instead of running twice."""
 from __future__ import annotations
 
 import os
@@ -12,6 +16,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+import failover.operations  # noqa: F401 - registers the Patroni answer with the scheduler
+from appliance import config
+from appliance.scheduler import not_the_primary
 
 from tests.conftest import make_home
 from tests.durability.served import REPO
@@ -59,10 +67,14 @@ def test_the_leader_passes_the_check_and_the_standby_and_a_dead_patroni_fail_it(
 
         code, said = _track_script(homes["box-b"])
         assert code == 1 and "not the primary" in said and "role replica" in said, said
+        assert not_the_primary(config.load(homes["box-a"])) is None
+        skipped = not_the_primary(config.load(homes["box-b"]))
+        assert skipped and "not the primary" in skipped and "the primary's box runs this" in skipped
 
         a.kill()
         code, said = _track_script(homes["box-a"])
         assert code == 1 and "does not answer" in said and rest["box-a"] in said, said
+        assert "does not answer" in not_the_primary(config.load(homes["box-a"]))
     finally:
         for node in (a, b):
             node.kill()
