@@ -29,9 +29,9 @@ def _member_that_closes_each_connection_after_one_answer(server: socket.socket, 
             while len(body) < length:
                 body += conn.recv(4096)
             answer = json.dumps({"header": {}, "echo": json.loads(body)}).encode()
+            answered.append(head.split(b"\r\n")[0].decode())  # before the answer: the test reads it right after
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                          b"Content-Length: %d\r\n\r\n" % len(answer) + answer)
-            answered.append(head.split(b"\r\n")[0].decode())
             time.sleep(0.05)
 
 
