@@ -32,7 +32,7 @@ import pytest
 
 from tests.conftest import make_home
 from tests.durability.served import APPLIANCE, REPO
-from tests.failover.rig import PASSWORD, Box, Rig
+from tests.failover.rig import PASSWORD, Box, Rig, running
 from tests.servers.patroni import SUPERUSER_PASSWORD, owned_by_postgres, patroni_box
 from tests.servers.postgres import PostgresNotInstalled, find_bin_dir
 from tests.servers.required import need, tool_path
@@ -226,15 +226,7 @@ def role(state: dict) -> str | None:
 def pg_rig(tmp_path):
     """A running PostgreSQL pair on the namespace LAN with the shop's products; torn down whatever
     happens."""
-    built = PgRig(tmp_path)
-    try:
-        built.build().start_pair().stock_the_shop()
-        yield built
-    except BaseException:
-        print(built.logs())
-        raise
-    finally:
-        built.close()
+    yield from running(PgRig(tmp_path))
 
 
 # -- run inside a box's namespace -------------------------------------------------------------------

@@ -464,7 +464,12 @@ STOCK = {"TEA": 100_000, "COFFEE": 100_000, "SCARCE": 40}  # SCARCE runs out: re
 @pytest.fixture
 def rig(tmp_path):
     """A running pair on the namespace LAN with the shop's products; torn down whatever happens."""
-    built = Rig(tmp_path)
+    yield from running(Rig(tmp_path))
+
+
+def running(built: Rig):
+    """The body of a rig fixture: builds and starts `built`, yields it, prints its logs on a failure
+    and closes it whatever happens."""
     try:
         built.build().start_pair().stock_the_shop()
         yield built
