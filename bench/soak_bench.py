@@ -152,6 +152,29 @@ class Sampler(threading.Thread):
                 "lag": lag, "targets": {name: tree_bytes(path) for name, path in self.targets.items()}}
 
 
+class SystemSampler(threading.Thread):
+    """Every second: the disk's MB written and its busy share, the CPUs' busy and iowait shares. Put
+    beside the slow seconds, they say whether an order waited on the disk or on a CPU."""
+
+    def __init__(self, t0: float):
+        super().__init__(name="soak-system-sampler", daemon=True)
+        self.t0 = t0
+        self.seconds: dict[int, dict] = {}
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        disk, cpu = psutil.disk_io_counters(), psutil.cpu_times()
+        while not self.stop_event.wait(1.0 - (time.monotonic() - self.t0) % 1.0):
+            now_disk, now_cpu = psutil.disk_io_counters(), psutil.cpu_times()
+            total = sum(now_cpu) - sum(cpu) or 1.0
+            self.seconds[int(time.monotonic() - self.t0) - 1] = {
+                "write_mb": (now_disk.write_bytes - disk.write_bytes) / MB,
+                "disk_busy": (getattr(now_disk, "busy_time", 0) - getattr(disk, "busy_time", 0)) / 1000,
+                "cpu": 1 - (now_cpu.idle - cpu.idle + now_cpu.iowait - cpu.iowait) / total,
+                "iowait": (now_cpu.iowait - cpu.iowait) / total}
+            disk, cpu = now_disk, now_cpu
+
+
 def open_fds(pid: int) -> dict:
     """{"fds": files, pipes and the like, "sockets": sockets, "open": what the fds point to (numbers
     of pipes and anonymous inodes dropped)}: client connections come and go with the load (keep-alive
@@ -360,6 +383,24 @@ def per_minute(load_result: dict, samples: list[dict], runs: list[dict], t0_wall
     return rows
 
 
+def slow_seconds(load_result: dict, runs: list[dict], t0_wall: float, limit_ms: float,
+                 system: dict[int, dict]) -> list[dict]:
+    """The seconds whose slowest order took over `limit_ms`, each with the jobs running in it: what
+    a minute's p99 paid for (a job's own start and end, from the operation ledger)."""
+    worst: dict[int, float] = defaultdict(float)
+    count: dict[int, int] = defaultdict(int)
+    for due, latency, _status in load_result["results"]:
+        if latency * 1000 > limit_ms:
+            second = int(due)
+            worst[second] = max(worst[second], latency * 1000)
+            count[second] += 1
+    spans = [(_epoch(r["started_at"]) - t0_wall, _epoch(r["finished_at"]) - t0_wall if r["finished_at"] else 1e9,
+              r["operation"]) for r in runs if r["started_at"]]
+    return [{"second": s, "max": worst[s], "slow": count[s], "system": system.get(s),
+             "running": [f"{op} ({s - start:.0f} s in)" for start, end, op in spans if start - 1 <= s <= end]}
+            for s in sorted(worst)]
+
+
 def _epoch(text: str) -> float:
     from datetime import datetime, timezone
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
@@ -429,6 +470,16 @@ def report(rows: list[dict], growth: list[dict], checks: dict, args, final: dict
               f"over {g['seconds'] / 60:.1f} min")
         for target, added in g["fds_added"].items():
             print(f"      +{added} {target}")
+    slow = final.get("slow_seconds", [])
+    if slow:
+        print(f"\nseconds with an order over {AIM_P99_MS} ms ({len(slow)}; the first 60), and the jobs running then:")
+        for row in slow[:60]:
+            load = row["system"]
+            print(f"  {row['second'] // 60 + 1:>3}:{row['second'] % 60:02d}  {row['slow']:>3} orders, max "
+                  f"{row['max']:6.0f} ms  "
+                  + (f"disk {load['write_mb']:5.1f} MB written, busy {load['disk_busy']:4.0%}; CPUs {load['cpu']:4.0%}, "
+                     f"iowait {load['iowait']:4.0%}  " if load else "")
+                  + (', '.join(row['running']) or '-'))
     print("\nend checks:")
     for text, ok in checks.items():
         print(f"  {'ok  ' if ok else 'FAIL'}  {text}")
@@ -524,11 +575,14 @@ def main(argv: list[str] | None = None) -> int:
         sampler = Sampler(box, box.home, {"disk": workdir / "disk", "nas": sshd.root / "shop"},
                           args.sample_seconds, t0)
         sampler.start()
+        system = SystemSampler(t0)
+        system.start()
         result = asyncio.run(load(box.port, token, args.rate, seconds, t0))
         load_seconds = time.monotonic() - t0
         print(f"load done in {load_seconds:.0f} s: {result['statuses']}; waiting for the replica", file=sys.stderr)
         lag = wait_caught_up(box.home, timeout=120)
         sampler.stop_event.set()
+        system.stop_event.set()
         sampler.join()
 
         notes = []
@@ -577,7 +631,8 @@ def main(argv: list[str] | None = None) -> int:
         final = {"failed_runs": len(failed), "runs": len(runs), "failed": failed, "errors": errors,
                  "log_problems": log_problems(box), "copies": copies(box.home),
                  "copy_bound": KEEP_LAST + 3,  # + the backups of one prune interval + the last verified
-                 "outbox_last": outbox_last, "outbox_bound": outbox_bound, "notes": notes}
+                 "outbox_last": outbox_last, "outbox_bound": outbox_bound, "notes": notes,
+                 "slow_seconds": slow_seconds(result, runs, t0_wall, AIM_P99_MS, system.seconds)}
         if result["connection_errors"]:
             notes.append(f"{len(result['connection_errors'])} connection errors, first: {result['connection_errors'][0]}")
         ok = report(rows, growth, checks, args, final)
