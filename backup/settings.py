@@ -88,6 +88,8 @@ class BackupSettings(Section):
     verify_sample: str = Field("25%", pattern=r"^\d+(\.\d+)?%$|^\d+$", description="How many copies a scheduled verify checks (a percentage or a number); successive runs cover every copy.")
     key_file: str = Field("keys/backup.key", description="Backup encryption key (created by `appliance init`); a restore on a new box needs it: `appliance backup key export`.")
     staging_dir: str = Field("tmp", description="Scratch folder for snapshots and downloads (relative to the home folder unless absolute); needs room for about twice the database.")
+    scratch_in_memory: bool = Field(True, description="A verify (`backup verify`, `replication verify`) builds its scratch restore in `memory_scratch_dir` when that is a tmpfs with room for it and it takes at most a quarter of the memory available, so that it writes nothing to the disk the orders are committed on; otherwise, and with false, in `staging_dir`.")
+    memory_scratch_dir: str = Field("/dev/shm", description="A tmpfs for the verifies' scratch restores (`scratch_in_memory`); each box uses a folder of its own in it.")
     chunk_kib: int = Field(1024, ge=16, le=65536, description="Encryption chunk size in KiB.")
     zstd_level: int = Field(1, ge=1, le=19, description="zstd compression level (multithreaded). 1 is the measured best for this data: 3 makes the payload 0.6% smaller for 50% more CPU.")
     retries_in_run: int = Field(2, ge=0, le=10, description="A copy that fails is tried again this many times within the same run (from the payload already made) before it is left to catch-up at a later run.")

@@ -109,7 +109,9 @@ def _verify_one(settings: Settings, target: Target, copy: BackupCopy, key: keys.
                 show_progress: bool) -> VerifyOutcome:
     start = time.monotonic()
     try:
-        with working_folder(settings, f"verify-{copy.backup.backup_id}-{copy.target}") as work:
+        # the payload downloaded and the database restored from it (staging.py says why in memory)
+        scratch = copy.backup.snapshot_bytes + copy.backup.payload_bytes
+        with working_folder(settings, f"verify-{copy.backup.backup_id}-{copy.target}", in_memory=scratch) as work:
             check_copy(settings, target, copy.backup.backup_id, key, work, show_progress)
         ok, detail = True, "restored into a scratch database; integrity and counts match"
     except BackupError as e:

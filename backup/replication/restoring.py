@@ -33,7 +33,8 @@ class ReplicaRestore:
 
 
 def restore(settings: Settings, *, output: str | None = None, force: bool = False,
-            timestamp: str | None = None, full_check: bool = False, show_progress: bool = True) -> ReplicaRestore:
+            timestamp: str | None = None, full_check: bool = False, show_progress: bool = True,
+            scratch_in_memory: int | None = None) -> ReplicaRestore:
     """Newest state of the replica (or as of `timestamp`) into the home's database or `output`.
 
     Checked like a backup restore: every file opens with the backup key (AES-GCM), Litestream checks
@@ -41,6 +42,7 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
     counts; `full_check` runs integrity_check. A wrong key or a damaged file changes nothing.
     Newest files missing from the replica (its signed index lists more) do not stop the restore: the
     result's `missing` says what is missing and where the restore stopped (sealed_replica's doc says why).
+    `scratch_in_memory`: the bytes the unsealed replica may take, for its folder in memory (staging).
     """
     if not settings.backup.replication.target:
         raise ReplicationError("No replica is configured: set [backup.replication] target in appliance.toml.")
@@ -54,7 +56,8 @@ def restore(settings: Settings, *, output: str | None = None, force: bool = Fals
     dest.path.parent.mkdir(parents=True, exist_ok=True)
     building = dest.path.with_name(f".{dest.path.name}.restoring")
     where = f"the replica {describe_replica(settings)}"
-    with working_folder(settings, "replica-restore") as work:  # this restore's own: a backup run leaves it alone
+    # this restore's own: a backup run leaves it alone
+    with working_folder(settings, "replica-restore", in_memory=scratch_in_memory) as work:
         txid, counts, fetched = _restore_into(settings, work, source_db, dest, building, where, key, force,
                                               timestamp, full_check, show_progress)
     return ReplicaRestore(txid, counts, str(dest.path), describe_replica(settings), time.monotonic() - started,
@@ -97,9 +100,17 @@ def _restore_into(settings: Settings, work: Path, source_db: Path, dest, buildin
 def verify(settings: Settings, show_progress: bool = True) -> ReplicaRestore:
     """Proves the replica restorable: restores it into a scratch file with the full integrity check
     and removes the scratch file. The `replication.verify` operation records the run."""
-    with working_folder(settings, "replica-verify") as folder:  # the scratch database goes with it
+    # The database restored, and the replica unsealed: its snapshot and the changes since, each up to
+    # the database's size (staging.py says why in memory).
+    size = _database_bytes(settings)
+    with working_folder(settings, "replica-verify", in_memory=size) as folder:  # the scratch database goes with it
         return restore(settings, output=str(folder / "verified.db"), force=True, full_check=True,
-                       show_progress=show_progress)
+                       show_progress=show_progress, scratch_in_memory=2 * size)
+
+
+def _database_bytes(settings: Settings) -> int:
+    path = database_path(settings)
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
 def _set_aside_meta(settings: Settings, db_path: Path) -> None:
