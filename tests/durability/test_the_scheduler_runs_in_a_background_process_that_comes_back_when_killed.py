@@ -30,6 +30,7 @@ def test_the_scheduler_runs_beside_the_workers_and_comes_back_when_killed(served
     assert background not in workers + [box.pid, box.writer_pid()]
     assert wait_for(box.scheduler_holders, 15, "the scheduler lock") == [background]
     assert psutil.Process(background).environ().get("MALLOC_ARENA_MAX") == "2"
+    assert psutil.Process(background).environ().get("MALLOC_MMAP_THRESHOLD_") == str(256 * 1024)
     assert psutil.Process(workers[0]).environ().get("MALLOC_ARENA_MAX") is None  # the workers' are theirs
     first_beat = wait_for(box.scheduler_heartbeat, 15, "the scheduler heartbeat")
 
