@@ -262,7 +262,8 @@ def memory_lines(memory: dict) -> list[str]:
 
 
 def rig_lossy(folder: Path, seconds: float) -> dict:
-    """Scenario 4: box-a drops 30 % of what it sends (in 0.1 s bursts) for `seconds`; failovers counted."""
+    """Scenario 4: box-a's link loses 30 % of the packets each way for `seconds` (Rig.lossy: an XDP
+    program drops them at random on its eth0 and its bridge port); failovers counted."""
     from tests.failover import rig_history as history
     from tests.failover.rig import Rig, standby_caught_up
     rig = Rig(folder)
@@ -307,8 +308,8 @@ def rig_bench(folder: Path, runs: int, loss_seconds: float = 60,
                   + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in r["phases"].items()))
     if loss_seconds > 0:
         lossy = rig_lossy(folder / "rig-lossy", loss_seconds)
-        print(f"rig 4 box-a drops 30 % of what it sends for {loss_seconds:.0f} s (0.1 s bursts; blackhole routes: "
-              f"no sch_netem here): {lossy['failovers']} failover(s) (aim <= 1), {lossy['acks']} orders acknowledged, "
+        print(f"rig 4 box-a's link loses 30 % of the packets each way for {loss_seconds:.0f} s (XDP drop on its eth0 "
+              f"and its bridge port): {lossy['failovers']} failover(s) (aim <= 1), {lossy['acks']} orders acknowledged, "
               f"{lossy['refused']} refused or unanswered, split-brain writes {lossy['split']}, acknowledged orders "
               f"missing on the box that sells at the end ({lossy['survivor']}): {lossy['lost']}")
     if not with_steady:

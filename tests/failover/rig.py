@@ -19,7 +19,9 @@ or S3 targets).
 
 Partitions: `ip link set … down` on a machine's bridge port cuts it off from everyone; a cut between
 two machines only is a pair of blackhole routes in their namespaces (this kernel has no sch_netem
-and no iptables, so loss and one-link cuts cannot be made with tc or a firewall here).
+and no iptables, so one-link cuts cannot be made with tc or a firewall here). Packet loss is an XDP
+program dropping a share of the packets at random on the machine's eth0 and on its bridge port
+(tests/failover/packet_loss.py, `lossy`).
 """
 from __future__ import annotations
 
@@ -287,24 +289,22 @@ class Rig:
             self.blackholes.append((here, there.address))
 
     def lossy(self, machine: Machine, seconds: float, fraction: float, slot: float = 0.1, seed: int = 12) -> None:
-        """For `seconds`, every `slot` the machine drops what it sends to every other machine with
-        probability `fraction` (blackhole routes to their addresses, added and removed): bursty loss
-        on its links, the stand-in for `tc netem loss` on a kernel without sch_netem. Multicast
-        (VRRP) is not affected."""
-        import random
-        chance, others = random.Random(seed), [m for m in self.machines if m is not machine]
-        dropping, end = False, time.monotonic() + seconds
-        while time.monotonic() < end:
-            drop = chance.random() < fraction
-            if drop != dropping:
-                for other in others:
-                    ip("-n", machine.netns, "route", "add" if drop else "del", "blackhole", f"{other.address}/32",
-                       check=False)
-                dropping = drop
-            time.sleep(slot)
-        if dropping:
-            for other in others:
-                ip("-n", machine.netns, "route", "del", "blackhole", f"{other.address}/32", check=False)
+        """For `seconds`, the machine's link loses `fraction` of the packets each way, each packet
+        drawn on its own: its eth0 drops that share of what the machine receives, its bridge port
+        that share of what it sends (an XDP program in generic mode, tests/failover/packet_loss.py:
+        the stand-in for `tc netem loss` on a kernel without sch_netem). As with netem, everything
+        is lost alike: VRRP multicast and ARP too. Both programs are removed at the end, whatever
+        happens. `slot` and `seed` are left from the blackhole bursts this replaced and unused: the
+        kernel draws per packet."""
+        from tests.failover import packet_loss
+        ends = ((machine.netns, "eth0"), (self.lan, machine.port))
+        try:
+            for netns, device in ends:
+                packet_loss.drop(netns, device, fraction)
+            time.sleep(seconds)
+        finally:
+            for netns, device in ends:
+                packet_loss.stop_dropping(netns, device)  # nothing attached: the kernel says yes all the same
 
     def heal(self) -> None:
         for here, address in self.blackholes:
