@@ -14,13 +14,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from appliance.config import Settings
+from appliance.db import database, is_postgres
 from appliance.models import utcnow
 
 from . import archive, carried, identity, keys, store
 from . import manifest as mf
 from .errors import BackupError
 from .models import BackupCopy, BackupSet
-from .staging import remove_abandoned, working_folder
+from .staging import remove_abandoned, sqlite_bytes, working_folder
 from .stream import GrowingFile, ProductionFailed
 from .targets import Target, build
 
@@ -55,13 +56,23 @@ def run_backup(settings: Settings, show_progress: bool = True) -> RunReport:
     report = RunReport(mf.new_backup_id())
     targets: list[Target] = []
     try:
-        with working_folder(settings, f"backup-{report.backup_id}") as folder:
+        with working_folder(settings, f"backup-{report.backup_id}", in_memory=_scratch_bytes()) as folder:
             _make_and_store(settings, key, folder, targets, show_progress, report)
         catch_up(settings, targets, key, report, show_progress)
     finally:
         for target in targets:
             target.close()
     return report
+
+
+def _scratch_bytes() -> int | None:
+    """What the run's working folder may hold: the payload on its way to the targets, and on SQLite
+    a copy of the database when its file cannot be pinned (snapshot.py): scratch that need not go to
+    the disk the orders are committed on (staging.py). On PostgreSQL the dump's size is not known
+    beforehand: the staging directory."""
+    if is_postgres():
+        return None
+    return 2 * sqlite_bytes(Path(database.obj.database))
 
 
 def _forget_interrupted(settings: Settings) -> None:

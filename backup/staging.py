@@ -10,10 +10,11 @@ removes the folder. The kernel releases the flock when its process dies, however
 too), so `remove_abandoned` (called by `backup run` at its start) removes exactly the folders whose
 owner is gone and never one a running job is using, in this process or another.
 
-A verify builds a whole restore only to check it and throw it away: written to the disk the orders
-are committed on, its hundreds of MB queued ahead of the order writer's WAL fsyncs (order p99 of
-60-207 ms in the seconds a replica verify unsealed and restored a 100 MB database, issue 17's
-soak). So a verify asks for its folder in memory (`in_memory=` the bytes it will write): under
+A verify builds a whole restore only to check it and throw it away, and a backup run its payload
+only to hand it to the targets: written to the disk the orders are committed on, their tens to
+hundreds of MB queued ahead of the order writer's WAL fsyncs (order p99 of 60-207 ms in the seconds
+a replica verify unsealed and restored a 100 MB database or a backup started, issue 17's soak). So
+they ask for their folder in memory (`in_memory=` the bytes they will write): under
 `backup.memory_scratch_dir` (a tmpfs, /dev/shm by default) when that is a tmpfs with room for them
 and they are at most a quarter of the memory available; else in the staging directory as before.
 The same ownership rules hold there.
@@ -46,7 +47,7 @@ OWNER_FILE = ".owner"
 UNOWNED_GRACE_SECONDS = 300
 
 
-# A verify's scratch goes to memory only while it is at most this share of the memory available.
+# Scratch goes to memory only while it is at most this share of the memory available.
 MEMORY_SCRATCH_SHARE = 0.25
 TMPFS = ("tmpfs", "ramfs")
 
@@ -62,6 +63,11 @@ def memory_scratch_dir(settings: Settings) -> Path | None:
         return None
     box = hashlib.sha256(str(settings.home.resolve()).encode()).hexdigest()[:12]
     return Path(settings.backup.memory_scratch_dir) / f"appliance-{box}"
+
+
+def sqlite_bytes(path: Path) -> int:
+    """A SQLite database's size on disk, its WAL included: what a copy or a restore of it may take."""
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
 def scratch_dirs(settings: Settings) -> list[Path]:
@@ -126,14 +132,14 @@ def take_folder(settings: Settings, job: str, in_memory: int | None = None) -> W
     cleaner that finds `.owner` always finds it locked by a live owner, or unlocked by a dead one."""
     memory = _room_in_memory(settings, in_memory) if in_memory is not None else None
     staging = memory or staging_dir(settings)
-    path = staging / f"{job}-{os.getpid()}-{secrets.token_hex(3)}"
     for attempt in range(5):
-        staging.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = staging / f"{job}-{os.getpid()}-{secrets.token_hex(3)}"
         try:
+            staging.mkdir(mode=0o700, parents=True, exist_ok=True)
             path.mkdir()
             break
-        except FileNotFoundError:  # the box's folder in memory, removed by a job that just ended
-            if attempt == 4:
+        except (FileNotFoundError, FileExistsError):  # the box's folder in memory, removed meanwhile by
+            if attempt == 4:                          # a job that ended (mkdir's exist_ok checks again)
                 raise
     pending = path / f"{OWNER_FILE}.new"
     fd = os.open(pending, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)

@@ -16,7 +16,7 @@ from appliance.config import Settings
 
 from .. import keys, sealed_replica, snapshot
 from .. import restore as restoring
-from ..staging import working_folder
+from ..staging import sqlite_bytes, working_folder
 from .config import (ReplicationError, child_env, database_path, describe_replica, litestream_binary, meta_dir,
                      outbox_dir, replica_location, replica_target, write_config)
 
@@ -102,15 +102,11 @@ def verify(settings: Settings, show_progress: bool = True) -> ReplicaRestore:
     and removes the scratch file. The `replication.verify` operation records the run."""
     # The database restored, and the replica unsealed: its snapshot and the changes since, each up to
     # the database's size (staging.py says why in memory).
-    size = _database_bytes(settings)
+    size = sqlite_bytes(database_path(settings))
     with working_folder(settings, "replica-verify", in_memory=size) as folder:  # the scratch database goes with it
         return restore(settings, output=str(folder / "verified.db"), force=True, full_check=True,
                        show_progress=show_progress, scratch_in_memory=2 * size)
 
-
-def _database_bytes(settings: Settings) -> int:
-    path = database_path(settings)
-    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
 def _set_aside_meta(settings: Settings, db_path: Path) -> None:

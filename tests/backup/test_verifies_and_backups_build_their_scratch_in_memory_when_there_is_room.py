@@ -1,7 +1,7 @@
-"""A verify (`backup verify`, `replication verify`) builds its scratch restore in a tmpfs
-(`backup.memory_scratch_dir`, /dev/shm) when it has room, so that it writes nothing to the disk the
-orders are committed on (backup/staging.py says why); otherwise, and with `scratch_in_memory = false`,
-in the staging directory. The same ownership rules hold in memory: a dead job's folder there is
+"""A verify (`backup verify`, `replication verify`) builds its scratch restore, and a backup run its
+payload, in a tmpfs (`backup.memory_scratch_dir`, /dev/shm) when it has room, so that they write no
+scratch to the disk the orders are committed on (backup/staging.py says why); otherwise, and with
+`scratch_in_memory = false`, in the staging directory. The same ownership rules hold in memory: a dead job's folder there is
 removed, and each job leaves nothing behind."""
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def taken(monkeypatch) -> list[tuple[str, Path, str]]:
     return seen
 
 
-def test_a_verify_of_a_copy_and_of_the_replica_restore_in_memory_and_leave_nothing_there(
+def test_a_backup_and_a_verify_of_a_copy_and_of_the_replica_work_in_memory_and_leave_nothing_there(
         shop, configure, sshd_server, tmp_path, tmpfs, taken):
     settings = configure(local_target("disk", tmp_path / "disk"), sftp_target("nas", sshd_server, "mem"),
                          **replication_options("nas"))
@@ -73,8 +73,10 @@ def test_a_verify_of_a_copy_and_of_the_replica_restore_in_memory_and_leave_nothi
     assert verified.counts["orders"] >= 5
     memory = memory_scratch_dir(settings)
     where = {(job if job.startswith("replica-") else job.split("-")[0]): folder.parent for job, folder, _ in taken}
-    assert where == {"backup": staging_dir(settings),  # a backup writes the copies it keeps: on the disk
-                     "verify": memory, "replica-verify": memory, "replica-restore": memory}, where
+    # the shipper's (seen when it let go of one before the end): files it keeps until they are shipped
+    assert where.pop("replica-sealing", staging_dir(settings)) == staging_dir(settings)
+    assert where == {"backup": memory, "verify": memory, "replica-verify": memory, "replica-restore": memory}, where
+    assert len(list((tmp_path / "disk").rglob("*.aes"))) >= 1  # the backup's copy is on its target all the same
     # what was built there: the copies' restored databases, the unsealed replica and its restore
     built = " ".join(contents for _, _, contents in taken)
     assert "snapshot" in built and "verified.db" in built and "replica" in built, built
