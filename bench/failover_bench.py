@@ -279,8 +279,10 @@ def rig_lossy(folder: Path, seconds: float) -> dict:
         done = history.load(folder)
         survivor = a if a.writes() else b
         epochs = {e["epoch"] for e in history.acks(done)} | {survivor.permit().epoch}  # a standby's permit: 0
+        lost = history.lost(history.acks(done), survivor.orders())
+        last_a = max(e["answered"] for e in history.acks(done, epoch=1))
         return {"failovers": len(epochs) - 1, "acks": len(history.acks(done)), "split": len(history.split_brain(done)),
-                "lost": len(history.lost(history.acks(done), survivor.orders())),
+                "lost": len(lost), "lost_age": max((last_a - e["answered"] for e in lost), default=0.0),
                 "refused": sum(1 for e in done if e["outcome"] != "ack"), "survivor": survivor.role}
     finally:
         rig.close()
@@ -311,7 +313,8 @@ def rig_bench(folder: Path, runs: int, loss_seconds: float = 60,
         print(f"rig 4 box-a's link loses 30 % of the packets each way for {loss_seconds:.0f} s (XDP drop on its eth0 "
               f"and its bridge port): {lossy['failovers']} failover(s) (aim <= 1), {lossy['acks']} orders acknowledged, "
               f"{lossy['refused']} refused or unanswered, split-brain writes {lossy['split']}, acknowledged orders "
-              f"missing on the box that sells at the end ({lossy['survivor']}): {lossy['lost']}")
+              f"missing on the box that sells at the end ({lossy['survivor']}): {lossy['lost']} (the oldest acknowledged "
+              f"{lossy['lost_age']:.1f} s before box-a's last acknowledgement)")
     if not with_steady:
         return
     steady = rig_steady(folder / "rig-steady")

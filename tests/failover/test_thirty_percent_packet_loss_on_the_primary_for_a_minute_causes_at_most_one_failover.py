@@ -176,7 +176,8 @@ def test_thirty_percent_packet_loss_on_the_primary_for_a_minute_causes_at_most_o
     oldest = max((max(e["answered"] for e in history.acks(done, epoch=1)) - e["answered"] for e in lost), default=0.0)
     print(f"scenario 4: {len(epochs) - 1} failover(s) (epochs {epochs}), {len(history.acks(done))} orders acknowledged "
           f"({len(history.acks(during))} of {len(during)} sent in the lossy minute), "
-          f"{sum(1 for e in done if e['outcome'] != 'ack')} refused or unanswered, split-brain "
+          f"{sum(1 for e in done if e['status'] == 409)} refused for stock (SCARCE), "
+          f"{sum(1 for e in done if e['outcome'] != 'ack' and e['status'] != 409)} refused otherwise or unanswered, split-brain "
           f"{len(history.split_brain(done))}, missing on {survivor.role} {len(lost)} (the oldest acknowledged "
           f"{oldest:.1f} s before box-a's last acknowledgement)")
     assert len(epochs) - 1 <= 1, f"failovers through epochs {epochs}: ping-pong"
