@@ -6,6 +6,8 @@ from __future__ import annotations
 import glob
 import io
 import subprocess
+import tempfile
+from pathlib import Path
 
 import psutil
 import pytest
@@ -25,8 +27,8 @@ def _ssh_children() -> list[psutil.Process]:
     return [p for p in psutil.Process().children(recursive=True) if p.name() == "ssh"]
 
 
-def _known_hosts_files() -> set[str]:
-    return set(glob.glob("/tmp/appliance-known-hosts-*"))
+def _known_hosts_files(folder: Path) -> set[str]:
+    return set(glob.glob(f"{folder}/appliance-known-hosts-*"))
 
 
 def _open(configure, **spec):
@@ -34,8 +36,12 @@ def _open(configure, **spec):
 
 
 @pytest.mark.parametrize("client", CLIENTS)
-def test_a_server_with_another_host_key_is_refused(configure, sshd_server, client):
-    before = _known_hosts_files()
+def test_a_server_with_another_host_key_is_refused(configure, sshd_server, client, tmp_path, monkeypatch):
+    # The client's temporary known_hosts files go to a folder of this test's own: in /tmp, other
+    # tests' SFTP clients (the failover tests run beside the rest) make and remove theirs meanwhile.
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     target = _open(configure, **sftp_target("nas", sshd_server, "impostor", host_key=IMPOSTOR_KEY, ssh_client=client))
 
     with pytest.raises(TargetUnavailable) as refused:
@@ -43,7 +49,7 @@ def test_a_server_with_another_host_key_is_refused(configure, sshd_server, clien
 
     assert "the host key of 127.0.0.1" in refused.value.message and "is not the pinned one" in refused.value.message
     assert not (sshd_server.root / "impostor").exists()
-    assert _ssh_children() == [] and _known_hosts_files() == before
+    assert _ssh_children() == [] and _known_hosts_files(temporary) == set()
 
 
 @pytest.mark.parametrize("client", CLIENTS)
