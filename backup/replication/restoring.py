@@ -108,7 +108,6 @@ def verify(settings: Settings, show_progress: bool = True) -> ReplicaRestore:
                        show_progress=show_progress, scratch_in_memory=2 * size)
 
 
-
 def _set_aside_meta(settings: Settings, db_path: Path) -> None:
     """Litestream's local state (and, for the box's own database, its outbox) describes the replaced
     database's history, not the restored one."""
