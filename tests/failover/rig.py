@@ -288,14 +288,13 @@ class Rig:
             ip("-n", here.netns, "route", "add", "blackhole", f"{there.address}/32")
             self.blackholes.append((here, there.address))
 
-    def lossy(self, machine: Machine, seconds: float, fraction: float, slot: float = 0.1, seed: int = 12) -> None:
+    def lossy(self, machine: Machine, seconds: float, fraction: float) -> None:
         """For `seconds`, the machine's link loses `fraction` of the packets each way, each packet
         drawn on its own: its eth0 drops that share of what the machine receives, its bridge port
         that share of what it sends (an XDP program in generic mode, tests/failover/packet_loss.py:
         the stand-in for `tc netem loss` on a kernel without sch_netem). As with netem, everything
         is lost alike: VRRP multicast and ARP too. Both programs are removed at the end, whatever
-        happens. `slot` and `seed` are left from the blackhole bursts this replaced and unused: the
-        kernel draws per packet."""
+        happens."""
         from tests.failover import packet_loss
         ends = ((machine.netns, "eth0"), (self.lan, machine.port))
         try:
