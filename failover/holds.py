@@ -15,11 +15,16 @@ holds`, the same answer) registers every setting and operation first and took 0.
 found it: the shop address never came up).
 
 On a PostgreSQL pair (`[failover] engine = "patroni"`) there is no permit: Patroni decides. Exit 0
-only while this box's Patroni answers its REST API's `GET /primary` with 200 (it holds the leader
-key) and says its PostgreSQL runs as the primary (`role`: not in recovery, so it accepts writes); a
-replica, a Patroni that demoted itself, or one that does not answer within a second exits 1 with
-the reason, so the address follows Patroni's leader. The engine and the REST API's address are read
-from appliance.toml with tomllib (no settings model: pydantic alone costs more than the check).
+only while this box's Patroni answers its REST API's `GET /primary` with 200: it holds the leader key
+(vip-manager, Patroni's own address mover, follows the same key). A replica, a Patroni that lost or
+released the key, or one that does not answer within a second exits 1 with the reason. While the
+leader's PostgreSQL is still promoting, or stopping in a planned switchover, the check passes: the
+address stays with the key, so a switchover moves it from box to box after the key, and never leaves
+the tills a moment with no box answering (their SYNs would be lost for seconds, measured by the rig);
+both boxes' `serve` write through the multi-host URL to whichever PostgreSQL accepts writes, so the
+address decides nothing about writes. The scheduled jobs ask more (`patroni_verdict`): a writable
+primary. The engine and the REST API's address are read from appliance.toml with tomllib (no
+settings model: pydantic alone costs more than the check).
 """
 from __future__ import annotations
 
@@ -66,6 +71,30 @@ def patroni_verdict(rest_api: str, timeout: float = PATRONI_TIMEOUT) -> tuple[bo
     """Is this box's Patroni the primary, with its PostgreSQL accepting writes? `GET /primary` is 200
     only while Patroni holds the leader key; the role in its answer comes from pg_is_in_recovery(),
     so a leader still promoting (or demoting) its PostgreSQL does not count yet."""
+    return _judged(*_patroni_primary(rest_api, timeout), key_is_enough=False)
+
+
+def patroni_address_verdict(rest_api: str, timeout: float = PATRONI_TIMEOUT) -> tuple[bool, str]:
+    """May this box keep the shop address: does its Patroni hold the leader key (module docstring)?"""
+    return _judged(*_patroni_primary(rest_api, timeout), key_is_enough=True)
+
+
+def _judged(code: int | None, state: dict | str, key_is_enough: bool) -> tuple[bool, str]:
+    if isinstance(state, str):
+        return False, state
+    role, running, timeline = state.get("role"), state.get("state"), state.get("timeline")
+    if code == 200 and role in ("primary", "master") and running == "running":
+        return True, (f"This box's Patroni is the primary (timeline {timeline}) and its PostgreSQL accepts "
+                      "writes.")
+    if code == 200 and key_is_enough:
+        return True, (f"This box's Patroni holds the leader key while its PostgreSQL is {running} (role "
+                      f"{role}): the shop address stays with the key.")
+    return False, (f"This box's Patroni is not the primary with a writable PostgreSQL (HTTP {code}, "
+                   f"role {role}, state {running}).")
+
+
+def _patroni_primary(rest_api: str, timeout: float) -> tuple[int | None, dict | str]:
+    """Patroni's `GET /primary`: (HTTP code, its JSON answer), or (None, why it could not be asked)."""
     host, _, port = rest_api.rpartition(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
@@ -73,27 +102,21 @@ def patroni_verdict(rest_api: str, timeout: float = PATRONI_TIMEOUT) -> tuple[bo
         answer = connection.getresponse()
         code, body = answer.status, answer.read()
     except (OSError, http.client.HTTPException) as e:
-        return False, (f"This box's Patroni does not answer at {rest_api} ({e or type(e).__name__}): "
-                       "a box whose Patroni cannot be asked never keeps the shop address.")
+        return None, (f"This box's Patroni does not answer at {rest_api} ({e or type(e).__name__}): "
+                      "a box whose Patroni cannot be asked never keeps the shop address.")
     finally:
         connection.close()
     try:
-        state = json.loads(body)
+        return code, json.loads(body)
     except ValueError:
-        state = {}
-    role, running, timeline = state.get("role"), state.get("state"), state.get("timeline")
-    if code == 200 and role in ("primary", "master") and running == "running":
-        return True, (f"This box's Patroni is the primary (timeline {timeline}) and its PostgreSQL accepts "
-                      "writes.")
-    return False, (f"This box's Patroni is not the primary with a writable PostgreSQL (HTTP {code}, "
-                   f"role {role}, state {running}).")
+        return code, {}
 
 
 def verdict(home: Path | str) -> tuple[bool, str]:
     """(may this box keep the shop address, the sentence that says why)."""
     rest_api = patroni_rest_api(home)
     if rest_api is not None:
-        return patroni_verdict(rest_api)
+        return patroni_address_verdict(rest_api)
     permit = fencing.read_permit(home)
     if permit is None:
         return False, ("This box holds no lease: it has no write permit "

@@ -198,7 +198,7 @@ def status(settings: Settings) -> dict:
     }
 
 
-def switchover(settings: Settings, candidate: str | None) -> str:
+def switchover(settings: Settings, candidate: str | None, sync_timeout: float = 30.0) -> str:
     """A planned move of the primary (POST /switchover): Patroni waits for the candidate to be in sync,
     so no acknowledged order is lost; `candidate` None lets Patroni pick the synchronous standby."""
     view, _ = cluster(settings)
@@ -208,6 +208,7 @@ def switchover(settings: Settings, candidate: str | None) -> str:
                            "standby by itself once the old leader's key expires.")
     if candidate == leader:
         return f"{leader} is already the primary (timeline {_timeline(view, leader)})."
+    _wait_for_sync_standby(settings, candidate, sync_timeout)
     body = {"leader": leader, **({"candidate": candidate} if candidate else {})}
     last = ""
     for address in _rest_apis(settings):
@@ -221,6 +222,29 @@ def switchover(settings: Settings, candidate: str | None) -> str:
             return f"Patroni switched the primary over from {leader}: {text.strip()} ({new} accepts writes)."
         raise PatroniError(f"Patroni refused the switchover (HTTP {code}): {text.strip()}")
     raise PatroniError(f"No Patroni REST API took the switchover ({last}).")
+
+
+def _wait_for_sync_standby(settings: Settings, candidate: str | None, timeout: float) -> None:
+    """Patroni hands over only to the synchronous standby (anything else could lose acknowledged
+    orders) and answers 412 otherwise. A standby that has just rejoined (a switchover back, a box
+    rebooted for maintenance) streams for a moment before the primary names it synchronous: the
+    operator asked for a handover, so wait for it rather than refuse."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            members = cluster(settings, timeout=1.0)[0].get("members", [])
+        except PatroniError:
+            members = []
+        syncs = [m["name"] for m in members if m.get("role") == "sync_standby"]
+        if (candidate in syncs) if candidate else syncs:
+            return
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    who = f"{candidate} is not" if candidate else "No member is"
+    roles = ", ".join(f"{m.get('name')} {m.get('role')} ({m.get('state')})" for m in members) or "no member answered"
+    raise PatroniError(f"{who} the synchronous standby after {timeout:.0f} s ({roles}): Patroni hands over only "
+                       "to a standby that has every acknowledged transaction. See `appliance failover status`.")
 
 
 def _wait_for_writable_primary(settings: Settings, old: str, timeout: float = 30.0) -> str:
