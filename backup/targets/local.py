@@ -8,10 +8,14 @@ from typing import BinaryIO, Iterator
 
 from appliance.config import Settings
 
+from .. import gradual_delete
 from ..errors import BackupError, MissingObject, TargetUnavailable
 from . import ObjectInfo, ProgressFn
 
 COPY_BLOCK = 1024 * 1024
+# Where a large file waits while it is freed step by step (backup/gradual_delete.py): hidden, so
+# list() never shows it and no key reaches it.
+DELETING = ".deleting"
 
 
 # A download has two sides; its errors say which one is missing (every kind of target uses these).
@@ -53,6 +57,9 @@ class LocalTarget:
         self.medium = target_settings.medium
         self.offsite = target_settings.offsite
         self.root = settings.path(target_settings.path)
+        # The pace of a gradual delete (keyword arguments of gradual_delete.remove: step_bytes, pause,
+        # at_once_below, sleep); its defaults unless a test or the bench sets it.
+        self.delete_pace: dict = {}
 
     def _path(self, key: str) -> Path:
         return self.root / key
@@ -120,11 +127,14 @@ class LocalTarget:
             raise self._fail("list backups", e) from None
 
     def delete(self, key: str) -> None:
+        """A large file is freed a step at a time (an unlink at once stalls the order writer's fsyncs
+        on ext4 with `discard`), unless someone has it open: see backup/gradual_delete.py."""
         path = self._path(key)
+        deleting = self.root / DELETING
         try:
-            path.unlink(missing_ok=True)
+            gradual_delete.remove(path, deleting, **self.delete_pace)
             for leftover in path.parent.glob(".*.partial"):
-                leftover.unlink(missing_ok=True)
+                gradual_delete.remove(leftover, deleting, **self.delete_pace)
             # An emptied backup folder goes with its last key; the root stays (it may be a mount point).
             if path.parent != self.root and path.parent.exists() and not any(path.parent.iterdir()):
                 path.parent.rmdir()
