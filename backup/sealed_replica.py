@@ -307,11 +307,16 @@ class Shipper:
         # Read by the supervisor's thread: plain values, replaced whole at the end of each good pass.
         self.replica_txid: int | None = None  # the newest transaction the remote holds; None before a pass
         self.confirmed_at: float | None = None  # when the remote was last known to hold it
+        # Every transaction Litestream had captured before this instant (wall clock) is in the replica:
+        # the start of the last pass that went through. The lease holder tells etcd (failover/holder.py)
+        # so that a standby knows how much a takeover could lose.
+        self.shipped_through: float | None = None
 
     def ship_once(self) -> bool:
         """One pass; True when it changed the remote. Raises TargetUnavailable (nothing lost: the
         next pass starts from what the journal says)."""
-        if time.time() - self._listed_at >= self.settings.backup.replication.probe_interval_seconds:
+        started = time.time()
+        if started - self._listed_at >= self.settings.backup.replication.probe_interval_seconds:
             self._reconcile()
         local = outbox_files(self.outbox, self._outbox_listing)
         pending = sorted((f for f in local.values() if self._shipped.get(f.key) != f.fingerprint),
@@ -335,6 +340,7 @@ class Shipper:
             self.replica_txid = max((max_txid(k) for k in self._shipped), default=0)
             self._shipped_changed = False
         self.confirmed_at = time.time()
+        self.shipped_through = started  # what Litestream had captured when the pass began is all there now
         return bool(pending or deleted)
 
     def close(self) -> None:

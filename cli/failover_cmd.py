@@ -56,9 +56,11 @@ def _execute(app: CliContext, name: str, params: dict) -> None:
 
 @command.command("promote")
 @click.option("--planned", is_flag=True, help="Ask the current primary to hand over (maintenance).")
+@click.option("--accept-loss", is_flag=True,
+              help="Take over even from a primary whose replica was behind; what it did not ship is lost here.")
 @pass_app
-def promote(app: CliContext, planned: bool) -> None:
-    _execute(app, "failover.promote", {"planned": planned})
+def promote(app: CliContext, planned: bool, accept_loss: bool) -> None:
+    _execute(app, "failover.promote", {"planned": planned, "accept_loss": accept_loss})
 
 
 @command.command("demote")

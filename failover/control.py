@@ -10,7 +10,7 @@ from appliance.config import Settings
 from appliance.errors import Conflict, ServiceUnavailable
 
 from . import standby
-from .holder import DEMOTED_FILE, PROMOTION_FILE, STATE_FILE, home_epoch, keys, report_key
+from .holder import ACCEPT_LOSS_FILE, DEMOTED_FILE, PROMOTION_FILE, STATE_FILE, home_epoch, keys, report_key
 from .quorum import Quorum, QuorumUnavailable
 
 
@@ -139,13 +139,23 @@ def demote(settings: Settings) -> str:
     return f"{settings.failover.box_name} stands by: it writes nothing until `failover promote`."
 
 
-def promote(settings: Settings, planned: bool = False) -> str:
-    """Lets this box take the lease: at once when it is free; with `planned`, asks the holder to hand over."""
+def promote(settings: Settings, planned: bool = False, accept_loss: bool = False,
+            wall_clock=time.time) -> str:
+    """Lets this box take the lease: at once when it is free; with `planned`, asks the holder to hand
+    over; with `accept_loss`, even from a primary whose replica was behind (failover/holder.py
+    `_loss_if_taken`: its holder refuses that by itself)."""
     f = settings.failover
     if f.engine == "patroni":
+        if accept_loss:
+            raise Conflict("--accept-loss is for SQLite pairs: Patroni promotes only the synchronous standby, "
+                           "which has every acknowledged transaction.")
         return _patroni_switchover(settings, to_me=True)
     home = settings.home
     (home / DEMOTED_FILE).unlink(missing_ok=True)
+    if accept_loss:
+        path = home / ACCEPT_LOSS_FILE
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        path.write_text(f"{wall_clock():.3f} an admin accepts losing what the primary did not ship\n")
     leader_key, _, handover_key = keys(settings)
     quorum = _quorum(settings)
     try:

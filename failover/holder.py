@@ -38,6 +38,13 @@ EPOCH_FILE = Path("fence") / "epoch"
 DEMOTED_FILE = Path("fence") / "demoted"       # an operator asked this box to stand by (failover demote)
 STATE_FILE = Path("fence") / "holder.json"    # what the holder last did (failover status)
 PROMOTION_FILE = Path("fence") / "promotion.json"  # the timeline of this box's last promotion
+# `failover promote --accept-loss`: take over even from a primary whose replica was behind (the
+# admin's wall-clock instant; honoured for ACCEPT_LOSS_SECONDS, so a forgotten one decides nothing later)
+ACCEPT_LOSS_FILE = Path("fence") / "accept-loss"
+ACCEPT_LOSS_SECONDS = 300
+# The replication supervisor's state (backup/replication/state.py STATE_FILE; read as JSON, not
+# imported: the replica code costs the lean holder ~30 MB)
+REPLICATION_STATE_FILE = Path("run") / "replication.json"
 # keepalived's track_file (deploy/keepalived/keepalived.conf): what this box adds to its VRRP
 # priority. The lease holder (writing, or applying the tail in a promotion) adds HOLDER_VRRP_WEIGHT,
 # so in a switchover the new holder, once its check passes, preempts the old one at its next
@@ -58,6 +65,12 @@ BUSY_STEP_SECONDS = 0.1
 def keys(settings: Settings) -> tuple[str, str, str]:
     prefix = settings.failover.key_prefix
     return prefix + "leader", prefix + "epoch", prefix + "handover"
+
+
+def replica_key(settings: Settings) -> str:
+    """Where the primary says, at each renewal, how far its replica is behind (no lease: it must
+    outlive the primary's, for the standby that considers taking over)."""
+    return settings.failover.key_prefix + "replica"
 
 
 def report_key(settings: Settings) -> str:
@@ -140,6 +153,7 @@ class LeaseHolder:
                              fence_at=held.sent + self.f.fence_after_seconds)
             return
         until = held.sent + self.f.fence_after_seconds
+        self._publish_replica_lag(held.epoch)
         # the state first: whoever sees the permit granted finds the state that goes with it
         self._state(renewed_at=held.sent, taken_at=held.taken, fence_at=until,
                     expires_at=held.sent + self.f.lease_ttl_seconds)
@@ -148,6 +162,53 @@ class LeaseHolder:
         fencing.write_permit(self.home, fencing.Permit(True, until, fencing.boot_id(), held.epoch, self.name,
                                                        f"holds the lease (epoch {held.epoch})"))
         self._announce(holding=True)
+
+    def _publish_replica_lag(self, epoch: int) -> None:
+        """Tells etcd when this box's replica last held everything (Patroni's leader keeps its WAL
+        position there the same way). Before the permit: what the box writes under it, the standby
+        can know about. A failed put costs no orders: the standby sees the previous figure."""
+        shipped = _shipped_through(self.home)
+        if shipped is None:
+            return  # nothing replicates here: there is no standby copy to lose anything from
+        now = self.wall_clock()
+        value = {"holder": self.name, "epoch": epoch, "at": round(now, 3), "shipped_through": round(shipped, 3),
+                 "lag_seconds": round(max(0.0, now - shipped), 3)}
+        try:
+            self.quorum.put(replica_key(self.settings), json.dumps(value))
+        except QuorumUnavailable as e:
+            log.warning("failover: could not tell etcd how far the replica is (%s)", e)
+
+    def _loss_if_taken(self, epoch: int) -> str | None:
+        """Why this box must not take over from the holder of `epoch` by itself: that primary's replica
+        was more than max_lag_on_failover_seconds behind when it last renewed (and no admin accepted the
+        loss), so the orders it acknowledged meanwhile are in no copy this box can apply. None: take."""
+        bound = self.f.max_lag_on_failover_seconds
+        try:
+            raw = self.quorum.get(replica_key(self.settings))[0]
+            said = json.loads(raw) if raw else None
+        except ValueError:
+            said = None
+        if not bound or not said or said.get("holder") == self.name or said.get("epoch") != epoch:
+            return None
+        lag = float(said.get("lag_seconds") or 0.0)
+        if lag <= bound:
+            return None
+        since = time.strftime("%H:%M:%S", time.localtime(float(said.get("shipped_through") or 0)))
+        if self._loss_accepted():
+            log.warning("failover: taking over from %s although its replica was %.0f s behind: an admin accepted "
+                        "losing what it acknowledged since %s", said.get("holder"), lag, since)
+            return None
+        return (f"{said.get('holder')}'s replica was {lag:.0f} s behind when it last renewed its lease (epoch "
+                f"{epoch}): taking over would lose the orders it acknowledged since {since}, over "
+                f"max_lag_on_failover_seconds ({bound:g} s). Bring {said.get('holder')} back, or accept the loss: "
+                "`appliance failover promote --accept-loss` (then `failover rejoin` there lists those orders)")
+
+    def _loss_accepted(self) -> bool:
+        try:
+            accepted_at = float((Path(self.home) / ACCEPT_LOSS_FILE).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return False
+        return 0 <= self.wall_clock() - accepted_at <= ACCEPT_LOSS_SECONDS
 
     def _refuse(self, reason: str, **state) -> None:
         current = fencing.read_permit(self.home)
@@ -266,6 +327,10 @@ class LeaseHolder:
                 self._refuse("it stands by for one lease TTL after starting (role = standby)")
                 return
             raw_epoch, epoch_revision, _ = self.quorum.get(self.epoch_key)
+            unsafe = self._loss_if_taken(int(raw_epoch or 0))
+            if unsafe:
+                self._refuse(unsafe)
+                return
             epoch = max(int(raw_epoch or 0), home_epoch(self.home)) + 1
             sent = fencing.boot_clock()
             lease_id = self.quorum.grant(self.f.lease_ttl_seconds)
@@ -278,6 +343,7 @@ class LeaseHolder:
             self._refuse(f"it cannot reach the etcd quorum ({e})")
             return
         remember_epoch(self.home, epoch)
+        (Path(self.home) / ACCEPT_LOSS_FILE).unlink(missing_ok=True)  # it was for this takeover
         self.held = Held(lease_id, epoch, sent, sent)
         self._handover_to_me = False
         if standby.has_copy(self.settings):
@@ -381,6 +447,17 @@ class LeaseHolder:
 
     def stop(self, *_args) -> None:
         self.stop_event.set()
+
+
+def _shipped_through(home: Path | str) -> float | None:
+    """When this box's replica last held every transaction Litestream had captured (wall clock), as
+    the replication supervisor recorded it; 0.0 when it has shipped nothing yet, None when this box
+    does not replicate. A supervisor that stopped or died leaves its last figure, so the lag grows."""
+    try:
+        state = json.loads((Path(home) / REPLICATION_STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return float(state.get("shipped_through") or 0.0)
 
 
 def _last_transactions_shipped(settings: Settings) -> bool:

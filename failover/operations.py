@@ -11,10 +11,10 @@ from . import facts, fence  # noqa: F401  (fence registers failover's write gate
 # The etcd client (failover.quorum) is imported when an operation runs, not by every `appliance`
 # command that registers the operations (~0.2-0.4 s).
 
-def _promote(ctx: Context, planned: bool = False) -> str:
+def _promote(ctx: Context, planned: bool = False, accept_loss: bool = False) -> str:
     from .control import promote
     try:
-        return promote(ctx.settings, planned=planned)
+        return promote(ctx.settings, planned=planned, accept_loss=accept_loss)
     finally:
         facts.forget(ctx.settings)  # the checks that verify it see the pair as it is now
 
@@ -31,7 +31,10 @@ PROMOTE = register(Operation(
     "failover.promote", "Promote this box to primary", "admin", _promote, exclusive="failover",
     record=lambda text: Outcome("ok", text), background=False,
     params=(Param("planned", bool, default=False,
-                  help="Ask the current primary to hand over (maintenance) instead of refusing while it holds the lease."),),
+                  help="Ask the current primary to hand over (maintenance) instead of refusing while it holds the lease."),
+            Param("accept_loss", bool, default=False,
+                  help="Take over even from a primary whose replica was behind (over max_lag_on_failover_seconds): "
+                       "the orders it did not ship are lost here (`failover rejoin` on it lists them).")),
     help="Let this box take the leader lease with a new epoch and start taking orders."))
 DEMOTE = register(Operation(
     "failover.demote", "Demote this box to standby", "admin", _demote, exclusive="failover",

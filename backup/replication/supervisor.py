@@ -27,6 +27,9 @@ LOCK_RETRY_SECONDS = 5   # a waiting supervisor tries to take over this often
 SHIP_SECONDS = 0.25       # a shipping pass starts this often, counted from the previous pass's start
 SHIP_MIN_PAUSE_SECONDS = 0.05  # between two passes, however long the first one took
 SHIP_RETRY_MAX_SECONDS = 15
+# A Litestream that has just started captures what was committed while none ran within about this long
+# (its monitor interval is 1 s); a shipping pass that began before then does not vouch for it.
+CAPTURE_SECONDS = 1.5
 
 
 class Supervisor:
@@ -49,6 +52,8 @@ class Supervisor:
         self._state_lock = threading.Lock()
         self._ship_thread: threading.Thread | None = None
         self._ship_error: str | None = None
+        self._state_shipped_through = 0.0  # shipped_through as the state file last said it
+        self._started = time.time()
         self.litestream = ChildSupervisor(
             "litestream", self._litestream_command, env=child_env(), log_file=settings.path(LOG_FILE),
             pid_file=settings.path(PID_FILE), stop_timeout=10,  # SIGTERM: Litestream syncs what it has, then exits
@@ -149,7 +154,9 @@ class Supervisor:
             self._ship_error = reason
             self._write_state()
             return False
-        if changed or self._ship_error:
+        # A pass that found nothing new still moves shipped_through: the lease holder publishes it each
+        # second (the replica is current, not behind since the last change), so the state follows it.
+        if changed or self._ship_error or (self._shipped_through() or 0) - self._state_shipped_through >= 1.0:
             self._ship_error = None
             self._write_state()
         return True
@@ -176,6 +183,19 @@ class Supervisor:
         except OSError:
             return "another process"
 
+    def _shipped_through(self) -> float | None:
+        """The shipper's figure, held back to the moment Litestream died (or this supervisor started)
+        until a pass that began once a new Litestream had captured what was committed meanwhile: the
+        shipper ships what Litestream captured, and while none runs it ships nothing new."""
+        shipped = self.shipper.shipped_through
+        if shipped is None:
+            return None
+        uncaptured_since = self._last_exit["at"] if self._last_exit else self._started
+        started = self.litestream.started_at if self.litestream.record is not None else None
+        if started is not None and started >= uncaptured_since and shipped >= started + CAPTURE_SECONDS:
+            return shipped
+        return min(shipped, uncaptured_since)
+
     def _write_state(self, stopped: bool = False) -> None:
         litestream = self.litestream.record
         me = ProcessRecord.of(os.getpid())
@@ -192,12 +212,14 @@ class Supervisor:
             "replica": describe_replica(self.settings),
             "replica_txid": self.shipper.replica_txid,
             "replica_probed_at": self.shipper.confirmed_at,
+            "shipped_through": self._shipped_through(),
             "shipping_error": self._ship_error,
             "probe_interval_seconds": self.cfg.probe_interval_seconds,
             "updated_at": time.time(),
         }
         with self._state_lock:  # the supervisor, the shipper and Litestream's watcher threads all write it
             write_state(self.settings, state)
+            self._state_shipped_through = state["shipped_through"] or 0.0
 
 
 def ship_pause(pass_started: float, failures: int, now: float) -> float:

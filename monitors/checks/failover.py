@@ -35,8 +35,9 @@ def lease(ctx: CheckContext) -> Result:
         if meant or s.get("holding"):
             return crit(None, f"this box should hold the lease but cannot read it: {s['quorum_error']}")
         return unknown(f"the lease cannot be read: {s['quorum_error']}")
-    if holder is None:
-        return crit(0, "nobody holds the lease: neither box takes orders")
+    if holder is None:  # this box's refusal says why it does not take it (e.g. the replica lag bound)
+        why = f" ({s['fenced_reason']})" if s.get("fenced_reason") else ""
+        return crit(0, f"nobody holds the lease: neither box takes orders{why}")
     left = s["lease_seconds_left"]
     if holder == me and s["fenced"]:
         return crit(left, f"this box holds the lease (epoch {epoch}) but is fenced: {s['fenced_reason']}")
