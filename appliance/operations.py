@@ -36,6 +36,7 @@ import psutil
 from .accounts import role_allows
 from .config import Settings
 from .db import database, database_exists, init_database
+from .processes import share_cpu_at
 from .errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from .models import ROLES, OperationRun, utcnow
 from .processes import ProcessRecord
@@ -285,9 +286,11 @@ def start_in_background(settings: Settings, name: str, params: dict[str, Any] | 
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         prefix, env = at_background_priority()
-        subprocess.Popen([*prefix, *launcher, "--home", str(settings.home), "operations", "run-queued", str(run.id)],
-                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                         start_new_session=True, close_fds=True, env=env)
+        child = subprocess.Popen([*prefix, *launcher, "--home", str(settings.home), "operations", "run-queued",
+                                  str(run.id)], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                 start_new_session=True, close_fds=True, env=env)
+    # its session's CPU share at its nice value too (appliance/processes.py share_cpu_at)
+    share_cpu_at(child.pid, os.getpriority(os.PRIO_PROCESS, 0) + BACKGROUND_NICE_INCREMENT)
     return run
 
 

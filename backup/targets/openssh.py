@@ -24,6 +24,8 @@ from pathlib import Path
 
 import paramiko
 
+from appliance.processes import share_cpu_at
+
 # AES-GCM first (hardware AES): OpenSSH prefers chacha20-poly1305, ~2x the CPU per byte here.
 CIPHERS = "^aes128-gcm@openssh.com,aes256-gcm@openssh.com"
 EXIT_WAIT_SECONDS = 3
@@ -82,6 +84,7 @@ def open_sftp(cfg, key_file: Path, binary: str) -> paramiko.SFTPClient:
     try:
         process = subprocess.Popen(_argv(cfg, key_file, binary, known_hosts), stdin=theirs, stdout=theirs,
                                    stderr=subprocess.PIPE, env=_environment(), start_new_session=True)
+        share_cpu_at(process.pid)  # ssh's encryption at a background job's share, not a session's own
     except OSError as e:
         ours.close()
         os.unlink(known_hosts)
