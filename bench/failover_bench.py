@@ -24,6 +24,7 @@ shop address came up on it and when a till's order was first acknowledged.
     .venv/bin/python -m bench failover --runs 1 --rig-runs 2
     .venv/bin/python -m bench failover --rig-only --rig-runs 2
     .venv/bin/python -m bench failover --rig-only --rig-runs 5 --loss-seconds 0 --scenarios switchover --no-steady
+    .venv/bin/python -m bench failover --rig-only --rig-runs 0 --no-steady --loss-runs 4   # scenario 4 only
 
 `--engine postgresql` runs the PostgreSQL pair under Patroni instead (tests/failover/pg_rig.py; no
 loopback part, no lag or memory run): one rig per round, and in each round the chosen scenarios in
@@ -265,7 +266,7 @@ def rig_lossy(folder: Path, seconds: float) -> dict:
     """Scenario 4: box-a's link loses 30 % of the packets each way for `seconds` (Rig.lossy: an XDP
     program drops them at random on its eth0 and its bridge port); failovers counted."""
     from tests.failover import rig_history as history
-    from tests.failover.rig import Rig, standby_caught_up
+    from tests.failover.rig import Rig, lease_takes, standby_caught_up
     rig = Rig(folder)
     try:
         rig.build().start_pair().stock_the_shop({"TEA": 1_000_000, "COFFEE": 1_000_000})
@@ -278,17 +279,19 @@ def rig_lossy(folder: Path, seconds: float) -> dict:
         rig.stop_tills()
         done = history.load(folder)
         survivor = a if a.writes() else b
-        epochs = {e["epoch"] for e in history.acks(done)} | {survivor.permit().epoch}  # a standby's permit: 0
+        takes = lease_takes(a, b)  # box-a may take its own lease back (box-b refused a lagging replica)
+        a_epochs = {epoch for epoch, box in takes if box == "box-a"}
         lost = history.lost(history.acks(done), survivor.orders())
-        last_a = max(e["answered"] for e in history.acks(done, epoch=1))
-        return {"failovers": len(epochs) - 1, "acks": len(history.acks(done)), "split": len(history.split_brain(done)),
+        last_a = max(e["answered"] for e in history.acks(done) if e["epoch"] in a_epochs)
+        moves = sum(1 for (_, before), (_, after) in zip(takes, takes[1:]) if before != after)
+        return {"failovers": moves, "takes": takes, "acks": len(history.acks(done)), "split": len(history.split_brain(done)),
                 "lost": len(lost), "lost_age": max((last_a - e["answered"] for e in lost), default=0.0),
                 "refused": sum(1 for e in done if e["outcome"] != "ack"), "survivor": survivor.role}
     finally:
         rig.close()
 
 
-def rig_bench(folder: Path, runs: int, loss_seconds: float = 60,
+def rig_bench(folder: Path, runs: int, loss_seconds: float = 60, loss_runs: int = 1,
               scenarios: tuple[str, ...] = ("kill", "partition", "switchover"), with_steady: bool = True) -> None:
     if os.geteuid() != 0:
         print("namespace rig: skipped (needs root: it creates network namespaces)")
@@ -308,10 +311,11 @@ def rig_bench(folder: Path, runs: int, loss_seconds: float = 60,
         for n, r in enumerate(rows):
             print(f"  run {n + 1} ({r['at']} UTC, refused {r['refused']:.2f} s, lost {r['lost']}) phases: "
                   + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in r["phases"].items()))
-    if loss_seconds > 0:
-        lossy = rig_lossy(folder / "rig-lossy", loss_seconds)
+    for n in range(loss_runs if loss_seconds > 0 else 0):
+        lossy = rig_lossy(folder / f"rig-lossy-{n}", loss_seconds)
         print(f"rig 4 box-a's link loses 30 % of the packets each way for {loss_seconds:.0f} s (XDP drop on its eth0 "
-              f"and its bridge port): {lossy['failovers']} failover(s) (aim <= 1), {lossy['acks']} orders acknowledged, "
+              f"and its bridge port; {time.strftime('%H:%M', time.gmtime())} UTC): {lossy['failovers']} failover(s) "
+              f"(aim <= 1; lease taken {lossy['takes']}), {lossy['acks']} orders acknowledged, "
               f"{lossy['refused']} refused or unanswered, split-brain writes {lossy['split']}, acknowledged orders "
               f"missing on the box that sells at the end ({lossy['survivor']}): {lossy['lost']} (the oldest acknowledged "
               f"{lossy['lost_age']:.1f} s before box-a's last acknowledgement)")
@@ -424,6 +428,7 @@ def main() -> None:
     parser.add_argument("--rig-runs", type=int, default=3, help="runs of each scenario on the namespace rig")
     parser.add_argument("--rig-only", action="store_true", help="skip the loopback part")
     parser.add_argument("--loss-seconds", type=float, default=60, help="scenario 4's lossy minute (0: skip it)")
+    parser.add_argument("--loss-runs", type=int, default=1, help="runs of scenario 4, each on a fresh rig")
     parser.add_argument("--scenarios", default="kill,partition,switchover",
                         help="the rig's scenarios to run, comma-separated (kill, partition, switchover; empty: none)")
     parser.add_argument("--no-steady", action="store_true", help="skip the rig's lag, memory and needless-failover run")
@@ -438,7 +443,7 @@ def main() -> None:
             pg_rig_bench(folder, args.rig_runs, chosen)
             return
         if args.rig_only:
-            rig_bench(folder, args.rig_runs, args.loss_seconds, **rig_args)
+            rig_bench(folder, args.rig_runs, args.loss_seconds, args.loss_runs, **rig_args)
             return
         print(f"write gate: {gate_cost(folder):.2f} µs per check (two per write transaction)")
         cluster = start_etcd_cluster(folder / "etcd")
@@ -452,7 +457,7 @@ def main() -> None:
                       f"split-brain instants: 0 (asserted: the standby's grant was sent after the expiry)")
         finally:
             cluster.stop()
-        rig_bench(folder, args.rig_runs, args.loss_seconds, **rig_args)
+        rig_bench(folder, args.rig_runs, args.loss_seconds, args.loss_runs, **rig_args)
 
 
 if __name__ == "__main__":

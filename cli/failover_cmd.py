@@ -40,6 +40,12 @@ def status(app: CliContext, as_json: bool) -> None:
     click.echo(f"lease:     {lease}")
     click.echo(f"fenced:    {'yes: ' + report['fenced_reason'] if report['fenced'] else 'no'}")
     click.echo(f"members:   {report['members_reachable']} of {len(report['members'])} reachable")
+    if report.get("primary_replica"):
+        r = report["primary_replica"]
+        over = r["lag_seconds"] > report["max_lag_on_failover_seconds"] > 0
+        click.echo(f"replica:   {r['holder']}'s (epoch {r['epoch']}) {r['lag_seconds']:.1f} s behind at its last renewal"
+                   + (f": over max_lag_on_failover_seconds ({report['max_lag_on_failover_seconds']:g} s), "
+                      "no automatic failover" if over else ""))
     if report["standby"]:
         s = report["standby"]
         lag = "unknown" if s["lag_seconds"] is None else f"{s['lag_seconds']:.1f} s"

@@ -10,7 +10,8 @@ from appliance.config import Settings
 from appliance.errors import Conflict, ServiceUnavailable
 
 from . import standby
-from .holder import ACCEPT_LOSS_FILE, DEMOTED_FILE, PROMOTION_FILE, STATE_FILE, home_epoch, keys, report_key
+from .holder import (ACCEPT_LOSS_FILE, DEMOTED_FILE, PROMOTION_FILE, STATE_FILE, home_epoch, keys, replica_key,
+                     report_key)
 from .quorum import Quorum, QuorumUnavailable
 
 
@@ -39,11 +40,13 @@ def status(settings: Settings) -> dict:
     quorum = _quorum(settings)
     members = quorum.member_status(timeout=1.0)
     leader_key, epoch_key, _ = keys(settings)
-    holder, epoch, lease_left, lease_granted, quorum_error = None, None, None, None, None
+    holder, epoch, lease_left, lease_granted, quorum_error, replica = None, None, None, None, None, None
     try:
         raw, _, lease_id = quorum.get(leader_key)
         raw_epoch, _, _ = quorum.get(epoch_key)
         epoch = int(raw_epoch) if raw_epoch else 0
+        raw_replica = quorum.get(replica_key(settings))[0]
+        replica = json.loads(raw_replica) if raw_replica else None
         if raw is not None:
             holder = json.loads(raw)
             lease_left, lease_granted = quorum.time_to_live(lease_id)
@@ -70,6 +73,10 @@ def status(settings: Settings) -> dict:
         "members": members,
         "members_reachable": sum(1 for v in members.values() if v == "ok"),
         "quorum_error": quorum_error,
+        # what the (last) primary said of its replica at its last renewal: a standby takes over by
+        # itself only while lag_seconds is within max_lag_on_failover_seconds
+        "primary_replica": replica,
+        "max_lag_on_failover_seconds": f.max_lag_on_failover_seconds,
         "standby": standby.read_facts(settings),  # the follower's last pass (None: this box does not follow)
         "last_promotion": last_promotion(home),    # its timeline and phases (None: never promoted)
     }

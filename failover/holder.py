@@ -139,6 +139,7 @@ class LeaseHolder:
         self._promotion_error: str | None = None
         self._promotion_timeline: dict | None = None  # wall clock instants of the promotion under way
         self._vrrp_weight: int | None = None  # what VRRP_WEIGHT_FILE says now (None: not written yet)
+        self._lag = LagPublisher(settings, wall_clock)
 
     # -- the permit --------------------------------------------------------------------------------
 
@@ -153,7 +154,6 @@ class LeaseHolder:
                              fence_at=held.sent + self.f.fence_after_seconds)
             return
         until = held.sent + self.f.fence_after_seconds
-        self._publish_replica_lag(held.epoch)
         # the state first: whoever sees the permit granted finds the state that goes with it
         self._state(renewed_at=held.sent, taken_at=held.taken, fence_at=until,
                     expires_at=held.sent + self.f.lease_ttl_seconds)
@@ -162,21 +162,7 @@ class LeaseHolder:
         fencing.write_permit(self.home, fencing.Permit(True, until, fencing.boot_id(), held.epoch, self.name,
                                                        f"holds the lease (epoch {held.epoch})"))
         self._announce(holding=True)
-
-    def _publish_replica_lag(self, epoch: int) -> None:
-        """Tells etcd when this box's replica last held everything (Patroni's leader keeps its WAL
-        position there the same way). Before the permit: what the box writes under it, the standby
-        can know about. A failed put costs no orders: the standby sees the previous figure."""
-        shipped = _shipped_through(self.home)
-        if shipped is None:
-            return  # nothing replicates here: there is no standby copy to lose anything from
-        now = self.wall_clock()
-        value = {"holder": self.name, "epoch": epoch, "at": round(now, 3), "shipped_through": round(shipped, 3),
-                 "lag_seconds": round(max(0.0, now - shipped), 3)}
-        try:
-            self.quorum.put(replica_key(self.settings), json.dumps(value))
-        except QuorumUnavailable as e:
-            log.warning("failover: could not tell etcd how far the replica is (%s)", e)
+        self._lag.publish(held.epoch)
 
     def _loss_if_taken(self, epoch: int) -> str | None:
         """Why this box must not take over from the holder of `epoch` by itself: that primary's replica
@@ -447,6 +433,44 @@ class LeaseHolder:
 
     def stop(self, *_args) -> None:
         self.stop_event.set()
+
+
+class LagPublisher:
+    """Tells etcd, after each renewal, how far this box's replica is behind (`replica_key`; Patroni's
+    leader keeps its WAL position there the same way), on a thread and an etcd client of its own: a
+    put over a slow or lossy link waits out its timeout, and the renewal loop must not wait with it.
+    A put that fails costs no orders: the standby sees the previous figure, one renewal older."""
+
+    def __init__(self, settings: Settings, wall_clock: Callable[[], float]):
+        self.settings, self.wall_clock = settings, wall_clock
+        self.name = settings.failover.box_name
+        self._epoch: int | None = None
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def publish(self, epoch: int) -> None:
+        self._epoch = epoch
+        self._wake.set()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="replica-lag", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        f = self.settings.failover
+        quorum = Quorum(f.etcd_endpoints, timeout=f.renew_interval_seconds)
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            shipped = _shipped_through(self.settings.home)
+            if shipped is None:
+                continue  # nothing replicates here: there is no standby copy to lose anything from
+            now = self.wall_clock()
+            value = {"holder": self.name, "epoch": self._epoch, "at": round(now, 3),
+                     "shipped_through": round(shipped, 3), "lag_seconds": round(max(0.0, now - shipped), 3)}
+            try:
+                quorum.put(replica_key(self.settings), json.dumps(value))
+            except Exception as e:  # noqa: BLE001 - the thread must live on: the next renewal tries again
+                log.warning("failover: could not tell etcd how far the replica is (%s)", e)
 
 
 def _shipped_through(home: Path | str) -> float | None:

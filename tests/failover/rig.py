@@ -479,6 +479,17 @@ def running(built: Rig):
         built.close()
 
 
+def lease_takes(*boxes) -> list[tuple[int, str]]:
+    """(epoch, box) of every lease take, from the boxes' lease holder logs, by epoch."""
+    found = []
+    for box in boxes:
+        for line in box.log("holder", 10_000_000).splitlines():
+            if " took the lease with epoch " in line:
+                name, epoch = line.split("failover: ", 1)[1].split(" took the lease with epoch ")
+                found.append((int(epoch), name))
+    return sorted(found)
+
+
 def standby_lag(box: Box) -> float | None:
     """The box's standby copy's lag as its follower last measured it (None: not following)."""
     from appliance import config

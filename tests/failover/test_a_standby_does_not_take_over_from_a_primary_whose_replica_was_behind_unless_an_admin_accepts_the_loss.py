@@ -87,6 +87,9 @@ def test_the_standby_waits_for_an_admin_and_then_takes_over_with_what_was_shippe
         lease = engine.evaluate(check, config_for(check, b_settings), b_settings, utcnow())
         assert lease.state == "crit" and "nobody holds the lease" in lease.reason, lease
         assert "--accept-loss" in lease.reason
+        shown = json.loads(_appliance(b, "failover", "status", "--json").stdout)
+        assert shown["primary_replica"]["holder"] == "box-a" and shown["primary_replica"]["lag_seconds"] > BOUND
+        assert "no automatic failover" in _appliance(b, "failover", "status").stdout
 
         accepted = _appliance(b, "failover", "promote", "--accept-loss")
         assert accepted.returncode == 0, accepted.stderr

@@ -30,7 +30,7 @@ from appliance import config
 from tests.failover import packet_loss
 from tests.failover import rig_history as history
 from tests.failover.pair import TTL
-from tests.failover.rig import ip, require_namespaces, rig, standby_caught_up  # noqa: F401
+from tests.failover.rig import ip, lease_takes, require_namespaces, rig, standby_caught_up  # noqa: F401
 from tests.servers.waiting import wait_for
 
 SKUS = ["TEA", "COFFEE", "SCARCE"]  # SCARCE runs out: refusals the oversell check covers
@@ -119,17 +119,6 @@ def test_the_kernel_refusing_a_program_or_a_device_says_why(two_namespaces):
     assert "nosuch0" in str(refused.value) and s in str(refused.value)
     with pytest.raises(ValueError):
         packet_loss.program(1.5)
-
-
-def lease_takes(*boxes) -> list[tuple[int, str]]:
-    """(epoch, box) of every lease take, from the boxes' lease holder logs, by epoch."""
-    found = []
-    for box in boxes:
-        for line in box.log("holder", 10_000_000).splitlines():
-            if " took the lease with epoch " in line:
-                name, epoch = line.split("failover: ", 1)[1].split(" took the lease with epoch ")
-                found.append((int(epoch), name))
-    return sorted(found)
 
 
 def each_way(built) -> tuple[float, float]:
