@@ -26,8 +26,8 @@ from appliance.schema import migrate
 from cli.wiring import extra_models
 from tests.conftest import make_home
 from tests.servers.etcd import start_etcd_cluster
-from tests.servers.patroni import APPLIANCE, SUPERUSER_PASSWORD, PatroniNode, owned_by_postgres, patroni_box
-from tests.servers.ports import free_port
+from tests.servers.patroni import (APPLIANCE, SUPERUSER_PASSWORD, PatroniNode, loopback_addresses, owned_by_postgres,
+                                   patroni_box)
 from tests.servers.waiting import wait_for
 
 pytestmark = pytest.mark.xdist_group("patroni")
@@ -36,13 +36,6 @@ def _box(tmp_path: Path, base: Path, name: str, etcd: list[str], rest: dict[str,
          url: str) -> tuple[Path, PatroniNode]:
     home = make_home(tmp_path / name)
     return home, patroni_box(home, base / name, name, etcd, rest, f"127.0.0.1:{pg[name]}", url)
-
-
-def _wait_for_role(node: PatroniNode, role: str, timeout: float = 60) -> None:
-    try:
-        wait_for(lambda: node.role() == role, timeout, f"{node.name} to be {role}", step=0.2)
-    except AssertionError as e:
-        raise AssertionError(f"{e}\n{node.name}'s Patroni log:\n{node.log_tail()}") from None
 
 
 def _status(home: Path) -> dict:
@@ -77,18 +70,15 @@ def _order(settings, key: str) -> str:
 def test_the_promoted_standby_has_every_acknowledged_order_and_takes_new_ones(tmp_path):
     etcd = start_etcd_cluster(tmp_path / "etcd")
     base = owned_by_postgres(Path(tempfile.mkdtemp(prefix="appliance-patroni-")))
-    rest = {name: f"127.0.0.1:{free_port()}" for name in ("box-a", "box-b")}
-    pg = {name: free_port() for name in ("box-a", "box-b")}
-    url = (f"postgresql://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{pg['box-a']},127.0.0.1:{pg['box-b']}/postgres"
-           "?target_session_attrs=read-write&connect_timeout=2")
+    rest, pg, url = loopback_addresses(SUPERUSER_PASSWORD)
     nodes: list[PatroniNode] = []
     try:
         home_a, a = _box(tmp_path, base, "box-a", etcd.endpoints, rest, pg, url)
         home_b, b = _box(tmp_path, base, "box-b", etcd.endpoints, rest, pg, url)
         nodes += [a.start()]
-        _wait_for_role(a, "leader")
+        a.wait_for_role("leader")
         nodes += [b.start()]
-        _wait_for_role(b, "sync_standby")
+        b.wait_for_role("sync_standby")
         before = _status(home_a)
         assert before["role"] == "primary" and before["lease_holder"] == "box-a"
         assert before["standby"]["name"] == "box-b" and before["standby"]["synchronous"]

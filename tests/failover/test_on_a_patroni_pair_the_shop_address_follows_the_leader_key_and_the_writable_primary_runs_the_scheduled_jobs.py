@@ -32,9 +32,7 @@ from failover.holds import patroni_address_verdict, patroni_verdict
 from tests.conftest import make_home
 from tests.durability.served import REPO
 from tests.servers.etcd import start_etcd_cluster
-from tests.servers.patroni import PatroniNode, owned_by_postgres, patroni_box
-from tests.servers.ports import free_port
-from tests.servers.waiting import wait_for
+from tests.servers.patroni import loopback_addresses, owned_by_postgres, patroni_box
 
 pytestmark = pytest.mark.xdist_group("patroni")
 
@@ -46,30 +44,20 @@ def _track_script(home: Path) -> tuple[int, str]:
     return done.returncode, (done.stdout + done.stderr).strip()
 
 
-def _wait_for_role(node: PatroniNode, role: str) -> None:
-    try:
-        wait_for(lambda: node.role() == role, 60, f"{node.name} to be {role}", step=0.2)
-    except AssertionError as e:
-        raise AssertionError(f"{e}\n{node.name}'s Patroni log:\n{node.log_tail()}") from None
-
-
 @pytest.fixture
 def pair(tmp_path):
     """box-a the leader, box-b its synchronous standby: (their homes, REST APIs, Patroni nodes)."""
     etcd = start_etcd_cluster(tmp_path / "etcd")
     base = owned_by_postgres(Path(tempfile.mkdtemp(prefix="appliance-patroni-holds-")))
-    rest = {name: f"127.0.0.1:{free_port()}" for name in ("box-a", "box-b")}
-    pg = {name: free_port() for name in ("box-a", "box-b")}
-    url = (f"postgresql://postgres:x@127.0.0.1:{pg['box-a']},127.0.0.1:{pg['box-b']}/postgres"
-           "?target_session_attrs=read-write&connect_timeout=2")
+    rest, pg, url = loopback_addresses("x")
     homes = {name: make_home(tmp_path / name) for name in rest}
     a, b = (patroni_box(homes[name], base / name, name, etcd.endpoints, rest, f"127.0.0.1:{pg[name]}", url)
             for name in ("box-a", "box-b"))
     try:
         a.start()
-        _wait_for_role(a, "leader")
+        a.wait_for_role("leader")
         b.start()
-        _wait_for_role(b, "sync_standby")
+        b.wait_for_role("sync_standby")
         yield homes, rest, a, b
     finally:
         for node in (a, b):
@@ -127,7 +115,7 @@ def test_a_switchover_keeps_the_address_with_the_leader_key_and_waits_for_a_sync
     assert "box-a accepts writes" in said, f"{said} (box-a was {rejoining} when asked)"
     assert _track_script(homes["box-a"])[0] == 0 and _track_script(homes["box-b"])[0] == 1
 
-    _wait_for_role(b, "sync_standby")
+    b.wait_for_role("sync_standby")
     with pytest.raises(patroni.PatroniError) as refused:
         patroni.switchover(config.load(homes["box-a"]), "box-z", sync_timeout=1.0)
     message = str(refused.value)

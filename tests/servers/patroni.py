@@ -53,6 +53,17 @@ def owned_by_postgres(folder: Path) -> Path:
     return folder
 
 
+def loopback_addresses(password: str) -> tuple[dict[str, str], dict[str, int], str]:
+    """box-a's and box-b's Patroni REST APIs and PostgreSQL ports on 127.0.0.1 (free ports), and the
+    multi-host URL over both that the appliance writes through."""
+    from .ports import free_port
+    rest = {name: f"127.0.0.1:{free_port()}" for name in ("box-a", "box-b")}
+    pg = {name: free_port() for name in ("box-a", "box-b")}
+    url = (f"postgresql://postgres:{password}@127.0.0.1:{pg['box-a']},127.0.0.1:{pg['box-b']}/postgres"
+           "?target_session_attrs=read-write&connect_timeout=2")
+    return rest, pg, url
+
+
 def patroni_box(home: Path, folder: Path, name: str, etcd: list[str], rest: dict[str, str], postgres_address: str,
                 url: str, timings: dict | None = None) -> "PatroniNode":
     """Makes `home` (an initialised appliance home) a box of a Patroni pair writing through the
@@ -128,6 +139,14 @@ class PatroniNode:
         subprocess.run(["pkill", "-KILL", "-u", "postgres", "-f", str(self.config.parent / "data")], check=False)
         self.process.wait(timeout=10)
         self.process = None
+
+    def wait_for_role(self, role: str, timeout: float = 60) -> None:
+        """Until this node says it is `role`; the failure shows the end of its Patroni log."""
+        from .waiting import wait_for
+        try:
+            wait_for(lambda: self.role() == role, timeout, f"{self.name} to be {role}", step=0.2)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{self.name}'s Patroni log:\n{self.log_tail()}") from None
 
     def log_tail(self, lines: int = 30) -> str:
         try:
