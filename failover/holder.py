@@ -179,7 +179,9 @@ class LeaseHolder:
         lag = float(said.get("lag_seconds") or 0.0)
         if lag <= bound:
             return None
-        since = time.strftime("%H:%M:%S", time.localtime(float(said.get("shipped_through") or 0)))
+        shipped = float(said.get("shipped_through") or 0)
+        since = (time.strftime("%H:%M:%S", time.localtime(shipped)) if shipped
+                 else "it took the lease (its replica has shipped nothing since)")
         if self._loss_accepted():
             log.warning("failover: taking over from %s although its replica was %.0f s behind: an admin accepted "
                         "losing what it acknowledged since %s", said.get("holder"), lag, since)

@@ -6,7 +6,9 @@ keeps the one that accepts writes), so it needs no lease of its own.
 Why synchronous mode (Patroni's `synchronous_mode`, not strict): a COMMIT returns only once the
 standby has the WAL, and Patroni promotes only the standby it named synchronous, so an acknowledged
 order is never lost in a failover; if the standby is away the primary goes on alone (a shop keeps
-selling) and no failover can happen until the standby has caught up again.
+selling) and no failover can happen until the standby has caught up again. "Away" is
+`standby_timeout_seconds` (PostgreSQL's wal_sender_timeout) without an answer from it: until then a
+COMMIT waits for it.
 
 `config()` renders this box's Patroni YAML from the settings (`appliance failover patroni-config`);
 `status()` reads Patroni's REST API in the shape of `control.status`; `switchover()` moves the
@@ -74,7 +76,9 @@ def config(settings: Settings) -> dict:
             "pg_hba": ["local all all peer",
                        f"host replication {REPLICATION_USER} all scram-sha-256",
                        "host all all all scram-sha-256"],
-            "parameters": {"unix_socket_directories": str(Path(p.data_dir).parent)},
+            # local, not in bootstrap.dcs: a changed setting applies on `patroni-config` and a reload
+            "parameters": {"unix_socket_directories": str(Path(p.data_dir).parent),
+                           "wal_sender_timeout": f"{p.standby_timeout_seconds}s"},
         },
         "tags": {"nofailover": False, "noloadbalance": False, "clonefrom": False, "nosync": False},
     }

@@ -25,6 +25,7 @@ program dropping a share of the packets at random on the machine's eth0 and on i
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -451,6 +452,15 @@ class Rig:
     def logs(self) -> str:
         return "\n".join(f"--- {m.role} {name}\n{m.log(name, 1500)}" for m in (self.a, self.b)
                          for name in ("holder", "serve", "follow", "keepalived"))
+
+    @contextlib.contextmanager
+    def logs_on_failure(self):
+        """The boxes' logs, as they were when an assertion inside failed, in its message: pytest does
+        not pass a test's failure to its fixtures, and CI shows only what the test printed."""
+        try:
+            yield
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{self.logs()}") from e
 
 
 def _replicated(folder: Path) -> bool:

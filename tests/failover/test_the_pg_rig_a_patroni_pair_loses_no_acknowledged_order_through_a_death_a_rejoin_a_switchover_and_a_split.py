@@ -9,6 +9,8 @@ through the shop address the whole time. One rig for the whole story: building o
    past box-b's), it never passes keepalived's check nor holds the address meanwhile, and nothing needs
    a quarantine: every acknowledged order is on box-b.
 5. A planned switchover back to box-a (`failover promote --planned`): 0 lost, orders refused <= 5 s.
+3. The link between the boxes down, the witness seeing both, for longer than Patroni's TTL: no
+   failover, and box-a stops waiting for its synchronous standby within seconds (orders go on alone).
 2. box-a cut off from box-b and the witness while the tills still reach it: it acknowledges nothing
    more (its COMMITs wait for the standby it cannot reach, and Patroni demotes it when it loses etcd)
    before box-b is promoted on a new timeline; no order acknowledged on both sides (0 lost, no order
@@ -28,6 +30,7 @@ import pytest
 
 from tests.failover import rig_history as history
 from tests.failover.pg_rig import pg_rig  # noqa: F401
+from tests.servers.patroni import FAST_TIMINGS
 from tests.servers.waiting import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("netns-rig")]
@@ -39,9 +42,17 @@ SKUS = ["TEA", "COFFEE", "SCARCE"]  # SCARCE runs out: refusals the oversell che
 # for another TTL, hence the margin (docs/failover-postgresql.md "Timings").
 FAILOVER_BOUND = 45.0
 SWITCHOVER_REFUSALS = 5.0
+# The link between the boxes down: PostgreSQL drops the unanswering standby after standby_timeout_seconds
+# (5 s), then Patroni's next loop (1 s) stops waiting for it; the tills' next retry goes through.
+LINK_DOWN_STALL = 10.0
 
 
 def test_a_patroni_pair_loses_no_acknowledged_order_through_a_death_a_rejoin_a_switchover_and_a_split(pg_rig, tmp_path):  # noqa: F811
+    with pg_rig.logs_on_failure():
+        the_story(pg_rig, tmp_path)
+
+
+def the_story(pg_rig, tmp_path):  # noqa: F811
     rig, a, b = pg_rig, pg_rig.a, pg_rig.b
     sold = lambda: history.load(tmp_path)  # noqa: E731 - the tills' answers so far
 
@@ -95,6 +106,22 @@ def test_a_patroni_pair_loses_no_acknowledged_order_through_a_death_a_rejoin_a_s
     print(f"scenario 5: orders refused for at most {refused_for:.2f} s in the switchover")
     assert refused_for <= SWITCHOVER_REFUSALS, f"orders refused for {refused_for:.1f} s during the switchover"
     rig.wait_for_role(b, "sync_standby", timeout=60)
+    survivor_checked(a)
+
+    # 3. the link between the boxes down, the witness sees both: box-a keeps its key (two of three etcd
+    # members), so nothing moves; its COMMITs wait for the standby it cannot reach until PostgreSQL
+    # drops it (standby_timeout_seconds) and Patroni lets box-a go on alone
+    rig.cut_between(a, b)
+    link_down = time.time()
+    while time.time() < link_down + FAST_TIMINGS["ttl_seconds"] + 2:  # past any key box-a stopped renewing
+        assert rig.role(b) != "primary" and not b.holds_shop_address()
+        time.sleep(0.5)
+    assert rig.role(a) == "primary" and a.holds_shop_address()
+    stalled = history.longest_gap(sold(), link_down, time.time())
+    print(f"scenario 3: with the link between the boxes down, no acknowledged order for {stalled:.1f} s at most")
+    assert stalled <= LINK_DOWN_STALL, f"no order acknowledged for {stalled:.1f} s with the link down"
+    rig.heal()
+    rig.wait_for_role(b, "sync_standby", timeout=60)  # it catches up, then box-a waits for it again
     survivor_checked(a)
 
     # 2. box-a cut off from box-b and the witness; the tills still reach it

@@ -42,6 +42,11 @@ LOSS_WINDOW = 1.0
 
 
 def test_a_pair_survives_splits_a_rejoin_a_switchover_and_a_dead_primary_never_selling_on_two_boxes(rig, tmp_path):  # noqa: F811
+    with rig.logs_on_failure():
+        the_story(rig, tmp_path)
+
+
+def the_story(rig, tmp_path):  # noqa: F811
     a, b, witness = rig.a, rig.b, rig.witness
     sold = lambda: history.load(tmp_path)  # noqa: E731 - the tills' answers so far
     wait_for(lambda: standby_caught_up(b), timeout=30, what=f"box-b's copy to catch up ({b.log('follow')})")
