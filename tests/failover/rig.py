@@ -153,6 +153,9 @@ class Machine:
                 pass
         self.processes.clear()
         wait_for(lambda: not self.pids(), timeout=10, what=f"every process of {self.role} to be gone")
+        # what running software had added goes with the power: keepalived had no chance to remove the
+        # shop address, and a box that boots again must not find it there (a real one does not)
+        ip("-n", self.netns, "addr", "del", f"{SHOP_ADDRESS}/24", "dev", "eth0", check=False)
 
     def log(self, name: str, chars: int = 2500) -> str:
         try:
