@@ -17,8 +17,8 @@ from .replication_helpers import add_orders, caught_up, order_numbers, replicati
 
 
 class CompactingReplica:
-    """The replica's real target; the first time a restore downloads, one level-0 file of the restore's
-    plan is deleted from the server first, as the shipper does after Litestream compacted it into a
+    """The replica's real target; the first time a restore downloads, one file of the restore's plan
+    after its snapshot (level 0 where it can) is deleted from the server first, as the shipper does after Litestream compacted it into a
     file shipped after the restore listed (here the shipper ships the lost file again): the restore
     has lost a file it listed and needs."""
 
@@ -33,8 +33,10 @@ class CompactingReplica:
     def get_stream(self, key, sink, progress=None):  # the index is read with `get`, before each listing
         if not self.log["deleted"]:
             listed = [k for k in self.log["listings"][-1] if sealed_replica.REMOTE_KEY.match(k)]
-            needed = [k for k in sealed_replica.restore_plan(listed)[0] if k.startswith("0/")]
-            assert needed, f"no level-0 file on the restore plan of {listed}"
+            plan = sealed_replica.restore_plan(listed)[0]
+            # a level-0 file; a level-1 file when Litestream compacted them already (a loaded machine)
+            needed = sorted((k for k in plan if not k.startswith("9/")), key=lambda k: not k.startswith("0/"))
+            assert needed, f"nothing after the snapshot on the restore plan of {listed}"
             self._target.delete(needed[0])
             self.log["deleted"].append(needed[0])
         try:
