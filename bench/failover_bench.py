@@ -30,9 +30,13 @@ shop address came up on it and when a till's order was first acknowledged.
 loopback part, no lag or memory run): one rig per round, and in each round the chosen scenarios in
 turn on whichever box is the primary then (1 killed, 2 cut off, 5 planned switchover to the standby),
 the old primary brought back as the synchronous standby between them. Same table; "first accepted
-order" is the first acknowledgement after the refusals the event started.
+order" is the first acknowledgement after the refusals the event started. `link` (3: the link between
+the boxes down for longer than Patroni's TTL) and `loss` (4: 30 % of the primary's packets lost for
+--loss-seconds) are PostgreSQL-only scenario names here: every timeline they start is a needless
+failover (issue 12: none for 3, at most one for 4).
 
     .venv/bin/python -m bench failover --engine postgresql --rig-runs 3
+    .venv/bin/python -m bench failover --engine postgresql --rig-runs 2 --scenarios link,loss
 """
 from __future__ import annotations
 
@@ -350,7 +354,35 @@ def first_ack_after_refusals(history_: list[dict], started: float) -> dict | Non
     return min(later, key=lambda e: e["answered"]) if later else None
 
 
-def pg_rig_round(folder: Path, scenarios: tuple[str, ...]) -> list[dict]:
+def pg_disturbance(rig, primary, standby, scenario: str, sold, loss_seconds: float) -> dict:
+    """Scenario 3 (the link between the boxes down for longer than Patroni's TTL, then healed) or 4
+    (30 % of the primary's packets lost for `loss_seconds`): nothing should move. Its figures once the
+    pair has settled again (a primary and its synchronous standby): failovers (timelines), the
+    longest time without an acknowledgement, orders lost, split-brain writes."""
+    from tests.failover import rig_history as history
+    from tests.servers.patroni import FAST_TIMINGS
+    timeline = rig.patroni_state(primary)["timeline"]
+    started = time.time()
+    if scenario == "link":
+        rig.cut_between(primary, standby)
+        time.sleep(FAST_TIMINGS["ttl_seconds"] + 2)
+        rig.heal()
+    else:
+        rig.lossy(primary, loss_seconds, 0.3)
+    ended = time.time()
+    wait_for(lambda: {rig.role(primary), rig.role(standby)} == {"primary", "sync_standby"}, timeout=120,
+             step=0.5, what=f"the pair to settle after {scenario}")
+    survivor = primary if rig.role(primary) == "primary" else standby
+    done, orders = sold(), rig.orders(survivor)
+    return {"scenario": scenario, "at": time.strftime("%H:%M:%S", time.gmtime(started)), "takeover": None,
+            "refused": history.longest_gap(done, started, ended), "survivor": survivor,
+            "lost": len(history.lost(history.acks(done), orders)),
+            "split": len(history.duplicated(history.acks(done))),
+            "needless": rig.patroni_state(survivor)["timeline"] - timeline,
+            "problems": rig.problems(survivor), "load": os.getloadavg()[0]}
+
+
+def pg_rig_round(folder: Path, scenarios: tuple[str, ...], loss_seconds: float = 60) -> list[dict]:
     """One PostgreSQL rig, the scenarios in turn; each one's figures."""
     from tests.failover import rig_history as history
     from tests.failover.pg_rig import PgRig
@@ -364,6 +396,11 @@ def pg_rig_round(folder: Path, scenarios: tuple[str, ...]) -> list[dict]:
         primary, standby = rig.a, rig.b
         for scenario in scenarios:
             time.sleep(1)
+            if scenario in ("link", "loss"):
+                rows.append(pg_disturbance(rig, primary, standby, scenario, sold, loss_seconds))
+                if rows[-1].pop("survivor") is standby:
+                    primary, standby = standby, primary
+                continue
             timeline = rig.patroni_state(primary)["timeline"]
             started = time.time()
             if scenario == "kill":
@@ -401,25 +438,29 @@ def pg_rig_round(folder: Path, scenarios: tuple[str, ...]) -> list[dict]:
         rig.close()
 
 
-def pg_rig_bench(folder: Path, runs: int, scenarios: tuple[str, ...]) -> None:
+def pg_rig_bench(folder: Path, runs: int, scenarios: tuple[str, ...], loss_seconds: float = 60) -> None:
     if os.geteuid() != 0:
         print("namespace rig: skipped (needs root: it creates network namespaces)")
         return
-    label = {"kill": "1 primary killed", "partition": "2 primary cut off", "switchover": "5 planned switchover"}
-    rows = [row for n in range(runs) for row in pg_rig_round(folder / f"pg-rig-{n}", scenarios)]
+    label = {"kill": "1 primary killed", "partition": "2 primary cut off", "switchover": "5 planned switchover",
+             "link": "3 link between the boxes down 22 s", "loss": f"4 30 % loss on the primary {loss_seconds:g} s"}
+    rows = [row for n in range(runs) for row in pg_rig_round(folder / f"pg-rig-{n}", scenarios, loss_seconds)]
     print("PostgreSQL pair under Patroni (TTL 20 s, loop_wait 1 s, retry_timeout 3 s), namespace rig:")
     print("| scenario | first order accepted after | longest without an acknowledgement | acknowledged orders lost "
           "| split-brain writes | needless failovers |")
     print("|---|---|---|---|---|---|")
     for scenario in scenarios:
         mine = [r for r in rows if r["scenario"] == scenario]
-        takeover, refused = [r["takeover"] for r in mine], [r["refused"] for r in mine]
-        print(f"| {label[scenario]} | {statistics.median(takeover):.2f} s median (max {max(takeover):.2f}) "
+        takeover, refused = [r["takeover"] for r in mine if r["takeover"] is not None], [r["refused"] for r in mine]
+        taken = f"{statistics.median(takeover):.2f} s median (max {max(takeover):.2f})" if takeover else "—"
+        print(f"| {label[scenario]} | {taken} "
               f"| {statistics.median(refused):.2f} s (max {max(refused):.2f}) | {', '.join(str(r['lost']) for r in mine)} "
               f"| {sum(r['split'] for r in mine)} | {sum(r['needless'] for r in mine)} |")
     for r in rows:
-        print(f"  {r['scenario']} at {r['at']} UTC (load {r['load']:.1f}): first order {r['takeover']:.2f} s after, "
-              f"refused {r['refused']:.2f} s, lost {r['lost']}, survivor checks {r['problems'] or 'ok'}")
+        first = "no failover expected" if r["takeover"] is None else f"first order {r['takeover']:.2f} s after"
+        print(f"  {r['scenario']} at {r['at']} UTC (load {r['load']:.1f}): {first}, needless failovers "
+              f"{r['needless']}, longest without an acknowledgement {r['refused']:.2f} s, lost {r['lost']}, "
+              f"survivor checks {r['problems'] or 'ok'}")
 
 
 def main() -> None:
@@ -430,7 +471,8 @@ def main() -> None:
     parser.add_argument("--loss-seconds", type=float, default=60, help="scenario 4's lossy minute (0: skip it)")
     parser.add_argument("--loss-runs", type=int, default=1, help="runs of scenario 4, each on a fresh rig")
     parser.add_argument("--scenarios", default="kill,partition,switchover",
-                        help="the rig's scenarios to run, comma-separated (kill, partition, switchover; empty: none)")
+                        help="the rig's scenarios to run, comma-separated (kill, partition, switchover; with "
+                             "--engine postgresql also link and loss, scenarios 3 and 4; empty: none)")
     parser.add_argument("--no-steady", action="store_true", help="skip the rig's lag, memory and needless-failover run")
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite",
                         help="postgresql: the Patroni pair on the namespace rig (scenarios 1, 2, 5) instead")
@@ -440,7 +482,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.engine == "postgresql":
-            pg_rig_bench(folder, args.rig_runs, chosen)
+            pg_rig_bench(folder, args.rig_runs, chosen, args.loss_seconds)
             return
         if args.rig_only:
             rig_bench(folder, args.rig_runs, args.loss_seconds, args.loss_runs, **rig_args)

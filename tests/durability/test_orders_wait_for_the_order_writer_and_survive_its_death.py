@@ -18,6 +18,7 @@ import pytest
 
 from appliance.models import IdempotencyKey
 
+from tests.servers.freezing import freeze
 from tests.servers.waiting import wait_for
 
 from .served import seed_products
@@ -54,7 +55,7 @@ def test_an_order_is_answered_only_after_the_writer_saved_it(served):
     assert writer is not None and writer not in box.worker_pids()
 
     answered: dict = {}
-    os.kill(writer, signal.SIGSTOP)
+    freeze(writer)
     try:
         sender = threading.Thread(target=lambda: answered.update(result=order(box.client(token), "frozen-1")))
         sender.start()
@@ -75,7 +76,7 @@ def test_the_writer_dying_mid_order_gives_503_then_a_retry_makes_one_order_and_i
     writer = box.writer_pid()
 
     answered: dict = {}
-    os.kill(writer, signal.SIGSTOP)
+    freeze(writer)
     sender = threading.Thread(target=lambda: answered.update(result=order(box.client(token), "dies-1", qty=2)))
     sender.start()
     time.sleep(1.0)  # the order is in the writer's hands
@@ -110,7 +111,7 @@ def test_a_writer_that_hangs_gives_503_and_the_retry_finds_the_order_it_saved_la
     box, token = one_thread_box(served, APPLIANCE_DATABASE_BUSY_TIMEOUT_MS="500")
     writer = box.writer_pid()
 
-    os.kill(writer, signal.SIGSTOP)
+    freeze(writer)
     try:
         started = time.monotonic()
         status, body, _ = order(box.client(token), "hangs-1", qty=3)
@@ -138,7 +139,7 @@ def test_a_thread_that_first_connects_to_a_frozen_writer_writes_the_order_itself
     box, token = one_thread_box(served, warm_up=False, APPLIANCE_DATABASE_BUSY_TIMEOUT_MS="500")
     writer = box.writer_pid()
 
-    os.kill(writer, signal.SIGSTOP)
+    freeze(writer)
     try:
         started = time.monotonic()
         status, body, _ = order(box.client(token), "first-1")

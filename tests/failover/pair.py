@@ -13,6 +13,7 @@ from pathlib import Path
 
 from appliance import fencing
 from tests.conftest import make_home
+from tests.servers.freezing import freeze
 from tests.servers.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +56,7 @@ class Box:
                 self.process.wait()
 
     def pause(self) -> None:
-        os.kill(self.process.pid, signal.SIGSTOP)
+        freeze(self.process.pid)
 
     def resume(self) -> None:
         os.kill(self.process.pid, signal.SIGCONT)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from .freezing import freeze
 from .ports import free_port
 from .required import tool_path
 from .waiting import wait_for
@@ -46,7 +47,7 @@ class Member:
             return False
 
     def pause(self) -> None:
-        os.kill(self.process.pid, signal.SIGSTOP)
+        freeze(self.process.pid)
 
     def resume(self) -> None:
         os.kill(self.process.pid, signal.SIGCONT)
