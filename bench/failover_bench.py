@@ -374,20 +374,25 @@ def pg_disturbance(rig, primary, standby, scenario: str, sold, loss_seconds: flo
              step=0.5, what=f"the pair to settle after {scenario}")
     survivor = primary if rig.role(primary) == "primary" else standby
     done, orders = sold(), rig.orders(survivor)
+    # Patroni's history: [timeline left, LSN, reason, when, the leader after]; a box that demoted
+    # itself and took the key back starts a timeline too, but moves nothing (as a SQLite box that
+    # takes its own lease back): the failovers are the changes of leader
+    leaders = [primary.role] + [h[4] for h in rig.history(survivor) if h[0] >= timeline and len(h) > 4]
     return {"scenario": scenario, "at": time.strftime("%H:%M:%S", time.gmtime(started)), "takeover": None,
             "refused": history.longest_gap(done, started, ended), "survivor": survivor,
             "lost": len(history.lost(history.acks(done), orders)),
             "split": len(history.duplicated(history.acks(done))),
-            "needless": rig.patroni_state(survivor)["timeline"] - timeline,
+            "needless": sum(1 for before, after in zip(leaders, leaders[1:]) if before != after),
+            "timelines": rig.patroni_state(survivor)["timeline"] - timeline, "leaders": leaders,
             "problems": rig.problems(survivor), "load": os.getloadavg()[0]}
 
 
-def pg_rig_round(folder: Path, scenarios: tuple[str, ...], loss_seconds: float = 60) -> list[dict]:
-    """One PostgreSQL rig, the scenarios in turn; each one's figures."""
+def pg_rig_round(folder: Path, scenarios: tuple[str, ...], rows: list[dict], loss_seconds: float = 60) -> None:
+    """One PostgreSQL rig, the scenarios in turn; each one's figures appended to `rows` as it ends
+    (a round that fails keeps those of the scenarios before)."""
     from tests.failover import rig_history as history
     from tests.failover.pg_rig import PgRig
     rig = PgRig(folder)
-    rows = []
     try:
         rig.build().start_pair().stock_the_shop({"TEA": 1_000_000, "COFFEE": 1_000_000})
         rig.start_tills(folder / "history", ["TEA", "COFFEE"])
@@ -430,7 +435,6 @@ def pg_rig_round(folder: Path, scenarios: tuple[str, ...], loss_seconds: float =
             rig.wait_for_role(primary, "sync_standby", timeout=120)
             primary, standby = standby, primary
         rig.stop_tills()
-        return rows
     except BaseException:
         print(rig.logs())
         raise
@@ -444,20 +448,31 @@ def pg_rig_bench(folder: Path, runs: int, scenarios: tuple[str, ...], loss_secon
         return
     label = {"kill": "1 primary killed", "partition": "2 primary cut off", "switchover": "5 planned switchover",
              "link": "3 link between the boxes down 22 s", "loss": f"4 30 % loss on the primary {loss_seconds:g} s"}
-    rows = [row for n in range(runs) for row in pg_rig_round(folder / f"pg-rig-{n}", scenarios, loss_seconds)]
+    rows: list[dict] = []
+    try:
+        for n in range(runs):
+            pg_rig_round(folder / f"pg-rig-{n}", scenarios, rows, loss_seconds)
+    finally:
+        pg_rig_table(rows, scenarios, label)
+
+
+def pg_rig_table(rows: list[dict], scenarios: tuple[str, ...], label: dict[str, str]) -> None:
     print("PostgreSQL pair under Patroni (TTL 20 s, loop_wait 1 s, retry_timeout 3 s), namespace rig:")
     print("| scenario | first order accepted after | longest without an acknowledgement | acknowledged orders lost "
           "| split-brain writes | needless failovers |")
     print("|---|---|---|---|---|---|")
     for scenario in scenarios:
         mine = [r for r in rows if r["scenario"] == scenario]
+        if not mine:
+            continue
         takeover, refused = [r["takeover"] for r in mine if r["takeover"] is not None], [r["refused"] for r in mine]
         taken = f"{statistics.median(takeover):.2f} s median (max {max(takeover):.2f})" if takeover else "—"
         print(f"| {label[scenario]} | {taken} "
               f"| {statistics.median(refused):.2f} s (max {max(refused):.2f}) | {', '.join(str(r['lost']) for r in mine)} "
               f"| {sum(r['split'] for r in mine)} | {sum(r['needless'] for r in mine)} |")
     for r in rows:
-        first = "no failover expected" if r["takeover"] is None else f"first order {r['takeover']:.2f} s after"
+        first = (f"first order {r['takeover']:.2f} s after" if r["takeover"] is not None else
+                 f"{r['timelines']} new timelines, leaders {' -> '.join(r['leaders'])}")
         print(f"  {r['scenario']} at {r['at']} UTC (load {r['load']:.1f}): {first}, needless failovers "
               f"{r['needless']}, longest without an acknowledgement {r['refused']:.2f} s, lost {r['lost']}, "
               f"survivor checks {r['problems'] or 'ok'}")
