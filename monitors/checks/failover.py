@@ -58,7 +58,8 @@ def lease(ctx: CheckContext) -> Result:
 
 def _patroni_leader(ctx: CheckContext, s: dict) -> Result:
     """A PostgreSQL pair: Patroni's leader key, not a lease of ours. Crit with no leader (nobody takes
-    orders) or when the intended primary stands by; the timeline is the epoch."""
+    orders) or when the intended primary stands by; warn with no standby, or one that is not
+    synchronous (the link between the boxes down, or catching up); the timeline is the epoch."""
     holder, me, timeline = s["lease_holder"], s["box"], s["lease_epoch"]
     if holder is None:
         why = s["quorum_error"] or "Patroni names no leader"
@@ -70,8 +71,14 @@ def _patroni_leader(ctx: CheckContext, s: dict) -> Result:
     if standby is None:
         return Result("warn", 1, f"{'this box' if holder == me else holder} is the primary (timeline {timeline}) "
                                  "with no standby: a failover would have nowhere to go (standby-rebuild)")
-    return ok(1, f"{'this box' if holder == me else holder} is the primary (timeline {timeline}); "
-                 f"{standby['name']} is its {'synchronous ' if standby['synchronous'] else ''}standby")
+    primary = f"{'this box' if holder == me else holder} is the primary (timeline {timeline})"
+    if not standby["synchronous"]:
+        # Patroni promotes only the standby it named synchronous, and a primary whose standby stopped
+        # answering goes on alone (standby_timeout_seconds): its orders are on one box only
+        return Result("warn", 1, f"{primary}; {standby['name']} is not its synchronous standby: new orders are "
+                                 f"on one box only, and no failover can happen until {standby['name']} has caught "
+                                 f"up (standby-rebuild if it does not)")
+    return ok(1, f"{primary}; {standby['name']} is its synchronous standby")
 
 
 def members(ctx: CheckContext) -> Result:

@@ -52,6 +52,13 @@ def test_a_patroni_pair_loses_no_acknowledged_order_through_a_death_a_rejoin_a_s
         the_story(pg_rig, tmp_path)
 
 
+def lease_check(box) -> str:
+    """The monitors' failover_lease check, run on the box as an IT person would."""
+    done = box.appliance("monitors", "run-once", "--check", "failover_lease", "--no-deliver")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def the_story(pg_rig, tmp_path):  # noqa: F811
     rig, a, b = pg_rig, pg_rig.a, pg_rig.b
     sold = lambda: history.load(tmp_path)  # noqa: E731 - the tills' answers so far
@@ -120,8 +127,10 @@ def the_story(pg_rig, tmp_path):  # noqa: F811
     stalled = history.longest_gap(sold(), link_down, time.time())
     print(f"scenario 3: with the link between the boxes down, no acknowledged order for {stalled:.1f} s at most")
     assert stalled <= LINK_DOWN_STALL, f"no order acknowledged for {stalled:.1f} s with the link down"
+    assert "box-b is not its synchronous standby" in lease_check(a)  # the orders are on box-a alone
     rig.heal()
     rig.wait_for_role(b, "sync_standby", timeout=60)  # it catches up, then box-a waits for it again
+    assert "box-b is its synchronous standby" in lease_check(a)
     survivor_checked(a)
 
     # 2. box-a cut off from box-b and the witness; the tills still reach it
