@@ -1,4 +1,4 @@
-"""Shared by the Litestream replication tests: config, waiting, stopping processes by PID."""
+"""Shared by the Litestream replication tests: config, waiting, damaging a replica file, stopping processes by PID."""
 from __future__ import annotations
 
 import os
@@ -7,8 +7,10 @@ from pathlib import Path
 
 from appliance import orders
 from appliance.processes import ProcessRecord
-from backup import replication
+from backup import replication, sealed_replica
 from tests.servers.required import tool_path
+
+from .helpers import flip_byte
 
 
 def replication_options(target: str, **extra) -> dict:
@@ -44,6 +46,16 @@ def order_numbers(db_path: Path) -> set[str]:
         return {row[0] for row in conn.execute("SELECT number FROM orders")}
     finally:
         conn.close()
+
+
+def damage_a_file_the_restore_reads(remote: Path) -> Path:
+    """Flips a byte of the largest replica file on the restore plan. Not simply the largest file: a
+    slow machine's Litestream may have compacted level 0 into level 1 already, leaving the largest
+    file off the plan, and then a restore never reads it (CI)."""
+    planned = sealed_replica.restore_plan([str(p.relative_to(remote)) for p in remote.rglob("*.ltx.aes")])[0]
+    damaged = max((remote / key for key in planned), key=lambda p: p.stat().st_size)
+    flip_byte(damaged)
+    return damaged
 
 
 def kill_pid(pid: int | None) -> None:

@@ -13,8 +13,8 @@ from backup.staging import staging_dir
 
 from tests.servers.waiting import wait_for
 
-from .helpers import flip_byte, sftp_target
-from .replication_helpers import add_orders, caught_up, replication_options
+from .helpers import sftp_target
+from .replication_helpers import add_orders, caught_up, damage_a_file_the_restore_reads, replication_options
 
 
 def _replicated(settings):
@@ -47,7 +47,7 @@ def test_a_damaged_replica_fails_verify_with_the_reason_recorded(shop, configure
     settings = configure(sftp_target("nas", sshd_server, "unverified"), **replication_options("nas"))
     _replicated(settings)
     remote = sshd_server.root / "unverified-litestream"
-    flip_byte(max(remote.rglob("*.ltx.aes"), key=lambda p: p.stat().st_size))
+    damage_a_file_the_restore_reads(remote)
 
     result = cli("replication", "verify", "--quiet")
 
