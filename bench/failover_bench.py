@@ -32,8 +32,9 @@ turn on whichever box is the primary then (1 killed, 2 cut off, 5 planned switch
 the old primary brought back as the synchronous standby between them. Same table; "first accepted
 order" is the first acknowledgement after the refusals the event started. `link` (3: the link between
 the boxes down for longer than Patroni's TTL) and `loss` (4: 30 % of the primary's packets lost for
---loss-seconds) are PostgreSQL-only scenario names here: every timeline they start is a needless
-failover (issue 12: none for 3, at most one for 4).
+--loss-seconds) are PostgreSQL-only scenario names here: every change of Patroni's leader they cause
+is a needless failover (issue 12: none for 3, at most one for 4); a box that demoted itself and took
+the key back starts a timeline but moves nothing, and is printed apart.
 
     .venv/bin/python -m bench failover --engine postgresql --rig-runs 3
     .venv/bin/python -m bench failover --engine postgresql --rig-runs 2 --scenarios link,loss

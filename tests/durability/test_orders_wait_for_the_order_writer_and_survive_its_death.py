@@ -116,13 +116,10 @@ def test_a_writer_that_hangs_gives_503_and_the_retry_finds_the_order_it_saved_la
         started = time.monotonic()
         status, body, _ = order(box.client(token), "hangs-1", qty=3)
         waited = time.monotonic() - started
-        # who could have answered (CI once saw a 201 in 11 ms with this writer stopped)
-        seen = {"stopped": writer, "children": [(c.pid, box._role(c)) for c in box._children()],
-                "pid file": (box.home / "run" / "order-writer.pid").read_text()}
     finally:
         os.kill(writer, signal.SIGCONT)  # it wakes up and saves the order it was handed
 
-    assert status == 503 and "may or may not be saved" in body["error"], (status, waited, seen, box.log_tail())
+    assert status == 503 and "may or may not be saved" in body["error"], (status, body, waited, box.log_tail())
     assert 0.9 < waited < 10
     client = box.client(token)
     status, body, headers = wait_for(lambda: (r := order(client, "hangs-1", qty=3)) and r[0] == 201 and r, 30,
