@@ -355,18 +355,27 @@ def first_ack_after_refusals(history_: list[dict], started: float) -> dict | Non
     return min(later, key=lambda e: e["answered"]) if later else None
 
 
-def pg_disturbance(rig, primary, standby, scenario: str, sold, loss_seconds: float) -> dict:
+def patroni_timings(which: str) -> dict[str, int]:
+    """The rig's fastest timings Patroni accepts (tests/servers/patroni.py), or what a box ships with
+    (the [failover.patroni] defaults: docs/settings.md)."""
+    from tests.servers.patroni import FAST_TIMINGS
+    if which == "fast":
+        return dict(FAST_TIMINGS)
+    from failover.settings import PatroniSettings
+    return {name: PatroniSettings.model_fields[name].default for name in FAST_TIMINGS}
+
+
+def pg_disturbance(rig, primary, standby, scenario: str, sold, loss_seconds: float, ttl: int) -> dict:
     """Scenario 3 (the link between the boxes down for longer than Patroni's TTL, then healed) or 4
     (30 % of the primary's packets lost for `loss_seconds`): nothing should move. Its figures once the
     pair has settled again (a primary and its synchronous standby): failovers (timelines), the
     longest time without an acknowledgement, orders lost, split-brain writes."""
     from tests.failover import rig_history as history
-    from tests.servers.patroni import FAST_TIMINGS
     timeline = rig.patroni_state(primary)["timeline"]
     started = time.time()
     if scenario == "link":
         rig.cut_between(primary, standby)
-        time.sleep(FAST_TIMINGS["ttl_seconds"] + 2)
+        time.sleep(ttl + 2)
         rig.heal()
     else:
         rig.lossy(primary, loss_seconds, 0.3)
@@ -388,14 +397,15 @@ def pg_disturbance(rig, primary, standby, scenario: str, sold, loss_seconds: flo
             "problems": rig.problems(survivor), "load": os.getloadavg()[0]}
 
 
-def pg_rig_round(folder: Path, scenarios: tuple[str, ...], rows: list[dict], loss_seconds: float = 60) -> None:
+def pg_rig_round(folder: Path, scenarios: tuple[str, ...], rows: list[dict], loss_seconds: float,
+                 timings: dict[str, int]) -> None:
     """One PostgreSQL rig, the scenarios in turn; each one's figures appended to `rows` as it ends
     (a round that fails keeps those of the scenarios before)."""
     from tests.failover import rig_history as history
     from tests.failover.pg_rig import PgRig
     rig = PgRig(folder)
     try:
-        rig.build().start_pair().stock_the_shop({"TEA": 1_000_000, "COFFEE": 1_000_000})
+        rig.build().start_pair(**timings).stock_the_shop({"TEA": 1_000_000, "COFFEE": 1_000_000})
         rig.start_tills(folder / "history", ["TEA", "COFFEE"])
         sold = lambda: history.load(folder)  # noqa: E731
         wait_for(lambda: len(history.acks(sold())) >= 20, timeout=30, what="the tills to sell")
@@ -403,7 +413,7 @@ def pg_rig_round(folder: Path, scenarios: tuple[str, ...], rows: list[dict], los
         for scenario in scenarios:
             time.sleep(1)
             if scenario in ("link", "loss"):
-                rows.append(pg_disturbance(rig, primary, standby, scenario, sold, loss_seconds))
+                rows.append(pg_disturbance(rig, primary, standby, scenario, sold, loss_seconds, timings["ttl_seconds"]))
                 if rows[-1].pop("survivor") is standby:
                     primary, standby = standby, primary
                 continue
@@ -443,22 +453,26 @@ def pg_rig_round(folder: Path, scenarios: tuple[str, ...], rows: list[dict], los
         rig.close()
 
 
-def pg_rig_bench(folder: Path, runs: int, scenarios: tuple[str, ...], loss_seconds: float = 60) -> None:
+def pg_rig_bench(folder: Path, runs: int, scenarios: tuple[str, ...], loss_seconds: float = 60,
+                 timings_named: str = "fast") -> None:
     if os.geteuid() != 0:
         print("namespace rig: skipped (needs root: it creates network namespaces)")
         return
+    timings = patroni_timings(timings_named)
     label = {"kill": "1 primary killed", "partition": "2 primary cut off", "switchover": "5 planned switchover",
-             "link": "3 link between the boxes down 22 s", "loss": f"4 30 % loss on the primary {loss_seconds:g} s"}
+             "link": f"3 link between the boxes down {timings['ttl_seconds'] + 2} s", "loss": f"4 30 % loss on the primary {loss_seconds:g} s"}
     rows: list[dict] = []
     try:
         for n in range(runs):
-            pg_rig_round(folder / f"pg-rig-{n}", scenarios, rows, loss_seconds)
+            pg_rig_round(folder / f"pg-rig-{n}", scenarios, rows, loss_seconds, timings)
     finally:
-        pg_rig_table(rows, scenarios, label)
+        pg_rig_table(rows, scenarios, label, timings, timings_named)
 
 
-def pg_rig_table(rows: list[dict], scenarios: tuple[str, ...], label: dict[str, str]) -> None:
-    print("PostgreSQL pair under Patroni (TTL 20 s, loop_wait 1 s, retry_timeout 3 s), namespace rig:")
+def pg_rig_table(rows: list[dict], scenarios: tuple[str, ...], label: dict[str, str], timings: dict[str, int],
+                 timings_named: str) -> None:
+    print(f"PostgreSQL pair under Patroni ({timings_named} timings: TTL {timings['ttl_seconds']} s, loop_wait "
+          f"{timings['loop_wait_seconds']} s, retry_timeout {timings['retry_timeout_seconds']} s), namespace rig:")
     print("| scenario | first order accepted after | longest without an acknowledgement | acknowledged orders lost "
           "| split-brain writes | needless failovers |")
     print("|---|---|---|---|---|---|")
@@ -492,13 +506,16 @@ def main() -> None:
     parser.add_argument("--no-steady", action="store_true", help="skip the rig's lag, memory and needless-failover run")
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite",
                         help="postgresql: the Patroni pair on the namespace rig (scenarios 1, 2, 5) instead")
+    parser.add_argument("--patroni-timings", choices=("fast", "shipped"), default="fast",
+                        help="with --engine postgresql: the fastest timings Patroni accepts (TTL 20 s, loop_wait 1 s, "
+                             "retry_timeout 3 s) or the [failover.patroni] defaults a box ships with")
     args = parser.parse_args()
     chosen = tuple(s for s in args.scenarios.split(",") if s)
     rig_args = dict(scenarios=chosen, with_steady=not args.no_steady)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.engine == "postgresql":
-            pg_rig_bench(folder, args.rig_runs, chosen, args.loss_seconds)
+            pg_rig_bench(folder, args.rig_runs, chosen, args.loss_seconds, args.patroni_timings)
             return
         if args.rig_only:
             rig_bench(folder, args.rig_runs, args.loss_seconds, args.loss_runs, **rig_args)

@@ -32,7 +32,7 @@ import pytest
 
 from tests.conftest import make_home
 from tests.durability.served import APPLIANCE, REPO
-from tests.failover.rig import PASSWORD, Box, Rig, running
+from tests.failover.rig import PASSWORD, Box, Machine, Rig, running
 from tests.servers.patroni import SUPERUSER_PASSWORD, owned_by_postgres, patroni_box
 from tests.servers.postgres import PostgresNotInstalled, find_bin_dir
 from tests.servers.required import need, tool_path
@@ -172,6 +172,12 @@ class PgRig(Rig):
             if status.get("leader") and status["leader"] == status.get("header", {}).get("member_id"):
                 return machine.role
         return None
+
+    def etcd_term(self, machine: Machine) -> int:
+        """The Raft term the machine's etcd member is in: it grows by one at each election held."""
+        done = machine.run("curl", "-s", "-m", "2", "-X", "POST", f"http://{machine.address}:2379/v3/maintenance/status",
+                           "-d", "{}", timeout=10)
+        return int(json.loads(done.stdout)["raftTerm"])
 
     def in_box(self, box: Box, what: str) -> object:
         """`orders` or `problems` of the box's database, run in its namespace (main() below)."""

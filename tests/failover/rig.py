@@ -45,6 +45,7 @@ from tests.backup.helpers import write_targets
 from tests.backup.replication_helpers import replication_options
 from tests.durability.served import APPLIANCE, REPO, ServedAppliance
 from tests.failover.pair import failover_toml
+from tests.servers.etcd import shipped_settings
 from tests.servers.required import need, tool_path
 from tests.servers.sshd import SSHD, _keygen
 from tests.servers.waiting import wait_for
@@ -214,17 +215,6 @@ class Box(Machine):
         return [{"number": n, "epoch": e, "created_at": c, "status": s} for _, n, e, c, s in rows]
 
 
-def etcd_environment() -> dict[str, str]:
-    """The Go runtime's settings (GOGC) of the shipped etcd member configs (deploy/etcd/;
-    the rig gives the rest as flags: its addresses and faster timings are its own)."""
-    found = {}
-    for line in (REPO / "deploy" / "etcd" / "box-a.env").read_text().splitlines():
-        name, _, value = line.partition("=")
-        if name.startswith("GO"):
-            found[name] = value
-    return found
-
-
 def render_keepalived(home: Path) -> str:
     """deploy/keepalived/keepalived.conf as a box of the rig runs it: the track script and the track
     file pointed at the box's home and this checkout's `appliance`, run as root (the rig's homes are
@@ -330,7 +320,7 @@ class Rig:
                                "--initial-cluster", members, "--initial-cluster-state", "new",
                                "--initial-cluster-token", self.run_id,
                                "--heartbeat-interval", "50", "--election-timeout", "500",
-                               "--log-level", "warn", "--logger", "zap"], {**os.environ, **etcd_environment()})
+                               "--log-level", "warn", "--logger", "zap"], {**os.environ, **shipped_settings()})
 
     def start_nas(self) -> dict:
         """sshd on the witness (key-only, its own host key): the SFTP target both boxes replicate to."""

@@ -72,6 +72,11 @@ def the_story(rig, tmp_path):  # noqa: F811
                          what=f"an order acknowledged once the lease would have expired ({a.log('holder')})")
         assert after["epoch"] == 1 and a.writes() and not b.writes()
         heal()
+    # The NAS (on the witness) was away for QUIET seconds or more, box-a's replica with it: box-b would
+    # rightly refuse to take over from a primary whose replica was that far behind at its last renewal
+    # (max_lag_on_failover_seconds; a loaded CI machine once stretched the cut and the reconnection past
+    # it). Scenario 2 is about a pair in good health, so the replica ships again first.
+    wait_for(lambda: standby_caught_up(b), timeout=30, what=f"box-b's copy to catch up again ({b.log('follow')})")
 
     # 2. box-a cut off from box-b and the witness (and the NAS on it); the tills still reach it
     rig.cut_between(a, b)

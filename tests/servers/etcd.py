@@ -22,6 +22,24 @@ from .ports import free_port
 from .required import tool_path
 from .waiting import wait_for
 
+SHIPPED_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "etcd" / "box-a.env"
+# What a test cluster gives as flags of its own: names, folders, addresses and faster timings.
+MACHINE_SPECIFIC = {"ETCD_NAME", "ETCD_DATA_DIR", "ETCD_LISTEN_PEER_URLS", "ETCD_INITIAL_ADVERTISE_PEER_URLS",
+                    "ETCD_LISTEN_CLIENT_URLS", "ETCD_ADVERTISE_CLIENT_URLS", "ETCD_INITIAL_CLUSTER",
+                    "ETCD_INITIAL_CLUSTER_STATE", "ETCD_INITIAL_CLUSTER_TOKEN", "ETCD_HEARTBEAT_INTERVAL",
+                    "ETCD_ELECTION_TIMEOUT"}
+
+
+def shipped_settings() -> dict[str, str]:
+    """The rest of the shipped member config (deploy/etcd/), as the environment etcd reads it from:
+    pre-vote, compaction, quota, the Go runtime's GOGC. Test clusters run what a box runs."""
+    found = {}
+    for line in SHIPPED_CONFIG.read_text().splitlines():
+        name, _, value = line.partition("=")
+        if value and not name.startswith("#") and name not in MACHINE_SPECIFIC:
+            found[name.strip()] = value.strip()
+    return found
+
 
 @dataclass
 class Member:
@@ -82,6 +100,7 @@ class EtcdCluster:
                  "--initial-cluster-token", f"test-{os.getpid()}-{self.members[0].client_port}",
                  "--heartbeat-interval", "50", "--election-timeout", "500",
                  "--log-level", "warn", "--logger", "zap"],
+                env={**os.environ, **shipped_settings()},
                 stdout=subprocess.DEVNULL, stderr=open(m.folder / "etcd.log", "ab"))
         wait_for(lambda: all(m.health() for m in self.members), timeout=20, what="3 healthy etcd members")
         return self
