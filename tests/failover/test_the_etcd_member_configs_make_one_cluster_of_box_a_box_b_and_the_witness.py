@@ -8,6 +8,7 @@ import subprocess
 import urllib.request
 
 from tests.failover.pair import ROOT
+from tests.servers.etcd import read_env_file
 from tests.servers.ports import free_port
 from tests.servers.required import tool_path
 from tests.servers.waiting import wait_for
@@ -17,10 +18,7 @@ MEMBERS = ["box-a", "box-b", "witness"]
 
 
 def _read(name: str) -> dict[str, str]:
-    pairs = [line.split("=", 1) for line in (CONFIGS / f"{name}.env").read_text().splitlines()
-             if line.strip() and not line.lstrip().startswith("#")]
-    assert all(len(p) == 2 for p in pairs)
-    return {k.strip(): v.strip() for k, v in pairs}
+    return read_env_file(CONFIGS / f"{name}.env")
 
 
 def test_three_members_with_their_own_peer_urls_in_one_cluster():

@@ -30,15 +30,22 @@ MACHINE_SPECIFIC = {"ETCD_NAME", "ETCD_DATA_DIR", "ETCD_LISTEN_PEER_URLS", "ETCD
                     "ETCD_ELECTION_TIMEOUT"}
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """A member config as Debian's /etc/default/etcd holds it: NAME=value lines, # comments."""
+    settings = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, equals, value = line.partition("=")
+            if not equals:
+                raise ValueError(f"{path.name}: not NAME=value: {line!r}")
+            settings[name.strip()] = value.strip()
+    return settings
+
+
 def shipped_settings() -> dict[str, str]:
     """The rest of the shipped member config (deploy/etcd/), as the environment etcd reads it from:
     pre-vote, compaction, quota, the Go runtime's GOGC. Test clusters run what a box runs."""
-    found = {}
-    for line in SHIPPED_CONFIG.read_text().splitlines():
-        name, _, value = line.partition("=")
-        if value and not name.startswith("#") and name not in MACHINE_SPECIFIC:
-            found[name.strip()] = value.strip()
-    return found
+    return {name: value for name, value in read_env_file(SHIPPED_CONFIG).items() if name not in MACHINE_SPECIFIC}
 
 
 @dataclass
